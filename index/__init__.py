@@ -1,0 +1,33 @@
+"""filmsearch.index: turn film documents into a searchable Whoosh index.
+
+    from index import build_index
+    report = build_index(["seeds/"], "my-index")
+"""
+
+from .analysis import DEFAULT_STEMMER, STEMMERS
+from .documents import Film, ParsedDocument, read_film
+from .errors import (
+    DocumentError,
+    FilmSearchError,
+    IndexLockedError,
+    IndexMismatchError,
+    IndexNotFoundError,
+)
+from .writer import BuildReport, build_index, open_index, read_manifest
+
+__all__ = [
+    "DEFAULT_STEMMER",
+    "STEMMERS",
+    "BuildReport",
+    "DocumentError",
+    "Film",
+    "FilmSearchError",
+    "IndexLockedError",
+    "IndexMismatchError",
+    "IndexNotFoundError",
+    "ParsedDocument",
+    "build_index",
+    "open_index",
+    "read_film",
+    "read_manifest",
+]

@@ -1,0 +1,125 @@
+"""The analyzer pipelines: one for running text, one for names.
+
+Text (titles, synopsis, wiki text)::
+
+    RegexTokenizer | LowercaseFilter | CharsetFilter(accent_map) | StopFilter | NltkStemFilter
+
+Names (director, cast, genres)::
+
+    NameListTokenizer | LowercaseFilter | CharsetFilter(accent_map)
+
+Names are not stemmed and keep every word, so ``celine sallette`` finds
+"Céline Sallette". A list of names is indexed with a wide position gap between
+its members, so the phrase ``"marion cotillard"`` matches that one person and
+never the end of one name followed by the start of the next.
+
+Indexing and querying use the same analyzer objects: Whoosh stores them in the
+index schema, and the query parser takes them from there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from nltk.stem import LancasterStemmer, PorterStemmer, SnowballStemmer
+from whoosh.analysis import (
+    CharsetFilter,
+    LowercaseFilter,
+    RegexTokenizer,
+    StemFilter,
+    StopFilter,
+    Tokenizer,
+)
+from whoosh.analysis.acore import Token
+from whoosh.support.charset import accent_map
+
+#: Stemmers that can be chosen when building an index. "none" disables stemming.
+STEMMERS = ("snowball", "porter", "lancaster", "none")
+DEFAULT_STEMMER = "snowball"
+#: Joins the members of a name list before it is analyzed.
+NAME_SEPARATOR = "\n"
+#: Positions left empty between two names, wider than any phrase slop.
+NAME_GAP = 100
+
+
+def stem_function(name: str) -> Any:
+    """Return the nltk stem function called ``name`` (one of STEMMERS, except "none")."""
+    if name == "snowball":
+        return SnowballStemmer("english").stem
+    if name == "porter":
+        return PorterStemmer().stem
+    if name == "lancaster":
+        return LancasterStemmer().stem
+    raise ValueError(f"unknown stemmer {name!r}; choose one of {', '.join(STEMMERS)}")
+
+
+class NltkStemFilter(StemFilter):
+    """Whoosh StemFilter around an nltk stemmer, pickled by name (the schema is pickled).
+
+    Needs no nltk data files: the Snowball, Porter and Lancaster stemmers are pure code.
+    """
+
+    def __init__(self, stemmer: str = DEFAULT_STEMMER, cachesize: int = 100_000) -> None:
+        self.stemmer = stemmer
+        super().__init__(stemfn=stem_function(stemmer), cachesize=cachesize)
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"stemmer": self.stemmer, "cachesize": self.cachesize, "ignore": self.ignore}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["stemmer"], state["cachesize"])  # type: ignore[misc]
+        self.ignore = state["ignore"]
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, NltkStemFilter) and other.stemmer == self.stemmer
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+class NameListTokenizer(Tokenizer):
+    """Tokenizes NAME_SEPARATOR-joined names, leaving NAME_GAP positions between names."""
+
+    def __init__(self, gap: int = NAME_GAP) -> None:
+        self.gap = gap
+        self.words = RegexTokenizer()
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, NameListTokenizer) and other.gap == self.gap
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __call__(self, value: str, positions: bool = False, chars: bool = False,
+                 start_pos: int = 0, start_char: int = 0, **kwargs: Any) -> Iterator[Token]:
+        pos, offset = start_pos, start_char
+        for name in value.split(NAME_SEPARATOR):
+            count = 0
+            for token in self.words(name, positions=positions, chars=chars,
+                                    start_pos=pos, start_char=offset, **kwargs):
+                count += 1
+                yield token
+            pos += count + self.gap
+            offset += len(name) + len(NAME_SEPARATOR)
+
+
+def text_analyzer(stemmer: str = DEFAULT_STEMMER) -> Any:
+    """Analyzer for running text: words, lower case, accents folded, stop words out, stemmed."""
+    chain = RegexTokenizer() | LowercaseFilter() | CharsetFilter(accent_map) | StopFilter()
+    if stemmer != "none":
+        chain = chain | NltkStemFilter(stemmer)
+    return chain
+
+
+def exact_analyzer() -> Any:
+    """Analyzer for exact matching of titles: words, lower case, accents folded, no stemming."""
+    return RegexTokenizer() | LowercaseFilter() | CharsetFilter(accent_map)
+
+
+def name_analyzer() -> Any:
+    """Analyzer for lists of names: like exact_analyzer, with a gap between names."""
+    return NameListTokenizer() | LowercaseFilter() | CharsetFilter(accent_map)
+
+
+def join_names(names: tuple[str, ...] | list[str]) -> str:
+    """Join names for the name analyzer."""
+    return NAME_SEPARATOR.join(names)

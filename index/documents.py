@@ -1,0 +1,225 @@
+"""Film records and the reader for the seed document format.
+
+A seed document holds one film::
+
+    Rust_and_Bone
+    Released Year: 2012
+    Running time: 122
+    Director: Jacques Audiard
+    Cast: Matthias Schoenaerts,Marion Cotillard,
+    Content: A struggling single father ...
+    Wiki info:
+    Free text to the end of the file ...
+
+The first non-blank line is the title (underscores stand for spaces). Header
+fields may be missing, empty, repeated or out of order; unknown ``Key: value``
+lines (``Genre:`` is known, ``Country:`` is not) are ignored. ``Content:`` may
+continue over several lines; everything after ``Wiki info:`` is wiki text.
+"""
+
+from __future__ import annotations
+
+import codecs
+import os
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+from .errors import DocumentError
+
+#: Longest text kept for one field; longer text is cut there, with a warning.
+MAX_FIELD_CHARS = 2_000_000
+#: Plausible release years; anything else is reported and left empty.
+YEAR_RANGE = (1870, 2100)
+#: Plausible running times in minutes.
+RUNTIME_RANGE = (1, 2000)
+
+# Header keys, lower-cased with spaces folded, mapped to Film attributes.
+_KEYS = {
+    "released year": "year",
+    "release year": "year",
+    "year": "year",
+    "running time": "runtime",
+    "runtime": "runtime",
+    "director": "directors",
+    "directors": "directors",
+    "cast": "cast",
+    "starring": "cast",
+    "genre": "genres",
+    "genres": "genres",
+    "content": "synopsis",
+    "synopsis": "synopsis",
+    "plot": "synopsis",
+    "wiki info": "wiki",
+    "wiki": "wiki",
+}
+_HEADER = re.compile(r"^\s*([A-Za-z][A-Za-z ]{0,30}?)\s*:(.*)$")
+_LIST_SPLIT = re.compile(r"\s*[,;]\s*")
+
+
+@dataclass(frozen=True)
+class Film:
+    """One film, as read from a source document."""
+
+    id: str
+    title: str
+    year: int | None = None
+    runtime: int | None = None
+    directors: tuple[str, ...] = ()
+    cast: tuple[str, ...] = ()
+    genres: tuple[str, ...] = ()
+    synopsis: str = ""
+    wiki: str = ""
+    path: str = ""
+
+
+@dataclass
+class ParsedDocument:
+    """A film read from a file, with the problems that did not stop it being read."""
+
+    film: Film
+    warnings: list[DocumentError] = field(default_factory=list)
+
+
+def decode(data: bytes, path: str) -> tuple[str, list[DocumentError]]:
+    """Decode file bytes: honour a UTF-8 or UTF-16 BOM, else UTF-8 with replacement."""
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8):]
+    elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            return data.decode("utf-16"), []
+        except UnicodeDecodeError as exc:
+            raise DocumentError(path, 1, f"broken UTF-16 text ({exc.reason})") from None
+    try:
+        return data.decode("utf-8"), []
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        warning = DocumentError(
+            path, line, "not valid UTF-8; undecodable bytes replaced with U+FFFD"
+        )
+        return data.decode("utf-8", errors="replace"), [warning]
+
+
+def split_names(value: str) -> tuple[str, ...]:
+    """Split a comma- or semicolon-separated list of names, dropping empty entries."""
+    return tuple(name for name in _LIST_SPLIT.split(value.strip()) if name)
+
+
+def _parse_int(value: str, what: str, bounds: tuple[int, int], path: str, line: int,
+               warnings: list[DocumentError]) -> int | None:
+    value = value.strip()
+    if not value:
+        return None
+    match = re.match(r"^(-?\d+)", value)
+    number = int(match.group(1)) if match else None
+    if number is None or not bounds[0] <= number <= bounds[1]:
+        warnings.append(DocumentError(path, line, f"invalid {what} {value[:40]!r}; left empty"))
+        return None
+    return number
+
+
+def parse_text(text: str, path: str, film_id: str) -> ParsedDocument:
+    """Parse the text of one seed document; raise DocumentError if it holds no film."""
+    if "\x00" in text:
+        line = text.count("\n", 0, text.index("\x00")) + 1
+        raise DocumentError(path, line, "binary data (NUL byte); not a text document")
+    lines = text.splitlines()
+    warnings: list[DocumentError] = []
+    values: dict[str, list[str]] = {}
+    seen_at: dict[str, int] = {}
+    title = ""
+    current: str | None = None
+    for number, raw in enumerate(lines, start=1):
+        if current == "wiki":
+            values["wiki"].append(raw)
+            continue
+        match = _HEADER.match(raw)
+        key = _KEYS.get(" ".join(match.group(1).lower().split())) if match else None
+        if not title and key is None:
+            if raw.strip():
+                title = raw.strip().replace("_", " ")
+                title = " ".join(title.split())
+            continue
+        if key is not None:
+            if not title:
+                raise DocumentError(path, number, "no title line before the first field")
+            if key in seen_at:
+                warnings.append(DocumentError(
+                    path, number, f"field {match.group(1).strip()!r} repeated "
+                    f"(first on line {seen_at[key]}); the last one wins"))
+            seen_at[key] = number
+            values[key] = [match.group(2).strip()]
+            current = key
+        elif current == "synopsis":
+            values["synopsis"].append(raw)
+        elif raw.strip() and not match:
+            warnings.append(DocumentError(path, number, "line outside any field ignored"))
+    if not title:
+        raise DocumentError(path, 1, "empty document (no title line)")
+
+    def text_of(key: str) -> str:
+        joined = "\n".join(values.get(key, [])).strip()
+        if len(joined) > MAX_FIELD_CHARS:
+            warnings.append(DocumentError(
+                path, seen_at[key], f"{key} text longer than {MAX_FIELD_CHARS:,} characters; cut"))
+            joined = joined[:MAX_FIELD_CHARS]
+        return joined
+
+    film = Film(
+        id=film_id,
+        title=title,
+        year=_parse_int(text_of("year"), "year", YEAR_RANGE, path, seen_at.get("year", 0),
+                        warnings),
+        runtime=_parse_int(text_of("runtime"), "running time", RUNTIME_RANGE, path,
+                           seen_at.get("runtime", 0), warnings),
+        directors=split_names(text_of("directors")),
+        cast=split_names(text_of("cast")),
+        genres=split_names(text_of("genres")),
+        synopsis=text_of("synopsis"),
+        wiki=text_of("wiki"),
+        path=path,
+    )
+    return ParsedDocument(film, warnings)
+
+
+def parse_bytes(data: bytes, path: str) -> ParsedDocument:
+    """Decode and parse one seed document's bytes; the film id is the file's stem."""
+    if not data.strip():
+        raise DocumentError(path, 1, "empty file")
+    text, warnings = decode(data, path)
+    film_id = os.path.splitext(os.path.basename(path))[0]
+    parsed = parse_text(text, path, film_id)
+    parsed.warnings[:0] = warnings
+    return parsed
+
+
+def read_film(path: str | os.PathLike[str]) -> ParsedDocument:
+    """Read one seed document from disk."""
+    path = os.fspath(path)
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except OSError as exc:
+        raise DocumentError(path, 0, f"cannot read: {exc.strerror or exc}") from None
+    return parse_bytes(data, path)
+
+
+def iter_source_files(paths: Iterable[str | os.PathLike[str]]) -> Iterator[str | DocumentError]:
+    """Yield the absolute path of every document under ``paths``, in a stable order.
+
+    Folders are walked recursively (``*.txt`` files, hidden entries skipped, links
+    to folders not followed); a path that does not exist is yielded as a
+    DocumentError so that the caller can report it and go on.
+    """
+    for root in paths:
+        root = os.path.abspath(os.fspath(root))
+        if os.path.isfile(root):
+            yield root
+        elif os.path.isdir(root):
+            for folder, subdirs, files in os.walk(root, onerror=None):
+                subdirs[:] = sorted(d for d in subdirs if not d.startswith("."))
+                for name in sorted(files):
+                    if name.endswith(".txt") and not name.startswith("."):
+                        yield os.path.join(folder, name)
+        else:
+            yield DocumentError(root, 0, "no such file or folder")
