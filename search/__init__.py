@@ -1,0 +1,13 @@
+"""filmsearch.search: query a filmsearch index.
+
+    from search import FilmSearch
+    with FilmSearch("my-index") as fs:
+        results = fs.search("whale trainer accident", limit=10)
+"""
+
+from .highlight import Snippet
+from .query import QueryError
+from .results import Hit, IndexStats, Results
+from .searcher import FilmSearch
+
+__all__ = ["FilmSearch", "Hit", "IndexStats", "QueryError", "Results", "Snippet"]

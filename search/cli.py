@@ -1,0 +1,304 @@
+"""The ``filmsearch`` command: a thin layer over ``index.build_index`` and ``search.FilmSearch``.
+
+Exit codes: 0 success, 1 runtime problem (no index yet, unreadable files),
+2 bad usage or a bad query. Errors are one line on stderr.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+import platformdirs
+
+from index import STEMMERS, BuildReport, DocumentError, FilmSearchError, build_index
+from index.errors import IndexMismatchError
+
+from .query import QueryError
+from .results import SNIPPET_FIELDS, Hit, Results
+from .searcher import FilmSearch
+
+ENV_INDEX = "FILMSEARCH_INDEX"
+PLAIN_MARKS = ("*", "*")
+
+
+def default_index_dir() -> str:
+    """Where the index lives when neither --index nor FILMSEARCH_INDEX says."""
+    return os.path.join(platformdirs.user_data_dir("filmsearch", appauthor=False), "index")
+
+
+class CliError(click.ClickException):
+    """A one-line error with an exit code (1 runtime problem, 2 bad usage)."""
+
+    def __init__(self, message: str, exit_code: int = 1) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"filmsearch: error: {self.format_message()}", err=True)
+
+
+class FilmSearchGroup(click.Group):
+    """Turns library errors into one-line messages with the right exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (QueryError, IndexMismatchError) as error:
+            raise CliError(str(error), 2) from None
+        except FilmSearchError as error:
+            raise CliError(str(error), 1) from None
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except OSError as error:
+            raise CliError(f"{error.filename or ''}: {error.strerror or error}".lstrip(": "))
+        except Exception as error:  # noqa: BLE001 - the last line of defence: no tracebacks
+            if os.environ.get("FILMSEARCH_DEBUG"):
+                raise
+            raise CliError(f"internal error: {type(error).__name__}: {error} "
+                           "(set FILMSEARCH_DEBUG=1 for a traceback)") from None
+
+
+def index_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--index", "index_dir", envvar=ENV_INDEX, show_envvar=True,
+        type=click.Path(file_okay=False), default=None,
+        help="Index folder (default: a per-user data folder).")(command)
+
+
+def resolve_index(index_dir: str | None) -> str:
+    return index_dir or default_index_dir()
+
+
+def use_color(choice: bool | None) -> bool:
+    if choice is not None:
+        return choice
+    return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+
+
+def print_json(data: Any) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+@click.group(cls=FilmSearchGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="filmsearch")
+def cli() -> None:
+    """Full-text search over film synopses.
+
+    \b
+    Example:
+      filmsearch index seeds/
+      filmsearch search whale trainer accident
+      filmsearch search 'director:audiard year:2010..2015 cast:"marion cotillard"'
+    """
+
+
+@cli.command("index")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
+@index_option
+@click.option("--stemmer", type=click.Choice(STEMMERS), default=None,
+              help="Stemmer for plot text (default: the index's own, else snowball).")
+@click.option("--rebuild", is_flag=True, help="Build from scratch instead of updating.")
+@click.option("-q", "--quiet", is_flag=True, help="Print problems and nothing else.")
+def index_command(paths: tuple[str, ...], index_dir: str | None, stemmer: str | None,
+                  rebuild: bool, quiet: bool) -> None:
+    """Index the film documents in PATHS (folders of seed files, or single files).
+
+    Running it again updates the index: unchanged files are skipped, changed
+    ones replaced, and films whose files are gone from PATHS removed.
+
+    \b
+    Example:
+      filmsearch index seeds/ --index ./films.idx
+    """
+    target = resolve_index(index_dir)
+
+    def report_problem(error: DocumentError, skipped: bool) -> None:
+        click.echo(f"{'skipped' if skipped else 'warning'}: {error}", err=True)
+
+    bar: dict[str, Any] = {}
+
+    def progress(done: int, total: int) -> None:
+        if "bar" not in bar:
+            bar["bar"] = click.progressbar(length=total, label="indexing", file=sys.stderr)
+            bar["bar"].__enter__()
+        bar["bar"].update(1)
+
+    show_bar = sys.stderr.isatty() and not quiet
+    try:
+        report = build_index(paths, target, stemmer=stemmer, rebuild=rebuild,
+                             progress=progress if show_bar else None,
+                             on_problem=report_problem)
+    finally:
+        if "bar" in bar:
+            bar["bar"].__exit__(None, None, None)
+    if not quiet:
+        click.echo(summarize_build(report))
+    if report.films == 0 and report.skipped:
+        raise CliError("no film could be indexed", 1)
+
+
+def summarize_build(report: BuildReport) -> str:
+    return (f"{report.films} films in {report.index_dir}: {report.added} added, "
+            f"{report.replaced} replaced, {report.unchanged} unchanged, "
+            f"{report.removed} removed, {len(report.skipped)} skipped "
+            f"({report.seconds:.2f} s)")
+
+
+@cli.command("search")
+@click.argument("query", nargs=-1)
+@index_option
+@click.option("--director", help="Only films by this director.")
+@click.option("--cast", help="Only films with this cast member.")
+@click.option("--genre", help="Only films of this genre.")
+@click.option("--year", help="A year or range: 2012, 2010..2015, ..1990, 2000..")
+@click.option("--runtime", help="Running time in minutes: 90..120, ..100")
+@click.option("-n", "--limit", type=click.IntRange(min=1), default=10, show_default=True,
+              help="Most films to show.")
+@click.option("--format", "output", type=click.Choice(["text", "json", "ndjson", "html"]),
+              default="text", show_default=True, help="Output format.")
+@click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
+@click.option("--no-snippets", is_flag=True, help="Leave out snippets (faster).")
+@click.option("--color/--no-color", default=None,
+              help="Mark matches in colour (default: on a terminal, unless NO_COLOR is set).")
+def search_command(query: tuple[str, ...], index_dir: str | None, director: str | None,
+                   cast: str | None, genre: str | None, year: str | None, runtime: str | None,
+                   limit: int, output: str, as_json: bool, no_snippets: bool,
+                   color: bool | None) -> None:
+    """Search the index for QUERY and print the best films.
+
+    QUERY is keywords, "quoted phrases", field:value (title director cast
+    genre synopsis wiki year runtime), ranges (year:2010..2015, runtime:..100),
+    AND / OR / NOT and parentheses.
+
+    \b
+    Example:
+      filmsearch search whale trainer accident
+      filmsearch search 'director:audiard year:2010..2015 cast:"marion cotillard"'
+      filmsearch search heist --year 1990..2005 --json
+    """
+    text = " ".join(query)
+    if not text.strip() and not any((director, cast, genre, year, runtime)):
+        raise CliError("give a query or at least one filter (see filmsearch search --help)", 2)
+    output = "json" if as_json else output
+    with FilmSearch(resolve_index(index_dir)) as fs:
+        results = fs.search(text, director=director, cast=cast, genre=genre, year=year,
+                            runtime=runtime, limit=limit, snippets=not no_snippets)
+    if output == "json":
+        print_json(results.to_dict())
+    elif output == "ndjson":
+        for hit in results:
+            click.echo(json.dumps(hit.to_dict(), ensure_ascii=False))
+    elif output == "html":
+        click.echo(render_html(results))
+    else:
+        click.echo(render_text(results, use_color(color)))
+
+
+def render_text(results: Results, color: bool) -> str:
+    """Human-readable results; matched words in bold colour, or between asterisks."""
+    if not results.hits:
+        return f"No films match {results.query!r}."
+    lines = [f"{results.total} film{'s' if results.total != 1 else ''} match; "
+             f"showing {len(results.hits)}.", ""]
+    for hit in results:
+        lines.append(f"{hit.rank:>2}. " + _headline(hit, color))
+        lines.append(f"    id {hit.id}")
+        for name in SNIPPET_FIELDS:
+            snippet = hit.snippets.get(name)
+            if snippet and snippet.text:
+                if color:
+                    marked = snippet.render("\x1b[1;33m", "\x1b[0m")
+                else:
+                    marked = snippet.render(*PLAIN_MARKS)
+                lines.append(f"    {name}: {marked}")
+        lines.append("")
+    return "\n".join(lines).rstrip()
+
+
+def _headline(hit: Hit, color: bool) -> str:
+    title = click.style(hit.title, bold=True) if color else hit.title
+    parts = [f"{title} ({hit.year})" if hit.year else title]
+    if hit.directors:
+        parts.append(hit.director)
+    if hit.runtime:
+        parts.append(f"{hit.runtime} min")
+    parts.append(f"score {hit.score:.2f}")
+    return "  ·  ".join(parts)
+
+
+def render_html(results: Results) -> str:
+    """An HTML fragment: one <article> per hit, matches in <mark>."""
+    import html
+
+    out = [f'<section class="filmsearch-results" data-total="{results.total}">']
+    for hit in results:
+        out.append(f'<article data-rank="{hit.rank}" data-id="{html.escape(hit.id)}">')
+        year = f" ({hit.year})" if hit.year else ""
+        out.append(f"<h2>{html.escape(hit.title)}{year}</h2>")
+        for name in SNIPPET_FIELDS:
+            snippet = hit.snippets.get(name)
+            if snippet and snippet.text:
+                out.append(f'<p class="{name}">{snippet.html()}</p>')
+        out.append("</article>")
+    out.append("</section>")
+    return "\n".join(out)
+
+
+@cli.command("show")
+@click.argument("film_id")
+@index_option
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def show_command(film_id: str, index_dir: str | None, as_json: bool) -> None:
+    """Print everything the index holds about the film FILM_ID.
+
+    \b
+    Example:
+      filmsearch show 000_d3cc3de14da1a221
+    """
+    with FilmSearch(resolve_index(index_dir)) as fs:
+        film = fs.get(film_id)
+    if film is None:
+        raise CliError(f"no film with id {film_id!r}; ids are listed by filmsearch search", 1)
+    data = {"id": film.id, "title": film.title, "year": film.year, "runtime": film.runtime,
+            "director": ", ".join(film.directors), "directors": list(film.directors),
+            "cast": list(film.cast), "genres": list(film.genres), "synopsis": film.synopsis,
+            "wiki": film.wiki, "path": film.path}
+    if as_json:
+        print_json(data)
+        return
+    for key in ("title", "year", "runtime", "director", "cast", "genres", "path"):
+        value = data[key]
+        value = ", ".join(value) if isinstance(value, list) else value
+        click.echo(f"{key + ':':<10}{'' if value is None else value}")
+    click.echo(f"\nsynopsis:\n{film.synopsis}\n\nwiki:\n{film.wiki}")
+
+
+@cli.command("stats")
+@index_option
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def stats_command(index_dir: str | None, as_json: bool) -> None:
+    """Print what the index holds: films, terms, fields, stemmer, size, last build.
+
+    \b
+    Example:
+      filmsearch stats --json
+    """
+    with FilmSearch(resolve_index(index_dir)) as fs:
+        stats = fs.stats()
+    if as_json:
+        print_json(stats.to_dict())
+        return
+    click.echo(f"index:      {stats.index_dir}\nfilms:      {stats.films}\n"
+               f"terms:      {stats.terms}\nfields:     {', '.join(stats.fields)}\n"
+               f"stemmer:    {stats.stemmer}\nsize:       {stats.size_bytes / 1e6:.2f} MB\n"
+               f"last build: {stats.built_at}")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="filmsearch")

@@ -1,0 +1,91 @@
+"""Result types returned by the library: plain dataclasses, never Whoosh objects."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from .highlight import Snippet
+
+#: Fields that get a snippet, in display order.
+SNIPPET_FIELDS = ("synopsis", "wiki")
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One ranked film."""
+
+    rank: int
+    id: str
+    title: str
+    year: int | None
+    runtime: int | None
+    directors: tuple[str, ...]
+    cast: tuple[str, ...]
+    genres: tuple[str, ...]
+    score: float
+    path: str
+    snippets: dict[str, Snippet] = field(default_factory=dict)
+
+    @property
+    def director(self) -> str:
+        """All directors, comma-separated."""
+        return ", ".join(self.directors)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form; ``highlights`` gives the matched words' offsets in each snippet."""
+        return {
+            "rank": self.rank,
+            "id": self.id,
+            "title": self.title,
+            "year": self.year,
+            "runtime": self.runtime,
+            "director": self.director,
+            "directors": list(self.directors),
+            "cast": list(self.cast),
+            "genres": list(self.genres),
+            "score": round(self.score, 4),
+            "path": self.path,
+            "snippets": {name: s.text for name, s in self.snippets.items()},
+            "highlights": {name: [list(span) for span in s.spans]
+                           for name, s in self.snippets.items()},
+        }
+
+
+@dataclass(frozen=True)
+class Results:
+    """The hits for one query, best first, and how many films matched in all."""
+
+    query: str
+    total: int
+    hits: list[Hit]
+    parsed: str = ""
+
+    def __len__(self) -> int:
+        return len(self.hits)
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(self.hits)
+
+    def __getitem__(self, position: int) -> Hit:
+        return self.hits[position]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"query": self.query, "total": self.total, "parsed": self.parsed,
+                "hits": [hit.to_dict() for hit in self.hits]}
+
+
+@dataclass(frozen=True)
+class IndexStats:
+    """What an index holds."""
+
+    index_dir: str
+    films: int
+    terms: int
+    fields: list[str]
+    stemmer: str
+    size_bytes: int
+    built_at: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)

@@ -1,0 +1,117 @@
+"""FilmSearch: open an index, search it, fetch films, report statistics.
+
+    with FilmSearch("my-index") as fs:
+        for hit in fs.search("whale trainer accident", limit=5):
+            print(hit.rank, hit.title, hit.snippets["synopsis"].text)
+
+This is the only module that holds a Whoosh searcher; it is reused between
+queries, refreshed when the index has a newer commit, and closed on exit.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from typing import Any
+
+from whoosh import query as wq
+
+from index.documents import Film
+from index.schema import document_to_film
+from index.writer import open_index, read_manifest
+
+from . import ranking
+from .highlight import make_snippet
+from .query import filter_query, make_parser, parse_query
+from .results import SNIPPET_FIELDS, Hit, IndexStats, Results
+
+
+class FilmSearch:
+    """A searcher over one filmsearch index. Use it as a context manager, or call close()."""
+
+    def __init__(self, index_dir: str | os.PathLike[str]) -> None:
+        self.index_dir = os.path.abspath(os.fspath(index_dir))
+        self._index = open_index(self.index_dir)
+        self._schema = self._index.schema
+        self._searcher = self._index.searcher(weighting=ranking.weighting())
+        self._parser = make_parser(self._schema)
+
+    def __enter__(self) -> FilmSearch:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Release the index files."""
+        self._searcher.close()
+        self._index.close()
+
+    def _current(self) -> Any:
+        """The searcher, moved to the index's latest commit if there is a newer one."""
+        self._searcher = self._searcher.refresh()
+        return self._searcher
+
+    def search(self, text: str = "", *, director: str | None = None, cast: str | None = None,
+               genre: str | None = None, year: str | None = None, runtime: str | None = None,
+               limit: int = 10, snippets: bool = True) -> Results:
+        """Rank films for ``text`` (query syntax in search.query), filtered by the options.
+
+        ``year`` and ``runtime`` take ``2012``, ``2010..2015``, ``..100`` or ``90..``.
+        Raises QueryError for malformed query text or options.
+        """
+        if limit < 1:
+            raise ValueError("limit must be at least 1")
+        q = parse_query(text, self._parser)
+        filters = filter_query(self._schema, director=director, cast=cast, genre=genre,
+                               year=year, runtime=runtime)
+        if filters is not None:
+            q = filters if isinstance(q, wq.Every) else wq.And([q, filters])
+        searcher = self._current()
+        found = searcher.search(q, limit=limit)
+        terms = _terms_by_field(q) if snippets else {}
+        hits = [self._hit(rank, found[rank - 1], terms, snippets)
+                for rank in range(1, len(found.top_n) + 1)]
+        return Results(query=text, total=len(found), hits=hits, parsed=str(q))
+
+    def _hit(self, rank: int, whoosh_hit: Any, terms: dict[str, frozenset[str]],
+             snippets: bool) -> Hit:
+        film = document_to_film(whoosh_hit.fields())
+        extracts = {}
+        if snippets:
+            for name in SNIPPET_FIELDS:
+                text = getattr(film, name)
+                extracts[name] = make_snippet(text, terms.get(name, frozenset()),
+                                              self._schema[name].analyzer)
+        return Hit(rank=rank, id=film.id, title=film.title, year=film.year,
+                   runtime=film.runtime, directors=film.directors, cast=film.cast,
+                   genres=film.genres, score=float(whoosh_hit.score or 0.0), path=film.path,
+                   snippets=extracts)
+
+    def get(self, film_id: str) -> Film | None:
+        """The whole film with this id, or None."""
+        stored = self._current().document(id=film_id)
+        return document_to_film(stored) if stored else None
+
+    def stats(self) -> IndexStats:
+        """Counts and settings of the index."""
+        manifest = read_manifest(self.index_dir) or {}
+        reader = self._current().reader()
+        size = sum(os.path.getsize(os.path.join(self.index_dir, name))
+                   for name in os.listdir(self.index_dir)
+                   if os.path.isfile(os.path.join(self.index_dir, name)))
+        fields = [name for name in self._schema.names() if name != "source"]
+        terms = sum(1 for name in fields if self._schema[name].indexed
+                    for _ in reader.lexicon(name))
+        return IndexStats(index_dir=self.index_dir, films=reader.doc_count(), terms=terms,
+                          fields=fields, stemmer=manifest.get("stemmer", "?"),
+                          size_bytes=size, built_at=manifest.get("built_at", "?"))
+
+
+def _terms_by_field(q: wq.Query) -> dict[str, frozenset[str]]:
+    """The query's words in each snippet field, in their analyzed (stemmed) form."""
+    found: dict[str, set[str]] = defaultdict(set)
+    for field, text in q.iter_all_terms():
+        if field in SNIPPET_FIELDS:
+            found[field].add(text.decode("utf-8") if isinstance(text, bytes) else text)
+    return {field: frozenset(words) for field, words in found.items()}
