@@ -25,7 +25,7 @@ from whoosh.qparser import (
     FieldsPlugin,
     GtLtPlugin,
     MultifieldParser,
-    OrGroup,
+    MultifieldPlugin,
     syntax,
 )
 from whoosh.qparser.plugins import Plugin, TaggingPlugin
@@ -34,6 +34,7 @@ from index.errors import FilmSearchError
 from index.schema import NUMERIC_FIELDS, TEXT_FIELDS
 
 from . import ranking
+from .bm25f import FieldedWordGroup, KeywordsGroup
 
 #: Alternative names users may type for a field.
 FIELD_ALIASES = {
@@ -185,7 +186,9 @@ def make_parser(schema: Any) -> MultifieldParser:
     """A Whoosh parser over the free-text fields, with filmsearch's plugins."""
     fields = list(ranking.FIELD_WEIGHTS)
     parser = MultifieldParser(fields, schema, fieldboosts=ranking.FIELD_WEIGHTS,
-                              group=OrGroup.factory(ranking.COORDINATION))
+                              group=KeywordsGroup)
+    parser.replace_plugin(MultifieldPlugin(fields, fieldboosts=ranking.FIELD_WEIGHTS,
+                                           group=FieldedWordGroup))
     parser.replace_plugin(FieldsPlugin(remove_unknown=False))
     parser.add_plugin(FieldAliasPlugin(FIELD_ALIASES))
     parser.add_plugin(GtLtPlugin())

@@ -1,28 +1,43 @@
-"""Ranking settings, all in one place: BM25 parameters and field weights.
+"""Ranking settings and formulas, all in one place.
 
-Each query term is scored in each field with BM25::
+A free keyword ``t`` is scored with BM25F (Robertson & Zaragoza, 2009) over
+the fields it is searched in::
 
-    score(t, f, d) = w_f * idf(t, f) * tf * (k1 + 1) / (tf + k1 * (1 - b_f + b_f * len_f(d) / avglen_f))
+    tf~(t, d) = sum over fields f of  w_f * tf(t, f, d) / (1 - b_f + b_f * len(f, d) / avglen(f))
+    score(t, d) = idf(t) * tf~ * (k1 + 1) / (k1 + tf~)
+    idf(t)      = log(1 + (N - df + 0.5) / (df + 0.5))
 
-and a film's score is the sum over terms and fields, where ``w_f`` is the
-field weight below, ``b_f`` the field's length normalisation and
-``idf(t, f) = log(1 + (N - n + 0.5) / (n + 0.5))`` (Whoosh's BM25F). Terms
-are combined with OR plus a small bonus for films that match more of them.
+where ``w_f`` is the field weight below, ``b_f`` the field's length
+normalisation, N the number of films and df the number of films containing
+the word (the largest count over its fields). A film's score is the sum over
+the query's words, times the coordination factor
+``(matched words / query words) ** COORDINATION``. Because a word saturates
+once, and because of that factor, a film matching every word of the query
+beats a film that matches one word in many fields.
+
+Clauses aimed at one field (``director:audiard``) use Whoosh's per-field BM25
+with the same k1 and b values (``weighting()``).
 
 Why these values: a word of the title or a person's name is a much stronger
-sign of the film asked for than the same word in the plot, and wiki text is
-long and wordy, so it counts for less than the synopsis. Titles and names are
+sign of the film asked for than the same word in the plot; wiki text is long
+and wordy, so it counts for less than the synopsis. Titles and names are
 short and nearly uniform in length, so their length normalisation is weak.
 """
 
 from __future__ import annotations
+
+import math
+from collections.abc import Iterable
 
 from whoosh import scoring
 
 K1 = 1.2
 B = 0.75
 
-#: Query-time weight of each free-text field.
+#: Exponent of the coordination factor (matched clauses / clauses); 0 turns it off.
+COORDINATION = 1.0
+
+#: Weight of each free-text field in tf~.
 FIELD_WEIGHTS: dict[str, float] = {
     "title": 2.5,
     "title_exact": 1.0,
@@ -33,7 +48,7 @@ FIELD_WEIGHTS: dict[str, float] = {
     "wiki": 0.6,
 }
 
-#: Per-field length normalisation; fields not named use B.
+#: Per-field length normalisation b_f; fields not named use B.
 FIELD_B: dict[str, float] = {
     "title": 0.3,
     "title_exact": 0.3,
@@ -42,11 +57,26 @@ FIELD_B: dict[str, float] = {
     "genre": 0.2,
 }
 
-#: Bonus factor for films matching more of the query's terms (Whoosh OrGroup).
-COORDINATION = 0.9
+
+def field_b(field: str) -> float:
+    """Length normalisation of ``field``."""
+    return FIELD_B.get(field, B)
+
+
+def idf(doc_freq: int, doc_count: int) -> float:
+    """BM25 inverse document frequency (never negative)."""
+    return math.log(1.0 + (doc_count - doc_freq + 0.5) / (doc_freq + 0.5))
+
+
+def bm25f(idf_value: float, parts: Iterable[tuple[float, float, float, float, float]],
+          k1: float = K1) -> float:
+    """BM25F score of one word; ``parts`` holds ``(tf, length, avg_length, weight, b)`` per field."""
+    tf = sum(weight * freq / (1.0 - b + b * length / avg_length)
+             for freq, length, avg_length, weight, b in parts)
+    return idf_value * tf * (k1 + 1.0) / (k1 + tf)
 
 
 def weighting() -> scoring.WeightingModel:
-    """The Whoosh weighting model with the settings above."""
+    """Whoosh's per-field BM25 with the settings above, for single-field clauses."""
     per_field = {f"{name}_B": value for name, value in FIELD_B.items()}
     return scoring.BM25F(B=B, K1=K1, **per_field)

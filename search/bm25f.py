@@ -1,0 +1,147 @@
+"""True BM25F for Whoosh: one query word scored once over all the fields it occurs in.
+
+Whoosh's ``BM25F`` model scores each field separately and the parser adds the
+field scores up, so a word found in the title, the synopsis and the wiki text
+counts three times, and a film that matches one word everywhere beats the film
+that matches every word of the query. Real BM25F (Robertson & Zaragoza) first
+adds up the word's length-normalised, weighted frequency over the fields and
+saturates once (see ``ranking.bm25f``).
+
+``FieldedWord`` is the query node for one word searched in several fields (the
+parser builds one per keyword); ``BM25FMatcher`` walks the union of the
+per-field postings and computes the combined score.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from whoosh import matching
+from whoosh.util import make_binary_tree
+from whoosh import query as wq
+from whoosh.matching.wrappers import WrappingMatcher
+from whoosh.qparser import syntax
+
+from . import ranking
+
+
+class FieldedWord(wq.compound.CompoundQuery):
+    """One word in several fields (each a ``Term`` whose boost is the field weight)."""
+
+    JOINT = " | "
+
+    def _matcher(self, subs: list[wq.Query], searcher: Any, context: Any) -> Any:
+        if not all(isinstance(sub, wq.Term) for sub in subs):
+            # Phrases or wildcards inside: plain sum of the parts' scores.
+            return wq.Or(subs, boost=self.boost).matcher(searcher, context)
+        parent = searcher.get_parent()
+        stats: dict[str, tuple[float, float, float]] = {}
+        doc_freq = 0
+        children = []
+        for sub in subs:
+            child = sub.matcher(searcher, context)
+            field = sub.fieldname
+            if field not in searcher.schema or not searcher.schema[field].scorable:
+                continue
+            doc_freq = max(doc_freq, parent.doc_frequency(field, sub.text))
+            stats[field] = (sub.boost, ranking.field_b(field),
+                            parent.avg_field_length(field) or 1.0)
+            if child.is_active():
+                children.append(child)
+        if not children:
+            return matching.NullMatcher()
+        union = make_binary_tree(matching.UnionMatcher, children)
+        idf = ranking.idf(doc_freq, parent.doc_count_all())
+        return BM25FMatcher(union, searcher, stats, idf * self.boost)
+
+
+class FieldedWordGroup(syntax.GroupNode):
+    """Parser node that turns into a FieldedWord (used by the multifield plugin)."""
+
+    qclass = FieldedWord
+
+
+class Keywords(wq.Or):
+    """OR of a query's clauses, scaled by the share of clauses a film matches.
+
+    ``score = sum of clause scores * (matched / clauses) ** ranking.COORDINATION``
+    (Lucene's classic coordination factor), so that among films with similar
+    scores the one matching more of the query's words comes first.
+    """
+
+    def _matcher(self, subs: list[wq.Query], searcher: Any, context: Any) -> Any:
+        children = [ClauseMatcher(sub.matcher(searcher, context)) for sub in subs]
+        children = [child for child in children if child.is_active()]
+        if not children:
+            return matching.NullMatcher()
+        union = make_binary_tree(matching.UnionMatcher, children)
+        return CoordinationMatcher(union, len(subs), ranking.COORDINATION)
+
+
+class KeywordsGroup(syntax.OrGroup):
+    """Parser node that turns into Keywords (the parser's default group)."""
+
+    qclass = Keywords
+
+
+class ClauseMatcher(WrappingMatcher):
+    """Marks the matcher of one top-level clause, so that matches can be counted."""
+
+    def _replacement(self, newchild: Any) -> ClauseMatcher:
+        return ClauseMatcher(newchild)
+
+
+class CoordinationMatcher(WrappingMatcher):
+    """Scales the child's score by the share of clauses matching the current document."""
+
+    def __init__(self, child: Any, clauses: int, exponent: float) -> None:
+        super().__init__(child)
+        self._clauses = clauses
+        self._exponent = exponent
+
+    def _replacement(self, newchild: Any) -> CoordinationMatcher:
+        return CoordinationMatcher(newchild, self._clauses, self._exponent)
+
+    def supports_block_quality(self) -> bool:
+        return False
+
+    def score(self) -> float:
+        matched = _count_clauses(self.child, self.child.id())
+        return self.child.score() * (matched / self._clauses) ** self._exponent
+
+
+def _count_clauses(m: Any, docnum: int) -> int:
+    if isinstance(m, ClauseMatcher):
+        return 1 if m.is_active() and m.id() == docnum else 0
+    return sum(_count_clauses(child, docnum) for child in m.children())
+
+
+class BM25FMatcher(WrappingMatcher):
+    """Scores the current document with ``ranking.bm25f`` over the matching fields."""
+
+    def __init__(self, child: Any, searcher: Any, stats: dict[str, tuple[float, float, float]],
+                 idf: float) -> None:
+        super().__init__(child)
+        self._searcher = searcher
+        self._stats = stats
+        self._idf = idf
+
+    def _replacement(self, newchild: Any) -> BM25FMatcher:
+        return BM25FMatcher(newchild, self._searcher, self._stats, self._idf)
+
+    def supports_block_quality(self) -> bool:
+        return False
+
+    def max_quality(self) -> float:
+        return self._idf * (ranking.K1 + 1)
+
+    def score(self) -> float:
+        docnum = self.child.id()
+        parts = []
+        for leaf in self.child.term_matchers():
+            if leaf.is_active() and leaf.id() == docnum:
+                field = leaf.term()[0]
+                weight, b, avg_length = self._stats[field]
+                length = self._searcher.doc_field_length(docnum, field, 1)
+                parts.append((leaf.weight(), length, avg_length, weight, b))
+        return ranking.bm25f(self._idf, parts)
