@@ -4,11 +4,14 @@ Text (titles, synopsis, wiki text)::
 
     RegexTokenizer | LowercaseFilter | CharsetFilter(accent_map) | StopFilter | NltkStemFilter
 
+Titles are indexed twice: with the text analyzer and with the same chain
+minus the stemmer, so that a title matches both its stems and its exact words.
+
 Names (director, cast, genres)::
 
-    NameListTokenizer | LowercaseFilter | CharsetFilter(accent_map)
+    NameListTokenizer | LowercaseFilter | CharsetFilter(accent_map) | StopFilter
 
-Names are not stemmed and keep every word, so ``celine sallette`` finds
+Names are not stemmed, so ``celine sallette`` finds
 "Céline Sallette". A list of names is indexed with a wide position gap between
 its members, so the phrase ``"marion cotillard"`` matches that one person and
 never the end of one name followed by the start of the next.
@@ -111,13 +114,15 @@ def text_analyzer(stemmer: str = DEFAULT_STEMMER) -> Any:
 
 
 def exact_analyzer() -> Any:
-    """Analyzer for exact matching of titles: words, lower case, accents folded, no stemming."""
-    return RegexTokenizer() | LowercaseFilter() | CharsetFilter(accent_map)
+    """Analyzer for unstemmed matching of titles: like text_analyzer without the stemmer."""
+    return text_analyzer("none")
 
 
 def name_analyzer() -> Any:
-    """Analyzer for lists of names: like exact_analyzer, with a gap between names."""
-    return NameListTokenizer() | LowercaseFilter() | CharsetFilter(accent_map)
+    """Analyzer for lists of names: words, lower case, accents folded, stop words and
+    initials out (so a free keyword like "a" or "the" never matches a name), a gap
+    between names."""
+    return NameListTokenizer() | LowercaseFilter() | CharsetFilter(accent_map) | StopFilter()
 
 
 def join_names(names: tuple[str, ...] | list[str]) -> str:

@@ -108,7 +108,7 @@ def split_names(value: str) -> tuple[str, ...]:
 def _parse_int(value: str, what: str, bounds: tuple[int, int], path: str, line: int,
                warnings: list[DocumentError]) -> int | None:
     value = value.strip()
-    if not value:
+    if not value or value == "0":  # 0 is how several dumps write "unknown"
         return None
     match = re.match(r"^(-?\d+)", value)
     number = int(match.group(1)) if match else None

@@ -62,14 +62,17 @@ class FieldedWordGroup(syntax.GroupNode):
 
 
 class Keywords(wq.Or):
-    """OR of a query's clauses, scaled by the share of clauses a film matches.
+    """OR of a query's clauses; in short queries, scaled by the share of clauses matched.
 
     ``score = sum of clause scores * (matched / clauses) ** ranking.COORDINATION``
-    (Lucene's classic coordination factor), so that among films with similar
-    scores the one matching more of the query's words comes first.
+    (Lucene's classic coordination factor) when the query has at most
+    ``ranking.COORDINATION_MAX_CLAUSES`` clauses, so that a film matching every
+    word of a keyword query comes first. Verbose descriptions are left to BM25F.
     """
 
     def _matcher(self, subs: list[wq.Query], searcher: Any, context: Any) -> Any:
+        if not ranking.COORDINATION or len(subs) > ranking.COORDINATION_MAX_CLAUSES:
+            return super()._matcher(subs, searcher, context)
         children = [ClauseMatcher(sub.matcher(searcher, context)) for sub in subs]
         children = [child for child in children if child.is_active()]
         if not children:

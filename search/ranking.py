@@ -10,7 +10,8 @@ the fields it is searched in::
 where ``w_f`` is the field weight below, ``b_f`` the field's length
 normalisation, N the number of films and df the number of films containing
 the word (the largest count over its fields). A film's score is the sum over
-the query's words, times the coordination factor
+the query's words; for short queries (at most COORDINATION_MAX_CLAUSES
+words) it is multiplied by the coordination factor
 ``(matched words / query words) ** COORDINATION``. Because a word saturates
 once, and because of that factor, a film matching every word of the query
 beats a film that matches one word in many fields.
@@ -36,6 +37,8 @@ B = 0.75
 
 #: Exponent of the coordination factor (matched clauses / clauses); 0 turns it off.
 COORDINATION = 1.0
+#: Queries with more clauses than this (verbose descriptions) get no coordination factor.
+COORDINATION_MAX_CLAUSES = 5
 
 #: Weight of each free-text field in tf~.
 FIELD_WEIGHTS: dict[str, float] = {
