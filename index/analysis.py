@@ -9,7 +9,7 @@ minus the stemmer, so that a title matches both its stems and its exact words.
 
 Names (director, cast, genres)::
 
-    NameListTokenizer | LowercaseFilter | CharsetFilter(accent_map) | StopFilter
+    NameListTokenizer | LowercaseFilter | CharsetFilter(accent_map) | StopFilter | NameGapFilter
 
 Names are not stemmed, so ``celine sallette`` finds
 "Céline Sallette". A list of names is indexed with a wide position gap between
@@ -28,6 +28,7 @@ from typing import Any
 from nltk.stem import LancasterStemmer, PorterStemmer, SnowballStemmer
 from whoosh.analysis import (
     CharsetFilter,
+    Filter,
     LowercaseFilter,
     RegexTokenizer,
     StemFilter,
@@ -81,28 +82,48 @@ class NltkStemFilter(StemFilter):
 
 
 class NameListTokenizer(Tokenizer):
-    """Tokenizes NAME_SEPARATOR-joined names, leaving NAME_GAP positions between names."""
+    """Tokenizes NAME_SEPARATOR-joined names, tagging each token with its name's number."""
 
-    def __init__(self, gap: int = NAME_GAP) -> None:
-        self.gap = gap
+    def __init__(self) -> None:
         self.words = RegexTokenizer()
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, NameListTokenizer) and other.gap == self.gap
+        return isinstance(other, NameListTokenizer)
 
     __hash__ = None  # type: ignore[assignment]
 
     def __call__(self, value: str, positions: bool = False, chars: bool = False,
                  start_pos: int = 0, start_char: int = 0, **kwargs: Any) -> Iterator[Token]:
         pos, offset = start_pos, start_char
-        for name in value.split(NAME_SEPARATOR):
-            count = 0
+        for number, name in enumerate(value.split(NAME_SEPARATOR)):
             for token in self.words(name, positions=positions, chars=chars,
                                     start_pos=pos, start_char=offset, **kwargs):
-                count += 1
+                token.name_number = number
+                pos += 1
                 yield token
-            pos += count + self.gap
             offset += len(name) + len(NAME_SEPARATOR)
+
+
+class NameGapFilter(Filter):
+    """Moves each name's tokens NAME_GAP positions past the previous name's.
+
+    Runs after StopFilter, which renumbers positions to close the holes left by
+    stop words and initials.
+    """
+
+    def __init__(self, gap: int = NAME_GAP) -> None:
+        self.gap = gap
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, NameGapFilter) and other.gap == self.gap
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __call__(self, tokens: Iterator[Token]) -> Iterator[Token]:
+        for token in tokens:
+            if token.positions:
+                token.pos += getattr(token, "name_number", 0) * self.gap
+            yield token
 
 
 def text_analyzer(stemmer: str = DEFAULT_STEMMER) -> Any:
@@ -122,7 +143,8 @@ def name_analyzer() -> Any:
     """Analyzer for lists of names: words, lower case, accents folded, stop words and
     initials out (so a free keyword like "a" or "the" never matches a name), a gap
     between names."""
-    return NameListTokenizer() | LowercaseFilter() | CharsetFilter(accent_map) | StopFilter()
+    return (NameListTokenizer() | LowercaseFilter() | CharsetFilter(accent_map) | StopFilter()
+            | NameGapFilter())
 
 
 def join_names(names: tuple[str, ...] | list[str]) -> str:

@@ -196,7 +196,8 @@ def search_command(query: tuple[str, ...], index_dir: str | None, director: str 
     elif output == "html":
         click.echo(render_html(results))
     else:
-        click.echo(render_text(results, use_color(color)))
+        colored = use_color(color)
+        click.echo(render_text(results, colored), color=colored)
 
 
 def render_text(results: Results, color: bool) -> str:

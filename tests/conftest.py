@@ -1,0 +1,76 @@
+"""Shared fixtures: the bundled seeds, an index built from them, and helpers."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from index import build_index
+from search import FilmSearch
+
+PROJECT = Path(__file__).resolve().parent.parent
+SEEDS = PROJECT / "seeds"
+SHARED = PROJECT.parent / "shared"
+
+SEED_TEMPLATE = """{title}
+Released Year: {year}
+Running time: {runtime}
+Director: {director}
+Cast: {cast}
+Content: {content}
+Wiki info:
+{wiki}
+"""
+
+
+def seed_text(title: str = "Test_Film", year: str = "2001", runtime: str = "90",
+              director: str = "Some Director", cast: str = "Actor One,Actor Two,",
+              content: str = "A synopsis.", wiki: str = "Wiki text.") -> str:
+    """The text of one seed-format document."""
+    return SEED_TEMPLATE.format(title=title, year=year, runtime=runtime, director=director,
+                                cast=cast, content=content, wiki=wiki)
+
+
+@pytest.fixture(scope="session")
+def seeds_dir() -> Path:
+    return SEEDS
+
+
+@pytest.fixture(scope="session")
+def seed_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An index of the bundled seeds, built once per test run."""
+    target = tmp_path_factory.mktemp("seed-index") / "index"
+    build_index([SEEDS], target)
+    return target
+
+
+@pytest.fixture(scope="session")
+def seed_search(seed_index: Path):
+    with FilmSearch(seed_index) as fs:
+        yield fs
+
+
+@pytest.fixture
+def corpus_copy(tmp_path: Path) -> Path:
+    """A writable copy of the seeds folder."""
+    target = tmp_path / "films"
+    shutil.copytree(SEEDS, target)
+    return target
+
+
+@pytest.fixture(scope="session")
+def shared_corpora() -> Path:
+    films = SHARED / "corpora" / "films"
+    if not films.is_dir():
+        pytest.skip(f"{films} is absent: the real corpora live in ../shared beside the project")
+    return films
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"shared data: {SHARED if SHARED.is_dir() else 'absent (corpus tests skip)'}"
+
+
+os.environ.pop("FILMSEARCH_INDEX", None)

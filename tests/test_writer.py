@@ -1,0 +1,145 @@
+"""Building and updating an index: counts, incremental updates, atomicity, settings."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from index import (
+    DocumentError,
+    IndexMismatchError,
+    IndexNotFoundError,
+    build_index,
+    read_manifest,
+)
+from index.writer import MANIFEST
+from search import FilmSearch
+from tests.conftest import seed_text
+
+
+def titles(index_dir: Path) -> set[str]:
+    with FilmSearch(index_dir) as fs:
+        return {hit.title for hit in fs.search("", year="1800..2100", limit=1000,
+                                               snippets=False)}
+
+
+def test_first_build_indexes_every_seed(seeds_dir: Path, tmp_path: Path) -> None:
+    report = build_index([seeds_dir], tmp_path / "ix")
+    count = len(list(seeds_dir.glob("*.txt")))
+    assert (report.added, report.films, report.skipped) == (count, count, [])
+    assert read_manifest(tmp_path / "ix")["stemmer"] == "snowball"
+
+
+def test_reindexing_skips_unchanged_replaces_changed_removes_deleted(
+        corpus_copy: Path, tmp_path: Path) -> None:
+    index_dir = tmp_path / "ix"
+    first = build_index([corpus_copy], index_dir)
+    again = build_index([corpus_copy], index_dir)
+    assert (again.unchanged, again.added, again.replaced, again.removed) == (first.films, 0, 0, 0)
+
+    seed = corpus_copy / "000_d3cc3de14da1a221.txt"
+    seed.write_text(seed.read_text().replace("Rust_and_Bone", "Rust_and_Bone_Redux"))
+    gone = sorted(corpus_copy.glob("0[1-9]*.txt"))[0]
+    gone.unlink()
+    (corpus_copy / "new.txt").write_text(seed_text(title="Brand_New_Film"))
+    update = build_index([corpus_copy], index_dir)
+    assert (update.replaced, update.removed, update.added) == (1, 1, 1)
+    assert update.unchanged == first.films - 2
+    assert update.films == first.films
+    names = titles(index_dir)
+    assert "Rust and Bone Redux" in names and "Rust and Bone" not in names
+    assert "Brand New Film" in names
+
+
+def test_indexing_a_single_file_leaves_other_films_alone(corpus_copy: Path,
+                                                          tmp_path: Path) -> None:
+    index_dir = tmp_path / "ix"
+    build_index([corpus_copy], index_dir)
+    extra = tmp_path / "extra.txt"
+    extra.write_text(seed_text(title="Lonely_Extra"))
+    report = build_index([extra], index_dir)
+    assert report.added == 1 and report.removed == 0
+    assert "Lonely Extra" in titles(index_dir) and "Rust and Bone" in titles(index_dir)
+
+
+def test_broken_documents_are_reported_and_skipped_the_rest_indexed(tmp_path: Path) -> None:
+    folder = tmp_path / "films"
+    folder.mkdir()
+    (folder / "good.txt").write_text(seed_text(title="Good_Film"))
+    (folder / "empty.txt").write_bytes(b"")
+    (folder / "image.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00IHDR")
+    (folder / "latin1.txt").write_bytes(b"Caf\xe9_Noir\nReleased Year: 1950\n")
+    seen: list[tuple[str, bool]] = []
+    report = build_index([folder], tmp_path / "ix",
+                         on_problem=lambda error, skipped: seen.append((str(error), skipped)))
+    assert report.films == 2
+    assert sorted(Path(e.path).name for e in report.skipped) == ["empty.txt", "image.txt"]
+    assert all(isinstance(e, DocumentError) and e.line >= 1 for e in report.skipped)
+    assert [w.path for w in report.warnings] == [str(folder / "latin1.txt")]
+    assert len(seen) == 3 and {s for _, s in seen} == {True, False}
+
+
+def test_a_build_interrupted_midway_leaves_the_committed_index_intact(
+        corpus_copy: Path, tmp_path: Path) -> None:
+    index_dir = tmp_path / "ix"
+    build_index([corpus_copy], index_dir)
+    before = titles(index_dir)
+    for path in corpus_copy.glob("*.txt"):
+        path.write_text(seed_text(title="Overwritten_" + path.stem))
+
+    def interrupt(done: int, total: int) -> None:
+        if done == total // 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        build_index([corpus_copy], index_dir, progress=interrupt)
+    assert titles(index_dir) == before
+    assert build_index([corpus_copy], index_dir).replaced == len(before)
+
+
+def test_an_interrupted_first_build_leaves_nothing_behind(corpus_copy: Path,
+                                                          tmp_path: Path) -> None:
+    def interrupt(done: int, total: int) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        build_index([corpus_copy], tmp_path / "ix", progress=interrupt)
+    assert list(tmp_path.iterdir()) == [corpus_copy]
+
+
+def test_stemmer_is_recorded_and_a_different_one_needs_rebuild(seeds_dir: Path,
+                                                               tmp_path: Path) -> None:
+    index_dir = tmp_path / "ix"
+    build_index([seeds_dir], index_dir, stemmer="porter")
+    assert json.loads((index_dir / MANIFEST).read_text())["stemmer"] == "porter"
+    assert build_index([seeds_dir], index_dir).unchanged > 0  # keeps porter by default
+    with pytest.raises(IndexMismatchError, match="--rebuild"):
+        build_index([seeds_dir], index_dir, stemmer="lancaster")
+    report = build_index([seeds_dir], index_dir, stemmer="lancaster", rebuild=True)
+    assert report.added == report.films
+    assert read_manifest(index_dir)["stemmer"] == "lancaster"
+
+
+def test_refuses_to_write_into_a_folder_that_is_not_an_index(seeds_dir: Path,
+                                                             tmp_path: Path) -> None:
+    (tmp_path / "precious.txt").write_text("do not delete")
+    with pytest.raises(IndexMismatchError, match="not a filmsearch index"):
+        build_index([seeds_dir], tmp_path)
+    assert (tmp_path / "precious.txt").read_text() == "do not delete"
+
+
+def test_opening_a_missing_index_says_how_to_build_one(tmp_path: Path) -> None:
+    with pytest.raises(IndexNotFoundError, match="filmsearch index PATH --index"):
+        FilmSearch(tmp_path / "nowhere")
+
+
+def test_real_corpus_sample_indexes_without_skips(shared_corpora: Path, tmp_path: Path) -> None:
+    sample = tmp_path / "sample"
+    sample.mkdir()
+    for path in sorted(shared_corpora.iterdir())[::40]:
+        (sample / path.name).symlink_to(path)
+    report = build_index([sample], tmp_path / "ix")
+    assert report.skipped == []
+    assert report.films == len(list(sample.iterdir()))
