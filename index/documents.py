@@ -22,11 +22,14 @@ from __future__ import annotations
 import codecs
 import os
 import re
+import stat
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from .errors import DocumentError
 
+#: Largest file read; a larger one is skipped, so memory stays bounded.
+MAX_FILE_BYTES = 64 * 1024 * 1024
 #: Longest text kept for one field; longer text is cut there, with a warning.
 MAX_FIELD_CHARS = 2_000_000
 #: Plausible release years; anything else is reported and left empty.
@@ -85,9 +88,11 @@ def decode(data: bytes, path: str) -> tuple[str, list[DocumentError]]:
     """Decode file bytes: honour a UTF-8 or UTF-16 BOM, else UTF-8 with replacement."""
     if data.startswith(codecs.BOM_UTF8):
         data = data[len(codecs.BOM_UTF8):]
-    elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+    elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or _looks_utf16(data):
+        encoding = "utf-16" if data[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE) else (
+            "utf-16-le" if data[1:2] == b"\x00" else "utf-16-be")
         try:
-            return data.decode("utf-16"), []
+            return data.decode(encoding), []
         except UnicodeDecodeError as exc:
             raise DocumentError(path, 1, f"broken UTF-16 text ({exc.reason})") from None
     try:
@@ -98,6 +103,15 @@ def decode(data: bytes, path: str) -> tuple[str, list[DocumentError]]:
             path, line, "not valid UTF-8; undecodable bytes replaced with U+FFFD"
         )
         return data.decode("utf-8", errors="replace"), [warning]
+
+
+def _looks_utf16(data: bytes) -> bool:
+    """UTF-16 without a BOM: in ASCII-heavy text every other byte is NUL."""
+    sample = data[:4096]
+    if len(sample) < 4 or len(sample) % 2:
+        return False
+    high, low = sample[0::2], sample[1::2]
+    return max(high.count(0), low.count(0)) > 0.9 * len(sample) // 2
 
 
 def split_names(value: str) -> tuple[str, ...]:
@@ -193,15 +207,25 @@ def parse_bytes(data: bytes, path: str) -> ParsedDocument:
     return parsed
 
 
-def read_film(path: str | os.PathLike[str]) -> ParsedDocument:
-    """Read one seed document from disk."""
+def read_bytes(path: str | os.PathLike[str]) -> bytes:
+    """The bytes of a document file; DocumentError for what is not a readable regular file."""
     path = os.fspath(path)
     try:
+        info = os.stat(path)
+        if not stat.S_ISREG(info.st_mode):
+            raise DocumentError(path, 1, "not a regular file (a pipe, device or folder)")
+        if info.st_size > MAX_FILE_BYTES:
+            raise DocumentError(path, 1, f"file of {info.st_size:,} bytes is larger than the "
+                                f"{MAX_FILE_BYTES:,} bytes accepted")
         with open(path, "rb") as handle:
-            data = handle.read()
+            return handle.read(MAX_FILE_BYTES + 1)[:MAX_FILE_BYTES]
     except OSError as exc:
-        raise DocumentError(path, 0, f"cannot read: {exc.strerror or exc}") from None
-    return parse_bytes(data, path)
+        raise DocumentError(path, 1, f"cannot read: {exc.strerror or exc}") from None
+
+
+def read_film(path: str | os.PathLike[str]) -> ParsedDocument:
+    """Read one seed document from disk."""
+    return parse_bytes(read_bytes(path), os.fspath(path))
 
 
 def iter_source_files(paths: Iterable[str | os.PathLike[str]]) -> Iterator[str | DocumentError]:
@@ -222,4 +246,4 @@ def iter_source_files(paths: Iterable[str | os.PathLike[str]]) -> Iterator[str |
                     if name.endswith(".txt") and not name.startswith("."):
                         yield os.path.join(folder, name)
         else:
-            yield DocumentError(root, 0, "no such file or folder")
+            yield DocumentError(root, 1, "no such file or folder")

@@ -24,7 +24,7 @@ from whoosh import index as whoosh_index
 from whoosh.index import LockError
 
 from .analysis import DEFAULT_STEMMER, STEMMERS
-from .documents import iter_source_files, parse_bytes
+from .documents import iter_source_files, parse_bytes, read_bytes
 from .errors import DocumentError, IndexLockedError, IndexMismatchError, IndexNotFoundError
 from .schema import build_schema, film_to_document
 
@@ -216,30 +216,30 @@ def build_index(
 
 def _index_sources(writer: Any, sources: list[str], known: dict[str, str], report: BuildReport,
                    problem: ProblemCallback, progress: ProgressCallback | None) -> None:
-    total = len(sources)
     for done, path in enumerate(sources, start=1):
-        try:
-            with open(path, "rb") as handle:
-                data = handle.read()
-        except OSError as exc:
-            problem(DocumentError(path, 0, f"cannot read: {exc.strerror or exc}"), True)
-            continue
+        _index_source(writer, path, known, report, problem)
+        if progress:
+            progress(done, len(sources))
+
+
+def _index_source(writer: Any, path: str, known: dict[str, str], report: BuildReport,
+                  problem: ProblemCallback) -> None:
+    """Add, replace or skip the film in one file."""
+    try:
+        data = read_bytes(path)
         digest = file_digest(data)
         if known.get(path) == digest:
             report.unchanged += 1
-        else:
-            try:
-                parsed = parse_bytes(data, path)
-            except DocumentError as error:
-                problem(error, True)
-            else:
-                for warning in parsed.warnings:
-                    problem(warning, False)
-                if path in known:
-                    writer.delete_by_term("path", path)
-                    report.replaced += 1
-                else:
-                    report.added += 1
-                writer.add_document(**film_to_document(parsed.film, digest))
-        if progress:
-            progress(done, total)
+            return
+        parsed = parse_bytes(data, path)
+    except DocumentError as error:
+        problem(error, True)
+        return
+    for warning in parsed.warnings:
+        problem(warning, False)
+    if path in known:
+        writer.delete_by_term("path", path)
+        report.replaced += 1
+    else:
+        report.added += 1
+    writer.add_document(**film_to_document(parsed.film, digest))
