@@ -219,7 +219,14 @@ def parse_query(text: str, parser: MultifieldParser) -> wq.Query:
     _check_balanced(text)
     if not text.strip():
         return wq.Every()
-    return _exclude_negations(parser.parse(text))
+    try:
+        parsed = parser.parse(text)
+    except QueryError:
+        raise
+    except Exception as error:  # noqa: BLE001 - Whoosh's parser has corner cases of its own
+        raise QueryError(f"cannot understand this query ({type(error).__name__}: {error})") \
+            from error
+    return _exclude_negations(parsed)
 
 
 def _name_query(field: str, value: str, schema: Any) -> wq.Query:
