@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import os
+import pickle
+import struct
+import zlib
+
+import whoosh.index
 
 
 class FilmSearchError(Exception):
@@ -36,3 +41,21 @@ class IndexMismatchError(FilmSearchError):
 
 class IndexLockedError(FilmSearchError):
     """Another process is writing the index."""
+
+
+class IndexDamagedError(FilmSearchError):
+    """The index's files are missing or corrupt."""
+
+    def __init__(self, index_dir: str | os.PathLike[str], reason: str) -> None:
+        self.index_dir = os.fspath(index_dir)
+        super().__init__(
+            f"the index at {self.index_dir} is damaged ({reason}); rebuild it with: "
+            f"filmsearch index PATH --rebuild --index {self.index_dir}"
+        )
+
+
+#: What reading a damaged index raises from inside Whoosh (missing, truncated or garbled files).
+DAMAGE_ERRORS: tuple[type[BaseException], ...] = (
+    OSError, EOFError, pickle.UnpicklingError, struct.error, zlib.error,
+    whoosh.index.IndexError, whoosh.index.IndexVersionError, AssertionError,
+)

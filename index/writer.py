@@ -4,8 +4,9 @@
 content is unchanged are skipped, changed files are replaced, and films whose
 files are gone from the given folders are removed. Each run ends in one Whoosh
 commit, which is atomic: readers see the old index or the new one, never a mix.
-A first build or a ``rebuild`` is written to a temporary folder beside the
-index and moved into place only once it is complete.
+A first build or a ``rebuild`` is written to a hidden folder inside the index
+folder and published as the index's next generation only once it is complete.
+One writer at a time holds the lock in ``locking``.
 """
 
 from __future__ import annotations
@@ -17,20 +18,32 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterable
+from contextlib import closing
 from dataclasses import dataclass, field
 from typing import Any
 
 from whoosh import index as whoosh_index
-from whoosh.index import LockError
+from whoosh.filedb.filestore import FileStorage
+from whoosh.index import TOC, LockError, clean_files
 
-from .analysis import DEFAULT_STEMMER, STEMMERS
+from .analysis import DEFAULT_STEMMER, STEMMERS, NltkStemFilter
 from .documents import iter_source_files, parse_bytes, read_bytes
-from .errors import DocumentError, IndexLockedError, IndexMismatchError, IndexNotFoundError
+from .errors import (
+    DAMAGE_ERRORS,
+    DocumentError,
+    IndexDamagedError,
+    IndexLockedError,
+    IndexMismatchError,
+    IndexNotFoundError,
+)
+from .locking import writer_lock
 from .schema import build_schema, film_to_document
 
 #: Written beside the Whoosh files on every build; marks a folder as a filmsearch index.
 MANIFEST = "filmsearch.json"
 FORMAT_VERSION = 1
+INDEX_NAME = "MAIN"
+BUILD_PREFIX = ".filmsearch-build-"
 
 ProgressCallback = Callable[[int, int], None]
 ProblemCallback = Callable[[DocumentError, bool], None]
@@ -70,7 +83,10 @@ def open_index(index_dir: str | os.PathLike[str]) -> Any:
     index_dir = os.path.abspath(index_dir)
     if read_manifest(index_dir) is None or not whoosh_index.exists_in(index_dir):
         raise IndexNotFoundError(index_dir)
-    return whoosh_index.open_dir(index_dir)
+    try:
+        return whoosh_index.open_dir(index_dir)
+    except DAMAGE_ERRORS as error:
+        raise IndexDamagedError(index_dir, f"{type(error).__name__}: {error}") from error
 
 
 def file_digest(data: bytes) -> str:
@@ -105,24 +121,49 @@ def _under(path: str, roots: list[str]) -> bool:
 
 def _prepare_target(index_dir: str) -> None:
     """Refuse to build into a folder that holds anything but a filmsearch index."""
-    if os.path.isdir(index_dir) and os.listdir(index_dir) and read_manifest(index_dir) is None:
+    if os.path.exists(index_dir) and not os.path.isdir(index_dir):
+        raise IndexMismatchError(f"{index_dir} is a file, not an index folder")
+    visible = [name for name in os.listdir(index_dir) if not name.startswith(".")] \
+        if os.path.isdir(index_dir) else []
+    if visible and read_manifest(index_dir) is None:
         raise IndexMismatchError(
             f"{index_dir} exists and is not a filmsearch index; choose another --index folder"
         )
-    if os.path.exists(index_dir) and not os.path.isdir(index_dir):
-        raise IndexMismatchError(f"{index_dir} is a file, not an index folder")
 
 
-def _move_into_place(built: str, index_dir: str) -> None:
-    """Replace ``index_dir`` by the finished build in ``built``."""
-    old = None
-    if os.path.exists(index_dir):
-        old = tempfile.mkdtemp(prefix=".filmsearch-old-", dir=os.path.dirname(index_dir))
-        os.rmdir(old)
-        os.rename(index_dir, old)
-    os.rename(built, index_dir)
-    if old:
-        shutil.rmtree(old, ignore_errors=True)
+def schema_stemmer(schema: Any) -> str:
+    """The stemmer an index was built with, read from its schema."""
+    for item in getattr(schema["synopsis"].analyzer, "items", ()):
+        if isinstance(item, NltkStemFilter):
+            return item.stemmer
+    return "none"
+
+
+def _remove_stale_builds(index_dir: str) -> None:
+    """Delete build folders left by writers that were killed (we hold the lock)."""
+    for name in os.listdir(index_dir):
+        if name.startswith(BUILD_PREFIX):
+            shutil.rmtree(os.path.join(index_dir, name), ignore_errors=True)
+
+
+def _publish(workdir: str, index_dir: str) -> int:
+    """Make the finished build in ``workdir`` the index's newest generation.
+
+    The segment files are moved in first; readers switch over only when the
+    new table of contents is renamed into place (atomically, by Whoosh).
+    Returns the number of films.
+    """
+    built = FileStorage(workdir)
+    target = FileStorage(index_dir)
+    toc = TOC.read(built, INDEX_NAME)
+    toc_name = TOC._filename(INDEX_NAME, toc.generation)
+    for name in os.listdir(workdir):
+        if name != toc_name:
+            os.replace(os.path.join(workdir, name), os.path.join(index_dir, name))
+    toc.generation = max(TOC._latest_generation(target, INDEX_NAME), -1) + 1
+    toc.write(target, INDEX_NAME)
+    clean_files(target, INDEX_NAME, toc.generation, toc.segments)
+    return sum(segment.doc_count() for segment in toc.segments)
 
 
 def build_index(
@@ -140,20 +181,13 @@ def build_index(
     or to Snowball for a new index. Asking for a different stemmer than the
     index's needs ``rebuild=True``. Bad documents are reported through
     ``on_problem(error, skipped)`` and in the report, and never stop the build.
+    Raises IndexLockedError if another process is writing the same index.
     """
     started = time.perf_counter()
     index_dir = os.path.abspath(os.fspath(index_dir))
-    manifest = read_manifest(index_dir)
-    current = manifest.get("stemmer") if manifest else None
-    stemmer = stemmer or current or DEFAULT_STEMMER
-    if stemmer not in STEMMERS:
+    if stemmer is not None and stemmer not in STEMMERS:
         raise ValueError(f"unknown stemmer {stemmer!r}; choose one of {', '.join(STEMMERS)}")
-    if current and current != stemmer and not rebuild:
-        raise IndexMismatchError(
-            f"the index at {index_dir} was built with the {current} stemmer; "
-            f"add --rebuild to rebuild it with {stemmer}"
-        )
-    fresh = rebuild or manifest is None or not whoosh_index.exists_in(index_dir)
+    _prepare_target(index_dir)
     report = BuildReport(index_dir=index_dir)
 
     def problem(error: DocumentError, skipped: bool) -> None:
@@ -169,49 +203,67 @@ def build_index(
         else:
             sources.append(item)
 
-    if fresh:
-        _prepare_target(index_dir)
-        parent = os.path.dirname(index_dir)
-        os.makedirs(parent, exist_ok=True)
-        workdir = tempfile.mkdtemp(prefix=".filmsearch-build-", dir=parent)
-        ix = whoosh_index.create_in(workdir, build_schema(stemmer))
-        known: dict[str, str] = {}
-    else:
-        workdir = index_dir
-        ix = whoosh_index.open_dir(index_dir)
-        known = indexed_sources(ix)
-    try:
-        try:
-            writer = ix.writer(limitmb=128)
-        except LockError:
-            raise IndexLockedError(
-                f"the index at {index_dir} is being written by another process; "
-                "try again when it has finished"
-            ) from None
-        try:
-            _index_sources(writer, sources, known, report, problem, progress)
-            for path in known.keys() - set(sources):
-                if _under(path, roots):
-                    report.removed += writer.delete_by_term("path", path)
-            if report.changed or fresh:
-                writer.commit()
-            else:
-                writer.cancel()
-        except BaseException:
-            writer.cancel()
-            raise
-        report.films = ix.doc_count()
-        _write_manifest(workdir, stemmer, report.films)
-        if fresh:
-            _move_into_place(workdir, index_dir)
-    except BaseException:
-        if fresh:
-            shutil.rmtree(workdir, ignore_errors=True)
-        raise
-    finally:
-        ix.close()
+    with writer_lock(index_dir):
+        _remove_stale_builds(index_dir)
+        current, known = _read_existing(index_dir, tolerate_damage=rebuild)
+        if stemmer and current and stemmer != current and not rebuild:
+            raise IndexMismatchError(
+                f"the index at {index_dir} was built with the {current} stemmer; "
+                f"add --rebuild to rebuild it with {stemmer}")
+        stemmer = stemmer or current or DEFAULT_STEMMER
+        if current and not rebuild:
+            with closing(open_index(index_dir)) as ix:
+                _update(ix, sources, known, roots, report, problem, progress)
+                report.films = ix.doc_count()
+        else:
+            _write_manifest(index_dir, stemmer, 0)  # marks the folder as ours from now on
+            workdir = tempfile.mkdtemp(prefix=BUILD_PREFIX, dir=index_dir)
+            try:
+                with closing(whoosh_index.create_in(workdir, build_schema(stemmer))) as ix:
+                    _update(ix, sources, {}, roots, report, problem, progress, always=True)
+                report.films = _publish(workdir, index_dir)
+            finally:
+                shutil.rmtree(workdir, ignore_errors=True)
+        if report.changed or not current or rebuild:
+            _write_manifest(index_dir, stemmer, report.films)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _read_existing(index_dir: str, tolerate_damage: bool) -> tuple[str | None, dict[str, str]]:
+    """The existing index's stemmer and indexed sources; (None, {}) if there is none."""
+    if read_manifest(index_dir) is None or not whoosh_index.exists_in(index_dir):
+        return None, {}
+    try:
+        with closing(open_index(index_dir)) as ix:
+            return schema_stemmer(ix.schema), indexed_sources(ix)
+    except IndexDamagedError:
+        if tolerate_damage:
+            return None, {}
+        raise
+
+
+def _update(ix: Any, sources: list[str], known: dict[str, str], roots: list[str],
+            report: BuildReport, problem: ProblemCallback, progress: ProgressCallback | None,
+            always: bool = False) -> None:
+    """Apply the sources to ``ix`` in one writer: commit if anything changed, else cancel."""
+    try:
+        writer = ix.writer(limitmb=128)
+    except LockError:
+        raise IndexLockedError(
+            f"the index at {ix.storage.folder} is being written by another process") from None
+    try:
+        _index_sources(writer, sources, known, report, problem, progress)
+        for path in known.keys() - set(sources):
+            if _under(path, roots):
+                report.removed += writer.delete_by_term("path", path)
+    except BaseException:
+        writer.cancel()
+        raise
+    if report.changed or always:
+        writer.commit()
+    else:
+        writer.cancel()
 
 
 def _index_sources(writer: Any, sources: list[str], known: dict[str, str], report: BuildReport,

@@ -12,13 +12,16 @@ from __future__ import annotations
 
 import os
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from whoosh import query as wq
 
 from index.documents import Film
+from index.errors import DAMAGE_ERRORS, IndexDamagedError
 from index.schema import document_to_film
-from index.writer import open_index, read_manifest
+from index.writer import open_index, read_manifest, schema_stemmer
 
 from . import ranking
 from .highlight import make_snippet
@@ -32,9 +35,22 @@ class FilmSearch:
     def __init__(self, index_dir: str | os.PathLike[str]) -> None:
         self.index_dir = os.path.abspath(os.fspath(index_dir))
         self._index = open_index(self.index_dir)
-        self._schema = self._index.schema
-        self._searcher = self._index.searcher(weighting=ranking.weighting())
-        self._parser = make_parser(self._schema)
+        with self._reading():
+            self._searcher = self._index.searcher(weighting=ranking.weighting())
+        self._use_schema(self._searcher.schema)
+
+    def _use_schema(self, schema: Any) -> None:
+        self._schema = schema
+        self._parser = make_parser(schema)
+
+    @contextmanager
+    def _reading(self) -> Iterator[None]:
+        """Turn what Whoosh raises on missing or corrupt files into IndexDamagedError."""
+        try:
+            yield
+        except DAMAGE_ERRORS as error:
+            raise IndexDamagedError(self.index_dir, f"{type(error).__name__}: {error}") \
+                from error
 
     def __enter__(self) -> FilmSearch:
         return self
@@ -49,7 +65,12 @@ class FilmSearch:
 
     def _current(self) -> Any:
         """The searcher, moved to the index's latest commit if there is a newer one."""
-        self._searcher = self._searcher.refresh()
+        with self._reading():
+            fresh = self._searcher.refresh()
+        if fresh is not self._searcher:
+            self._searcher = fresh
+            if fresh.schema is not self._schema:  # a rebuild may change the stemmer
+                self._use_schema(fresh.schema)
         return self._searcher
 
     def search(self, text: str = "", *, director: str | None = None, cast: str | None = None,
@@ -68,11 +89,12 @@ class FilmSearch:
         if filters is not None:
             q = filters if isinstance(q, wq.Every) else wq.And([q, filters])
         searcher = self._current()
-        found = searcher.search(q, limit=limit)
-        terms = _terms_by_field(q) if snippets else {}
-        hits = [self._hit(rank, found[rank - 1], terms, snippets)
-                for rank in range(1, len(found.top_n) + 1)]
-        return Results(query=text, total=len(found), hits=hits, parsed=str(q))
+        with self._reading():
+            found = searcher.search(q, limit=limit)
+            terms = _terms_by_field(q) if snippets else {}
+            hits = [self._hit(rank, found[rank - 1], terms, snippets)
+                    for rank in range(1, len(found.top_n) + 1)]
+            return Results(query=text, total=len(found), hits=hits, parsed=str(q))
 
     def _hit(self, rank: int, whoosh_hit: Any, terms: dict[str, frozenset[str]],
              snippets: bool) -> Hit:
@@ -90,13 +112,19 @@ class FilmSearch:
 
     def get(self, film_id: str) -> Film | None:
         """The whole film with this id, or None."""
-        stored = self._current().document(id=film_id)
+        searcher = self._current()
+        with self._reading():
+            stored = searcher.document(id=film_id)
         return document_to_film(stored) if stored else None
 
     def stats(self) -> IndexStats:
         """Counts and settings of the index."""
         manifest = read_manifest(self.index_dir) or {}
         reader = self._current().reader()
+        with self._reading():
+            return self._stats(reader, manifest)
+
+    def _stats(self, reader: Any, manifest: dict[str, Any]) -> IndexStats:
         size = sum(os.path.getsize(os.path.join(self.index_dir, name))
                    for name in os.listdir(self.index_dir)
                    if os.path.isfile(os.path.join(self.index_dir, name)))
@@ -104,7 +132,7 @@ class FilmSearch:
         terms = sum(1 for name in fields if self._schema[name].indexed
                     for _ in reader.lexicon(name))
         return IndexStats(index_dir=self.index_dir, films=reader.doc_count(), terms=terms,
-                          fields=fields, stemmer=manifest.get("stemmer", "?"),
+                          fields=fields, stemmer=schema_stemmer(self._schema),
                           size_bytes=size, built_at=manifest.get("built_at", "?"))
 
 

@@ -99,14 +99,18 @@ def test_a_build_interrupted_midway_leaves_the_committed_index_intact(
     assert build_index([corpus_copy], index_dir).replaced == len(before)
 
 
-def test_an_interrupted_first_build_leaves_nothing_behind(corpus_copy: Path,
+def test_an_interrupted_first_build_leaves_no_half_index(corpus_copy: Path,
                                                           tmp_path: Path) -> None:
     def interrupt(done: int, total: int) -> None:
         raise KeyboardInterrupt
 
+    index_dir = tmp_path / "ix"
     with pytest.raises(KeyboardInterrupt):
-        build_index([corpus_copy], tmp_path / "ix", progress=interrupt)
-    assert list(tmp_path.iterdir()) == [corpus_copy]
+        build_index([corpus_copy], index_dir, progress=interrupt)
+    assert not [p for p in index_dir.iterdir() if p.name.startswith(".filmsearch-build")]
+    with pytest.raises(IndexNotFoundError):
+        FilmSearch(index_dir)
+    assert build_index([corpus_copy], index_dir).films > 60
 
 
 def test_stemmer_is_recorded_and_a_different_one_needs_rebuild(seeds_dir: Path,
