@@ -25,6 +25,7 @@ import re
 import stat
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from .errors import DocumentError
 
@@ -119,13 +120,32 @@ def split_names(value: str) -> tuple[str, ...]:
     return tuple(name for name in _LIST_SPLIT.split(value.strip()) if name)
 
 
-def _parse_int(value: str, what: str, bounds: tuple[int, int], path: str, line: int,
-               warnings: list[DocumentError]) -> int | None:
+_YEAR = re.compile(r"^(\d{4})(?:$|[-/.\s(])")
+_MINUTES = re.compile(r"^(\d+)\s*(?:m|min|mins|minutes)?\.?$", re.IGNORECASE)
+_HOURS = re.compile(r"^(\d+)\s*h(?:ours?)?\s*(?:(\d+)\s*(?:m|min|mins|minutes)?)?$",
+                    re.IGNORECASE)
+
+
+def _parse_year(value: str) -> int | None:
+    match = _YEAR.match(value)
+    return int(match.group(1)) if match else None
+
+
+def _parse_minutes(value: str) -> int | None:
+    if match := _MINUTES.match(value):
+        return int(match.group(1))
+    if match := _HOURS.match(value):
+        return int(match.group(1)) * 60 + int(match.group(2) or 0)
+    return None
+
+
+def _parse_number(value: str, what: str, parse: Any, bounds: tuple[int, int], path: str,
+                  line: int, warnings: list[DocumentError]) -> int | None:
+    """``parse(value)`` within ``bounds``; otherwise a warning and None."""
     value = value.strip()
     if not value or value == "0":  # 0 is how several dumps write "unknown"
         return None
-    match = re.match(r"^(-?\d+)", value)
-    number = int(match.group(1)) if match else None
+    number = parse(value)
     if number is None or not bounds[0] <= number <= bounds[1]:
         warnings.append(DocumentError(path, line, f"invalid {what} {value[:40]!r}; left empty"))
         return None
@@ -170,6 +190,8 @@ def parse_text(text: str, path: str, film_id: str) -> ParsedDocument:
             warnings.append(DocumentError(path, number, "line outside any field ignored"))
     if not title:
         raise DocumentError(path, 1, "empty document (no title line)")
+    if not values:
+        warnings.append(DocumentError(path, 1, "only a title; no other field"))
 
     def text_of(key: str) -> str:
         joined = "\n".join(values.get(key, [])).strip()
@@ -182,10 +204,10 @@ def parse_text(text: str, path: str, film_id: str) -> ParsedDocument:
     film = Film(
         id=film_id,
         title=title,
-        year=_parse_int(text_of("year"), "year", YEAR_RANGE, path, seen_at.get("year", 0),
-                        warnings),
-        runtime=_parse_int(text_of("runtime"), "running time", RUNTIME_RANGE, path,
-                           seen_at.get("runtime", 0), warnings),
+        year=_parse_number(text_of("year"), "year", _parse_year, YEAR_RANGE, path,
+                           seen_at.get("year", 1), warnings),
+        runtime=_parse_number(text_of("runtime"), "running time", _parse_minutes,
+                              RUNTIME_RANGE, path, seen_at.get("runtime", 1), warnings),
         directors=split_names(text_of("directors")),
         cast=split_names(text_of("cast")),
         genres=split_names(text_of("genres")),

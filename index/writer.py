@@ -81,7 +81,13 @@ def read_manifest(index_dir: str | os.PathLike[str]) -> dict[str, Any] | None:
 def open_index(index_dir: str | os.PathLike[str]) -> Any:
     """Open an existing filmsearch index for reading or writing."""
     index_dir = os.path.abspath(index_dir)
-    if read_manifest(index_dir) is None or not whoosh_index.exists_in(index_dir):
+    if read_manifest(index_dir) is None:
+        if os.path.isdir(index_dir) and any(name.endswith(".toc") for name in os.listdir(index_dir)):
+            raise IndexMismatchError(
+                f"{index_dir} holds a Whoosh index that filmsearch did not build; not opening "
+                "it, because opening an index runs code stored in it (pickle)")
+        raise IndexNotFoundError(index_dir)
+    if not whoosh_index.exists_in(index_dir):
         raise IndexNotFoundError(index_dir)
     try:
         return whoosh_index.open_dir(index_dir)

@@ -69,6 +69,17 @@ def shared_corpora() -> Path:
     return films
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--stress", action="store_true",
+                     help="run the robustness tests at full size (slow)")
+
+
+@pytest.fixture(scope="session")
+def stress(request: pytest.FixtureRequest) -> bool:
+    """True when the robustness tests should run at full size."""
+    return bool(request.config.getoption("--stress"))
+
+
 def pytest_report_header(config: pytest.Config) -> str:
     return f"shared data: {SHARED if SHARED.is_dir() else 'absent (corpus tests skip)'}"
 

@@ -75,13 +75,20 @@ def test_bad_utf8_is_replaced_with_a_warning(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("year, expected", [("20122", None), ("-5", None), ("MMXII", None),
-                                            ("2012-05-17", 2012), ("", None)])
+                                            ("2012-05-17", 2012), ("1999 (USA)", 1999),
+                                            ("", None)])
 def test_years_that_make_no_sense_are_left_empty(tmp_path: Path, year: str,
                                                  expected: int | None) -> None:
     parsed = read_film(write(tmp_path, "a.txt", seed_text(year=year)))
     assert parsed.film.year == expected
     if year and expected is None:
         assert any("invalid year" in str(w) and ":2:" in str(w) for w in parsed.warnings)
+
+
+@pytest.mark.parametrize("runtime, expected", [("122", 122), ("122 min", 122), ("2h 2m", 122),
+                                               ("2h", 120), ("long", None), ("0", None)])
+def test_running_times(tmp_path: Path, runtime: str, expected: int | None) -> None:
+    assert read_film(write(tmp_path, "a.txt", seed_text(runtime=runtime))).film.runtime == expected
 
 
 def test_repeated_field_warns_and_last_wins(tmp_path: Path) -> None:
