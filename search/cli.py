@@ -43,7 +43,26 @@ class CliError(click.ClickException):
 
 
 class FilmSearchGroup(click.Group):
-    """Turns library errors into one-line messages with the right exit code."""
+    """Turns library errors and usage errors into one-line messages with the right exit code."""
+
+    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+        if not standalone_mode:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        try:
+            result = super().main(*args, standalone_mode=False, **kwargs)
+        except click.UsageError as error:
+            hint = f" (see '{error.ctx.command_path} --help')" if error.ctx else ""
+            if "No such option" in error.format_message():
+                hint += "; to search for text that starts with '-', put -- before it"
+            CliError(error.format_message() + hint, 2).show()
+            sys.exit(2)
+        except click.ClickException as error:
+            error.show()
+            sys.exit(error.exit_code)
+        except click.Abort:
+            click.echo("filmsearch: aborted", err=True)
+            sys.exit(1)
+        sys.exit(result if isinstance(result, int) else 0)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:

@@ -105,10 +105,18 @@ def test_missing_index_exits_1_and_says_which_command_builds_it(run, tmp_path: P
     assert result.output.count("\n") == 1
 
 
-def test_usage_errors_exit_2(run, tmp_path: Path) -> None:
-    assert run("index", str(tmp_path / "missing")).exit_code == 2
-    assert run("search", "--limit", "0", "x").exit_code == 2
-    assert run("search", "--index", str(tmp_path)).exit_code == 2  # no query, no filter
+def test_usage_errors_exit_2_with_one_line(run, tmp_path: Path) -> None:
+    for args in (["index", str(tmp_path / "missing")], ["search", "--limit", "0", "x"],
+                 ["search", "--index", str(tmp_path)], ["search", "-5"], ["frobnicate"]):
+        result = run(*args)
+        assert result.exit_code == 2, args
+        assert result.output.startswith("filmsearch: error:") and result.output.count("\n") == 1
+    assert "put -- before it" in run("search", "-5").output
+
+
+def test_text_starting_with_a_dash_after_double_dash(run, index_dir: Path) -> None:
+    result = run("search", "--index", str(index_dir), "--", "-5 whale")
+    assert result.exit_code == 0
 
 
 def test_stemmer_mismatch_is_a_usage_error(run, seeds_dir: Path, index_dir: Path) -> None:
