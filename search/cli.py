@@ -51,6 +51,9 @@ class FilmSearchGroup(click.Group):
         try:
             result = super().main(*args, standalone_mode=False, **kwargs)
         except click.UsageError as error:
+            if type(error).__name__ == "NoArgsIsHelpError" and error.ctx:  # bare "filmsearch"
+                click.echo(error.ctx.get_help())
+                sys.exit(0)
             hint = f" (see '{error.ctx.command_path} --help')" if error.ctx else ""
             if "No such option" in error.format_message():
                 hint += "; to search for text that starts with '-', put -- before it"
