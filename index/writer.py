@@ -87,9 +87,9 @@ def open_index(index_dir: str | os.PathLike[str]) -> Any:
                 f"{index_dir} holds a Whoosh index that filmsearch did not build; not opening "
                 "it, because opening an index runs code stored in it (pickle)")
         raise IndexNotFoundError(index_dir)
-    if not whoosh_index.exists_in(index_dir):
-        raise IndexNotFoundError(index_dir)
     try:
+        if not whoosh_index.exists_in(index_dir):
+            raise IndexNotFoundError(index_dir)
         return whoosh_index.open_dir(index_dir)
     except DAMAGE_ERRORS as error:
         raise IndexDamagedError(index_dir, f"{type(error).__name__}: {error}") from error
@@ -238,15 +238,19 @@ def build_index(
 
 def _read_existing(index_dir: str, tolerate_damage: bool) -> tuple[str | None, dict[str, str]]:
     """The existing index's stemmer and indexed sources; (None, {}) if there is none."""
-    if read_manifest(index_dir) is None or not whoosh_index.exists_in(index_dir):
+    if read_manifest(index_dir) is None:
         return None, {}
     try:
         with closing(open_index(index_dir)) as ix:
             return schema_stemmer(ix.schema), indexed_sources(ix)
-    except IndexDamagedError:
+    except IndexNotFoundError:
+        return None, {}
+    except (IndexDamagedError, *DAMAGE_ERRORS) as error:
         if tolerate_damage:
             return None, {}
-        raise
+        if isinstance(error, IndexDamagedError):
+            raise
+        raise IndexDamagedError(index_dir, f"{type(error).__name__}: {error}") from error
 
 
 def _update(ix: Any, sources: list[str], known: dict[str, str], roots: list[str],

@@ -11,6 +11,7 @@ queries, refreshed when the index has a newer commit, and closed on exit.
 from __future__ import annotations
 
 import os
+import time
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,16 +29,37 @@ from .highlight import make_snippet
 from .query import filter_query, make_parser, parse_query
 from .results import SNIPPET_FIELDS, Hit, IndexStats, Results
 
+#: How often opening is tried when a concurrent writer removes the files being opened.
+OPEN_ATTEMPTS = 5
+
 
 class FilmSearch:
     """A searcher over one filmsearch index. Use it as a context manager, or call close()."""
 
     def __init__(self, index_dir: str | os.PathLike[str]) -> None:
         self.index_dir = os.path.abspath(os.fspath(index_dir))
-        self._index = open_index(self.index_dir)
-        with self._reading():
-            self._searcher = self._index.searcher(weighting=ranking.weighting())
+        self._index, self._searcher = self._open()
         self._use_schema(self._searcher.schema)
+
+    def _open(self) -> tuple[Any, Any]:
+        """Open the newest generation of the index and a searcher on it.
+
+        A writer publishing a new generation deletes the files of the old one,
+        so a reader that read the old table of contents can find a file gone:
+        it then tries again with the newer generation.
+        """
+        for attempt in range(1, OPEN_ATTEMPTS + 1):
+            index = open_index(self.index_dir)
+            try:
+                with self._reading():
+                    return index, index.searcher(weighting=ranking.weighting())
+            except IndexDamagedError as error:
+                index.close()
+                if attempt == OPEN_ATTEMPTS or not isinstance(error.__cause__,
+                                                              FileNotFoundError):
+                    raise
+                time.sleep(0.02 * attempt)
+        raise AssertionError("unreachable")
 
     def _use_schema(self, schema: Any) -> None:
         self._schema = schema
@@ -64,13 +86,15 @@ class FilmSearch:
         self._index.close()
 
     def _current(self) -> Any:
-        """The searcher, moved to the index's latest commit if there is a newer one."""
+        """The searcher, moved to the index's newest generation if there is one."""
         with self._reading():
-            fresh = self._searcher.refresh()
-        if fresh is not self._searcher:
-            self._searcher = fresh
-            if fresh.schema is not self._schema:  # a rebuild may change the stemmer
-                self._use_schema(fresh.schema)
+            up_to_date = self._searcher.up_to_date()
+        if not up_to_date:
+            old_index, old_searcher = self._index, self._searcher
+            self._index, self._searcher = self._open()
+            old_searcher.close()
+            old_index.close()
+            self._use_schema(self._searcher.schema)  # a rebuild may change the stemmer
         return self._searcher
 
     def search(self, text: str = "", *, director: str | None = None, cast: str | None = None,

@@ -1,0 +1,214 @@
+"""Killed builds, concurrent readers and writers, damaged indexes."""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from index import IndexLockedError, IndexMismatchError, build_index
+from index.errors import IndexDamagedError, IndexNotFoundError
+from index.locking import writer_lock
+from search import FilmSearch
+from search.cli import cli
+from tests.conftest import seed_text
+from tests.helpers import PROJECT, python
+
+QUERIES = ["whale trainer accident", "heist", "director:audiard", 'cast:"marion cotillard"',
+           "year:1950..1970", "zeppelin"]
+
+
+def snapshot(index_dir: Path) -> list:
+    """Everything a user would see for a few queries."""
+    with FilmSearch(index_dir) as fs:
+        return [(q, fs.search(q, limit=20).total,
+                 [(hit.id, round(hit.score, 6)) for hit in fs.search(q, limit=20)])
+                for q in QUERIES]
+
+
+def synthetic_corpus(folder: Path, films: int) -> Path:
+    folder.mkdir()
+    rng = random.Random(7)
+    words = "zeppelin airship storm harbour orphan detective violin desert train".split()
+    for number in range(films):
+        plot = " ".join(rng.choice(words) for _ in range(60))
+        (folder / f"z{number:05d}.txt").write_text(
+            seed_text(title=f"Airship_{number}", content=plot, wiki=plot * 3))
+    return folder
+
+
+BUILD = "import sys; from index import build_index; " \
+        "build_index([sys.argv[1]], sys.argv[2], rebuild=sys.argv[3] == 'rebuild')"
+
+
+def start_build(corpus: Path, index_dir: Path, rebuild: bool) -> subprocess.Popen:
+    env = {"PYTHONPATH": str(PROJECT)}
+    return subprocess.Popen([sys.executable, "-c", BUILD, str(corpus), str(index_dir),
+                             "rebuild" if rebuild else "update"], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def test_sigkill_at_random_moments_never_loses_the_committed_index(
+        seeds_dir: Path, tmp_path: Path, stress: bool) -> None:
+    big = synthetic_corpus(tmp_path / "big", 1500)
+    index_dir = tmp_path / "ix"
+    build_index([seeds_dir], index_dir)
+    before = snapshot(index_dir)
+
+    started = time.perf_counter()  # how long an uninterrupted build takes, to aim the kills
+    start_build(big, tmp_path / "timing", rebuild=True).wait()
+    full = time.perf_counter() - started
+
+    rng = random.Random()
+    wanted = 25 if stress else 6
+    kills = tries = 0
+    while kills < wanted and tries < 3 * wanted:
+        tries += 1
+        delay = rng.uniform(0.05, full)
+        process = start_build(big, index_dir, rebuild=tries % 2 == 0)
+        time.sleep(delay)
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        if process.returncode == -signal.SIGKILL:
+            kills += 1
+        else:  # it finished first: put the old index back for the next round
+            build_index([seeds_dir], index_dir, rebuild=True)
+        assert snapshot(index_dir) == before, f"after a kill at {delay:.2f} s"
+    assert kills == wanted
+
+    build_index([big], index_dir)  # completes: no stale lock, no leftovers in the way
+    with FilmSearch(index_dir) as fs:
+        assert fs.search("title:airship", limit=1).total == 1500
+        assert fs.search("whale trainer accident")[0].title == "Rust and Bone"
+    assert not [p for p in index_dir.iterdir() if p.name.startswith(".filmsearch-build")]
+    print(f"{kills} kills in {tries} tries; a full build takes {full:.1f} s")
+
+
+READER = """
+import json, sys, time
+from search import FilmSearch
+seen, errors, deadline = set(), [], time.time() + float(sys.argv[2])
+fs = FilmSearch(sys.argv[1])
+count = 0
+while time.time() < deadline:
+    try:
+        if count % 5 == 0:
+            fs.close(); fs = FilmSearch(sys.argv[1])
+        seen.add(fs.search("zeppelin", limit=1).total)
+    except Exception as error:
+        errors.append(f"{type(error).__name__}: {error}")
+    count += 1
+print(json.dumps({"seen": sorted(seen), "errors": errors[:5], "searches": count}))
+"""
+
+
+def test_searches_during_rebuilds_see_old_or_new_never_a_mix(seeds_dir: Path,
+                                                            tmp_path: Path) -> None:
+    plain = tmp_path / "plain"
+    shutil.copytree(seeds_dir, plain)
+    with_zeppelins = tmp_path / "zeppelins"
+    shutil.copytree(seeds_dir, with_zeppelins)
+    for number in range(40):
+        (with_zeppelins / f"zz{number}.txt").write_text(
+            seed_text(title=f"Zeppelin_{number}", content="a zeppelin over the city"))
+    index_dir = tmp_path / "ix"
+    build_index([plain], index_dir)
+    readers = [subprocess.Popen([sys.executable, "-c", READER, str(index_dir), "8"],
+                                env={"PYTHONPATH": str(PROJECT)}, stdout=subprocess.PIPE,
+                                text=True) for _ in range(2)]
+    deadline = time.time() + 7
+    rebuilds = 0
+    while time.time() < deadline:
+        build_index([with_zeppelins if rebuilds % 2 == 0 else plain], index_dir, rebuild=True)
+        rebuilds += 1
+    outcomes = [json.loads(reader.communicate(timeout=60)[0]) for reader in readers]
+    for outcome in outcomes:
+        assert outcome["errors"] == []
+        assert set(outcome["seen"]) <= {0, 40}
+        assert outcome["searches"] > 10
+    print(f"{rebuilds} rebuilds; searches: {[o['searches'] for o in outcomes]}")
+
+
+def test_a_second_writer_is_told_who_holds_the_index(seeds_dir: Path, tmp_path: Path) -> None:
+    index_dir = tmp_path / "ix"
+    build_index([seeds_dir], index_dir)
+    with writer_lock(str(index_dir)):
+        with pytest.raises(IndexLockedError, match=r"being written by PID \d+"):
+            build_index([seeds_dir], index_dir)
+        result = CliRunner().invoke(cli, ["index", str(seeds_dir), "--index", str(index_dir)])
+        assert result.exit_code == 1 and "being written by PID" in result.output
+    assert build_index([seeds_dir], index_dir).unchanged > 0  # released
+
+
+def test_a_killed_writers_lock_is_cleared_by_the_kernel(seeds_dir: Path, tmp_path: Path) -> None:
+    index_dir = tmp_path / "ix"
+    build_index([seeds_dir], index_dir)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time; from index.locking import writer_lock\n"
+         "with writer_lock(sys.argv[1]):\n print('held', flush=True); time.sleep(60)",
+         str(index_dir)], env={"PYTHONPATH": str(PROJECT)}, stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "held"
+    with pytest.raises(IndexLockedError, match=f"PID {holder.pid}"):
+        build_index([seeds_dir], index_dir)
+    holder.kill()
+    holder.wait()
+    assert build_index([seeds_dir], index_dir).unchanged > 0
+
+
+def damage(index_dir: Path, how: str) -> None:
+    segment = next(index_dir.glob("*.seg"))
+    toc = next(index_dir.glob("*.toc"))
+    if how == "truncated segment":
+        with open(segment, "r+b") as handle:
+            handle.truncate(segment.stat().st_size // 3)
+    elif how == "deleted segment":
+        segment.unlink()
+    elif how == "garbled table of contents":
+        toc.write_bytes(bytes(random.Random(1).getrandbits(8) for _ in range(500)))
+    elif how == "truncated table of contents":
+        toc.write_bytes(toc.read_bytes()[:40])
+
+
+@pytest.mark.parametrize("how", ["truncated segment", "deleted segment",
+                                 "garbled table of contents", "truncated table of contents"])
+def test_damaged_index_gives_one_line_and_rebuild_repairs(seeds_dir: Path, tmp_path: Path,
+                                                          how: str) -> None:
+    index_dir = tmp_path / "ix"
+    build_index([seeds_dir], index_dir)
+    damage(index_dir, how)
+    with pytest.raises(IndexDamagedError, match="--rebuild"):
+        with FilmSearch(index_dir) as fs:
+            fs.search("whale trainer accident")
+    result = CliRunner().invoke(cli, ["search", "whale", "--index", str(index_dir)])
+    assert result.exit_code == 1
+    assert result.output.startswith(f"filmsearch: error: the index at {index_dir} is damaged")
+    assert result.output.count("\n") == 1 and "Traceback" not in result.output
+    with pytest.raises(IndexDamagedError):
+        build_index([seeds_dir], index_dir)  # an update cannot trust it
+    build_index([seeds_dir], index_dir, rebuild=True)
+    with FilmSearch(index_dir) as fs:
+        assert fs.search("whale trainer accident")[0].title == "Rust and Bone"
+
+
+def test_unrelated_folders_are_refused(tmp_path: Path, seeds_dir: Path) -> None:
+    (tmp_path / "notes.txt").write_text("hello")
+    with pytest.raises(IndexNotFoundError):
+        FilmSearch(tmp_path)
+    result = CliRunner().invoke(cli, ["search", "whale", "--index", str(tmp_path)])
+    assert result.exit_code == 1 and result.output.count("\n") == 1
+
+
+def test_a_whoosh_index_filmsearch_did_not_build_is_not_opened(tmp_path: Path) -> None:
+    from whoosh import fields, index
+
+    index.create_in(str(tmp_path), fields.Schema(body=fields.TEXT))
+    with pytest.raises(IndexMismatchError, match="did not build"):
+        FilmSearch(tmp_path)
