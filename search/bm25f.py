@@ -14,6 +14,7 @@ per-field postings and computes the combined score.
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from whoosh import matching
@@ -148,3 +149,36 @@ class BM25FMatcher(WrappingMatcher):
                 length = self._searcher.doc_field_length(docnum, field, 1)
                 parts.append((leaf.weight(), length, avg_length, weight, b))
         return ranking.bm25f(self._idf, parts)
+
+
+def prune_keywords(q: wq.Query, reader: Any, limit: int) -> wq.Query:
+    """Bound the work of very long queries: repeated clauses once, then the ``limit`` rarest.
+
+    Each Keywords group keeps at most ``limit`` clauses, those whose words occur in
+    the fewest films (highest idf), the way Elasticsearch's more_like_this caps
+    its query terms; rare words carry nearly all of a long query's BM25 score.
+    """
+    if isinstance(q, Keywords):
+        unique = list({repr(sub): sub for sub in q.subqueries}.values())
+        if len(unique) > limit:
+            frequency = {id(sub): _doc_frequency(sub, reader) for sub in unique}
+            found = [sub for sub in unique if frequency[id(sub)]]  # words in no film add nothing
+            unique = sorted(found, key=lambda sub: frequency[id(sub)])[:limit] or unique[:limit]
+        if len(unique) != len(q.subqueries):
+            q = copy.copy(q)
+            q.subqueries = unique
+        return q
+    if isinstance(q, wq.compound.BinaryQuery):  # AndNot, AndMaybe: prune the positive side
+        q = copy.copy(q)
+        q.a = prune_keywords(q.a, reader, limit)
+        q.subqueries = (q.a, q.b)
+    elif isinstance(q, wq.compound.CompoundQuery):
+        q = copy.copy(q)
+        q.subqueries = [prune_keywords(sub, reader, limit) for sub in q.subqueries]
+    return q
+
+
+def _doc_frequency(q: wq.Query, reader: Any) -> int:
+    """The largest number of films any of the query's terms occurs in."""
+    return max((reader.doc_frequency(field, text) for field, text in q.iter_all_terms()),
+               default=0)

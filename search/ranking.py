@@ -40,6 +40,9 @@ COORDINATION = 1.0
 #: Queries with more clauses than this (verbose descriptions) get no coordination factor.
 COORDINATION_MAX_CLAUSES = 5
 
+#: Most keyword clauses scored per query; longer queries keep their rarest words.
+MAX_KEYWORDS = 64
+
 #: Weight of each free-text field in tf~.
 FIELD_WEIGHTS: dict[str, float] = {
     "title": 2.5,

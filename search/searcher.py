@@ -25,6 +25,7 @@ from index.schema import document_to_film
 from index.writer import open_index, read_manifest, schema_stemmer
 
 from . import ranking
+from .bm25f import prune_keywords
 from .highlight import make_snippet
 from .query import filter_query, make_parser, parse_query
 from .results import SNIPPET_FIELDS, Hit, IndexStats, Results
@@ -114,6 +115,7 @@ class FilmSearch:
             q = filters if isinstance(q, wq.Every) else wq.And([q, filters])
         searcher = self._current()
         with self._reading():
+            q = prune_keywords(q, searcher.reader(), ranking.MAX_KEYWORDS)
             found = searcher.search(q, limit=limit)
             terms = _terms_by_field(q) if snippets else {}
             hits = [self._hit(rank, found[rank - 1], terms, snippets)

@@ -82,3 +82,24 @@ def test_bm25f_saturates_and_grows_with_frequency() -> None:
 
 def test_idf_is_positive_and_falls_with_document_frequency() -> None:
     assert idf(1, 1000) > idf(100, 1000) > idf(999, 1000) > 0
+
+
+def test_long_queries_keep_their_rarest_words(seed_search: FilmSearch) -> None:
+    from search import ranking
+    from search.bm25f import Keywords, prune_keywords
+    from search.query import parse_query
+
+    filler = " ".join(f"film plot story the man woman unknownword{n}" for n in range(200))
+    q = parse_query(f"{filler} marineland", seed_search._parser)
+    assert isinstance(q, Keywords) and len(q.subqueries) > ranking.MAX_KEYWORDS
+    pruned = prune_keywords(q, seed_search._searcher.reader(), ranking.MAX_KEYWORDS)
+    assert len(pruned.subqueries) <= ranking.MAX_KEYWORDS
+    assert "marineland" in str(pruned)  # in one film: kept
+    titles = [hit.title for hit in seed_search.search(f"{filler} marineland", limit=5)]
+    assert "Rust and Bone" in titles
+
+
+def test_repeated_words_are_scored_once(seed_search: FilmSearch) -> None:
+    once = seed_search.search("whale", limit=3)
+    many = seed_search.search("whale " * 500, limit=3)
+    assert [h.id for h in many] == [h.id for h in once]
