@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import click
@@ -18,6 +19,7 @@ import platformdirs
 from index import STEMMERS, BuildReport, DocumentError, FilmSearchError, build_index
 from index.errors import IndexMismatchError
 
+from .evaluation import evaluate, read_requests, write_qrels
 from .query import QueryError
 from .results import SNIPPET_FIELDS, Hit, Results
 from .searcher import FilmSearch
@@ -320,6 +322,63 @@ def stats_command(index_dir: str | None, as_json: bool) -> None:
                f"terms:      {stats.terms}\nfields:     {', '.join(stats.fields)}\n"
                f"stemmer:    {stats.stemmer}\nsize:       {stats.size_bytes / 1e6:.2f} MB\n"
                f"last build: {stats.built_at}")
+
+
+@cli.command("eval")
+@click.argument("queries", type=click.Path(exists=True, dir_okay=False))
+@index_option
+@click.option("--form", "forms", multiple=True,
+              help="Query form to run (repeatable; default: every form in the file).")
+@click.option("--run", "run_path", type=click.Path(dir_okay=False),
+              help="Write TREC run files (RUN.FORM) and relevance judgements (RUN.qrels).")
+@click.option("--tag", default="filmsearch", show_default=True, help="Run tag in TREC files.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def eval_command(queries: str, index_dir: str | None, forms: tuple[str, ...],
+                 run_path: str | None, tag: str, as_json: bool) -> None:
+    """Measure ranking on known-item requests (JSON Lines like tot-dev.jsonl).
+
+    Reports MRR@10, success@1, success@10, nDCG@10 and mean latency for each
+    query form, with every query run through the normal search, as plain words.
+
+    \b
+    Example:
+      filmsearch eval ../shared/eval/tot-dev.jsonl --index films.idx --run runs/tot
+    """
+    requests = read_requests(queries)
+    names = list(forms) or sorted({form for request in requests for form in request.forms})
+    if run_path:
+        os.makedirs(os.path.dirname(os.path.abspath(run_path)), exist_ok=True)
+    run_files = {form: open(f"{run_path}.{form}", "w", encoding="utf-8")
+                 for form in names} if run_path else {}
+    try:
+        with FilmSearch(resolve_index(index_dir)) as fs, _progress(len(requests) * len(names)) \
+                as progress:
+            reports = evaluate(fs, requests, names, run_files=run_files, tag=tag,
+                               progress=progress)
+        if run_path:
+            with open(f"{run_path}.qrels", "w", encoding="utf-8") as handle:
+                write_qrels(requests, handle)
+    finally:
+        for handle in run_files.values():
+            handle.close()
+    if as_json:
+        print_json({"queries": queries, "forms": [report.to_dict() for report in reports]})
+        return
+    click.echo(f"{'form':<8}{'queries':>8}{'MRR@10':>9}{'succ@1':>9}{'succ@10':>9}"
+               f"{'nDCG@10':>9}{'mean ms':>9}")
+    for r in reports:
+        click.echo(f"{r.form:<8}{r.queries:>8}{r.mrr:>9.3f}{r.success_1:>9.3f}"
+                   f"{r.success_10:>9.3f}{r.ndcg:>9.3f}{r.mean_ms:>9.1f}")
+
+
+@contextmanager
+def _progress(total: int) -> Iterator[Callable[[int, int], None] | None]:
+    """A progress callback drawing a bar on a terminal's stderr, else None."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    with click.progressbar(length=total, label="evaluating", file=sys.stderr) as bar:
+        yield lambda done, _total: bar.update(done - bar.pos)
 
 
 def main() -> None:

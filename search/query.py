@@ -213,9 +213,21 @@ def _exclude_negations(q: wq.Query) -> wq.Query:
     return q
 
 
-def parse_query(text: str, parser: MultifieldParser) -> wq.Query:
-    """Parse user query text; raise QueryError if it is malformed."""
+def plain_words(text: str) -> str:
+    """``text`` with every bit of query syntax turned into spaces: words only."""
+    words = re.sub(r"[^\w]+", " ", text)
+    return re.sub(r"\b(AND|OR|NOT|TO)\b", lambda match: match.group().lower(), words)
+
+
+def parse_query(text: str, parser: MultifieldParser, plain: bool = False) -> wq.Query:
+    """Parse user query text; raise QueryError if it is malformed.
+
+    With ``plain``, the text is read as words only (no fields, phrases or
+    operators), as suits descriptions pasted from elsewhere; it never fails.
+    """
     text = text[:MAX_QUERY_CHARS].replace("\x00", " ")
+    if plain:
+        text = plain_words(text)
     _check_balanced(text)
     if not text.strip():
         return wq.Every()

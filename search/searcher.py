@@ -100,15 +100,16 @@ class FilmSearch:
 
     def search(self, text: str = "", *, director: str | None = None, cast: str | None = None,
                genre: str | None = None, year: str | None = None, runtime: str | None = None,
-               limit: int = 10, snippets: bool = True) -> Results:
+               limit: int = 10, snippets: bool = True, plain: bool = False) -> Results:
         """Rank films for ``text`` (query syntax in search.query), filtered by the options.
 
         ``year`` and ``runtime`` take ``2012``, ``2010..2015``, ``..100`` or ``90..``.
+        With ``plain``, ``text`` is read as words only (see ``query.plain_words``).
         Raises QueryError for malformed query text or options.
         """
         if limit < 1:
             raise ValueError("limit must be at least 1")
-        q = parse_query(text, self._parser)
+        q = parse_query(text, self._parser, plain=plain)
         filters = filter_query(self._schema, director=director, cast=cast, genre=genre,
                                year=year, runtime=runtime)
         if filters is not None:

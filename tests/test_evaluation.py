@@ -1,0 +1,79 @@
+"""The evaluation command and library: measures, answer matching, TREC files."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from index import DocumentError
+from search import FilmSearch
+from search.cli import cli
+from search.evaluation import evaluate, measure, read_requests
+
+REQUESTS = [
+    {"id": "q1", "short": "whale trainer accident", "long": "a film: a (whale) trainer's accident",
+     "answer": {"title": "Rust and Bone", "year": 2012, "file": "000_d3cc3de14da1a221.txt"}},
+    {"id": "q2", "short": "orca documentary", "long": "documentary about an orca at a park",
+     "answer": {"title": "Blackfish", "year": 2013, "file": ""}},
+    {"id": "q3", "short": "zzzz qqqq", "long": "nothing like this exists",
+     "answer": {"title": "Jaws", "year": 1975, "file": ""}},
+]
+
+
+@pytest.fixture
+def requests_file(tmp_path: Path) -> Path:
+    path = tmp_path / "requests.jsonl"
+    path.write_text("\n".join(json.dumps(row) for row in REQUESTS) + "\n")
+    return path
+
+
+def test_measures_for_one_relevant_film() -> None:
+    assert measure(1) == (1.0, 1.0, 1.0, 1.0)
+    rr, s1, s10, ndcg = measure(3)
+    assert (rr, s1, s10) == (1 / 3, 0.0, 1.0) and math.isclose(ndcg, 0.5)
+    assert measure(None) == measure(11) == (0.0, 0.0, 0.0, 0.0)
+
+
+def test_evaluate_matches_answers_by_file_or_title_and_year(seed_search: FilmSearch,
+                                                           requests_file: Path) -> None:
+    reports = {r.form: r for r in evaluate(seed_search, read_requests(requests_file))}
+    assert set(reports) == {"long", "short"}
+    short = reports["short"]
+    assert short.ranks == [1, 1, None]
+    assert math.isclose(short.mrr, 2 / 3) and math.isclose(short.success_10, 2 / 3)
+    assert reports["long"].queries == 3  # punctuation in requests is read as words
+
+
+def test_bad_request_lines_are_named(tmp_path: Path) -> None:
+    path = tmp_path / "bad.jsonl"
+    path.write_text(json.dumps(REQUESTS[0]) + "\n{not json\n")
+    with pytest.raises(DocumentError, match=r"bad.jsonl:2: not a request"):
+        read_requests(path)
+
+
+def test_eval_command_prints_each_form_and_writes_trec_files(seed_index: Path,
+                                                             requests_file: Path,
+                                                             tmp_path: Path) -> None:
+    run = tmp_path / "runs" / "seed"
+    result = CliRunner().invoke(cli, ["eval", str(requests_file), "--index", str(seed_index),
+                                      "--run", str(run)])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0].split() == ["form", "queries", "MRR@10", "succ@1", "succ@10", "nDCG@10",
+                                "mean", "ms"]
+    short = next(line.split() for line in lines if line.startswith("short"))
+    assert short[1:6] == ["3", "0.667", "0.667", "0.667", "0.667"]
+    first = (tmp_path / "runs" / "seed.short").read_text().splitlines()[0].split()
+    assert first[:4] == ["q1", "Q0", "000_d3cc3de14da1a221", "1"] and first[5] == "filmsearch"
+    assert (tmp_path / "runs" / "seed.qrels").read_text() == "q1 0 000_d3cc3de14da1a221 1\n"
+
+
+def test_eval_command_json(seed_index: Path, requests_file: Path) -> None:
+    result = CliRunner().invoke(cli, ["eval", str(requests_file), "--index", str(seed_index),
+                                      "--form", "short", "--json"])
+    forms = json.loads(result.output)["forms"]
+    assert [f["form"] for f in forms] == ["short"] and forms[0]["queries"] == 3
