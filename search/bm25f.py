@@ -146,9 +146,61 @@ class BM25FMatcher(WrappingMatcher):
             if leaf.is_active() and leaf.id() == docnum:
                 field = leaf.term()[0]
                 weight, b, avg_length = self._stats[field]
-                length = self._searcher.doc_field_length(docnum, field, 1)
+                length = self._searcher.doc_field_length(docnum, field, 1) or 1
                 parts.append((leaf.weight(), length, avg_length, weight, b))
         return ranking.bm25f(self._idf, parts)
+
+
+class BaselineWord(wq.compound.CompoundQuery):
+    """One word scored with plain BM25 over ``ranking.BASELINE_FIELDS`` read as one text.
+
+    Term frequency and length are summed over the fields, so the score is that of
+    BM25 over their concatenation (df is approximated by the largest per-field df).
+    """
+
+    JOINT = " + "
+
+    def _matcher(self, subs: list[wq.Query], searcher: Any, context: Any) -> Any:
+        parent = searcher.get_parent()
+        children = [m for m in (sub.matcher(searcher, context) for sub in subs) if m.is_active()]
+        if not children:
+            return matching.NullMatcher()
+        doc_freq = max(parent.doc_frequency(sub.fieldname, sub.text) for sub in subs)
+        avg_length = sum(parent.avg_field_length(f) or 0.0 for f in ranking.BASELINE_FIELDS)
+        union = make_binary_tree(matching.UnionMatcher, children)
+        return BaselineMatcher(union, searcher, ranking.idf(doc_freq, parent.doc_count_all()),
+                               avg_length or 1.0)
+
+
+class BaselineMatcher(WrappingMatcher):
+    """Scores the current document with ``ranking.bm25`` on the summed fields."""
+
+    def __init__(self, child: Any, searcher: Any, idf: float, avg_length: float) -> None:
+        super().__init__(child)
+        self._searcher, self._idf, self._avg_length = searcher, idf, avg_length
+
+    def _replacement(self, newchild: Any) -> BaselineMatcher:
+        return BaselineMatcher(newchild, self._searcher, self._idf, self._avg_length)
+
+    def supports_block_quality(self) -> bool:
+        return False
+
+    def score(self) -> float:
+        docnum = self.child.id()
+        tf = sum(leaf.weight() for leaf in self.child.term_matchers()
+                 if leaf.is_active() and leaf.id() == docnum)
+        length = sum(self._searcher.doc_field_length(docnum, field, 0) or 0
+                     for field in ranking.BASELINE_FIELDS)
+        return ranking.bm25(self._idf, tf, length, self._avg_length)
+
+
+def baseline_query(text: str, schema: Any) -> wq.Query:
+    """Plain BM25: the text's distinct words, each a BaselineWord, OR-ed together."""
+    analyzer = schema["synopsis"].analyzer
+    words = dict.fromkeys(token.text for token in analyzer(text))
+    clauses = [BaselineWord([wq.Term(field, word) for field in ranking.BASELINE_FIELDS])
+               for word in words]
+    return wq.Or(clauses) if clauses else wq.NullQuery
 
 
 def prune_keywords(q: wq.Query, reader: Any, limit: int) -> wq.Query:

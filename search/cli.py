@@ -332,9 +332,11 @@ def stats_command(index_dir: str | None, as_json: bool) -> None:
 @click.option("--run", "run_path", type=click.Path(dir_okay=False),
               help="Write TREC run files (RUN.FORM) and relevance judgements (RUN.qrels).")
 @click.option("--tag", default="filmsearch", show_default=True, help="Run tag in TREC files.")
+@click.option("--baseline", is_flag=True,
+              help="Also run plain BM25 (one text field, k1=1.2, b=0.75) on the same index.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def eval_command(queries: str, index_dir: str | None, forms: tuple[str, ...],
-                 run_path: str | None, tag: str, as_json: bool) -> None:
+                 run_path: str | None, tag: str, baseline: bool, as_json: bool) -> None:
     """Measure ranking on known-item requests (JSON Lines like tot-dev.jsonl).
 
     Reports MRR@10, success@1, success@10, nDCG@10 and mean latency for each
@@ -342,7 +344,7 @@ def eval_command(queries: str, index_dir: str | None, forms: tuple[str, ...],
 
     \b
     Example:
-      filmsearch eval ../shared/eval/tot-dev.jsonl --index films.idx --run runs/tot
+      filmsearch eval ../shared/eval/tot-dev.jsonl --index films.idx --baseline
     """
     requests = read_requests(queries)
     names = list(forms) or sorted({form for request in requests for form in request.forms})
@@ -351,10 +353,17 @@ def eval_command(queries: str, index_dir: str | None, forms: tuple[str, ...],
     run_files = {form: open(f"{run_path}.{form}", "w", encoding="utf-8")
                  for form in names} if run_path else {}
     try:
-        with FilmSearch(resolve_index(index_dir)) as fs, _progress(len(requests) * len(names)) \
-                as progress:
-            reports = evaluate(fs, requests, names, run_files=run_files, tag=tag,
-                               progress=progress)
+        systems = [False, True] if baseline else [False]
+        with FilmSearch(resolve_index(index_dir)) as fs, \
+                _progress(len(requests) * len(names) * len(systems)) as progress:
+            reports = []
+            for number, is_baseline in enumerate(systems):
+                offset = number * len(requests) * len(names)
+                reports += evaluate(
+                    fs, requests, names, baseline=is_baseline, tag=tag,
+                    run_files=None if is_baseline else run_files,
+                    progress=progress and (lambda done, total: progress(offset + done, 0)))
+        reports.sort(key=lambda report: report.form)
         if run_path:
             with open(f"{run_path}.qrels", "w", encoding="utf-8") as handle:
                 write_qrels(requests, handle)
@@ -364,10 +373,10 @@ def eval_command(queries: str, index_dir: str | None, forms: tuple[str, ...],
     if as_json:
         print_json({"queries": queries, "forms": [report.to_dict() for report in reports]})
         return
-    click.echo(f"{'form':<8}{'queries':>8}{'MRR@10':>9}{'succ@1':>9}{'succ@10':>9}"
-               f"{'nDCG@10':>9}{'mean ms':>9}")
+    click.echo(f"{'form':<8}{'ranking':<12}{'queries':>8}{'MRR@10':>9}{'succ@1':>9}"
+               f"{'succ@10':>9}{'nDCG@10':>9}{'mean ms':>9}")
     for r in reports:
-        click.echo(f"{r.form:<8}{r.queries:>8}{r.mrr:>9.3f}{r.success_1:>9.3f}"
+        click.echo(f"{r.form:<8}{r.system:<12}{r.queries:>8}{r.mrr:>9.3f}{r.success_1:>9.3f}"
                    f"{r.success_10:>9.3f}{r.ndcg:>9.3f}{r.mean_ms:>9.1f}")
 
 

@@ -50,6 +50,7 @@ class FormReport:
     """The measures for one query form."""
 
     form: str
+    system: str = "filmsearch"
     queries: int = 0
     mrr: float = 0.0
     success_1: float = 0.0
@@ -105,21 +106,25 @@ def measure(rank: int | None) -> tuple[float, float, float, float]:
 
 
 def evaluate(fs: FilmSearch, requests: list[Request], forms: Iterable[str] | None = None, *,
-             run_files: dict[str, TextIO] | None = None, tag: str = "filmsearch",
+             baseline: bool = False, run_files: dict[str, TextIO] | None = None,
+             tag: str = "filmsearch",
              progress: Callable[[int, int], None] | None = None) -> list[FormReport]:
     """Run every request's query forms through ``fs`` and measure the rankings.
 
-    ``run_files`` maps a form to an open file that receives the TREC run lines
-    (``qid Q0 docid rank score tag``).
+    With ``baseline``, the queries are ranked by plain BM25 instead (see
+    ``FilmSearch.search``). ``run_files`` maps a form to an open file that
+    receives the TREC run lines (``qid Q0 docid rank score tag``).
     """
     names = list(forms) if forms else sorted({f for r in requests for f in r.forms})
-    reports = {form: FormReport(form) for form in names}
+    system = "bm25" if baseline else "filmsearch"
+    reports = {form: FormReport(form, system) for form in names}
     total, done = len(requests) * len(names), 0
     for request in requests:
         for form in names:
             text = request.forms.get(form)
             if text is not None:
-                _run_one(fs, request, text, reports[form], (run_files or {}).get(form), tag)
+                _run_one(fs, request, text, reports[form], (run_files or {}).get(form), tag,
+                         baseline)
             done += 1
             if progress:
                 progress(done, total)
@@ -132,9 +137,9 @@ def evaluate(fs: FilmSearch, requests: list[Request], forms: Iterable[str] | Non
 
 
 def _run_one(fs: FilmSearch, request: Request, text: str, report: FormReport,
-             run_file: TextIO | None, tag: str) -> None:
+             run_file: TextIO | None, tag: str, baseline: bool) -> None:
     started = time.perf_counter()
-    results = fs.search(text, limit=K, snippets=False, plain=True)
+    results = fs.search(text, limit=K, snippets=False, plain=True, baseline=baseline)
     report.mean_ms += (time.perf_counter() - started) * 1000
     report.queries += 1
     rank = next((hit.rank for hit in results if request.is_answer(hit)), None)

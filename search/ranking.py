@@ -64,6 +64,12 @@ FIELD_B: dict[str, float] = {
 }
 
 
+#: The plain-BM25 baseline: one text made of these fields, with textbook parameters.
+BASELINE_FIELDS = ("title", "synopsis", "wiki")
+BASELINE_K1 = 1.2
+BASELINE_B = 0.75
+
+
 def field_b(field: str) -> float:
     """Length normalisation of ``field``."""
     return FIELD_B.get(field, B)
@@ -80,6 +86,12 @@ def bm25f(idf_value: float, parts: Iterable[tuple[float, float, float, float, fl
     tf = sum(weight * freq / (1.0 - b + b * length / avg_length)
              for freq, length, avg_length, weight, b in parts)
     return idf_value * tf * (k1 + 1.0) / (k1 + tf)
+
+
+def bm25(idf_value: float, tf: float, length: float, avg_length: float,
+         k1: float = BASELINE_K1, b: float = BASELINE_B) -> float:
+    """Plain BM25 of one word in one text: ``idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * len / avglen))``."""
+    return idf_value * tf * (k1 + 1.0) / (tf + k1 * (1.0 - b + b * length / avg_length))
 
 
 def weighting() -> scoring.WeightingModel:

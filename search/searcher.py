@@ -25,9 +25,9 @@ from index.schema import document_to_film
 from index.writer import open_index, read_manifest, schema_stemmer
 
 from . import ranking
-from .bm25f import prune_keywords
+from .bm25f import baseline_query, prune_keywords
 from .highlight import make_snippet
-from .query import filter_query, make_parser, parse_query
+from .query import MAX_QUERY_CHARS, filter_query, make_parser, parse_query, plain_words
 from .results import SNIPPET_FIELDS, Hit, IndexStats, Results
 
 #: How often opening is tried when a concurrent writer removes the files being opened.
@@ -100,16 +100,22 @@ class FilmSearch:
 
     def search(self, text: str = "", *, director: str | None = None, cast: str | None = None,
                genre: str | None = None, year: str | None = None, runtime: str | None = None,
-               limit: int = 10, snippets: bool = True, plain: bool = False) -> Results:
+               limit: int = 10, snippets: bool = True, plain: bool = False,
+               baseline: bool = False) -> Results:
         """Rank films for ``text`` (query syntax in search.query), filtered by the options.
 
         ``year`` and ``runtime`` take ``2012``, ``2010..2015``, ``..100`` or ``90..``.
         With ``plain``, ``text`` is read as words only (see ``query.plain_words``).
+        With ``baseline``, the words are ranked by plain BM25 over title, synopsis
+        and wiki text as one field (``ranking.BASELINE_*``), for comparison.
         Raises QueryError for malformed query text or options.
         """
         if limit < 1:
             raise ValueError("limit must be at least 1")
-        q = parse_query(text, self._parser, plain=plain)
+        if baseline:
+            q = baseline_query(plain_words(text)[:MAX_QUERY_CHARS], self._schema)
+        else:
+            q = parse_query(text, self._parser, plain=plain)
         filters = filter_query(self._schema, director=director, cast=cast, genre=genre,
                                year=year, runtime=runtime)
         if filters is not None:

@@ -170,7 +170,7 @@ def test_broken_files_are_reported_and_the_rest_indexed(run, tmp_path: Path) -> 
     assert "1 films in" in result.output and "1 skipped" in result.output
 
 
-@pytest.mark.parametrize("command", ["index", "search", "show", "stats"])
+@pytest.mark.parametrize("command", ["index", "search", "show", "stats", "eval"])
 def test_every_command_help_has_an_example(run, command: str) -> None:
     result = run(command, "--help")
     assert result.exit_code == 0 and "Example:" in result.output

@@ -63,10 +63,10 @@ def test_eval_command_prints_each_form_and_writes_trec_files(seed_index: Path,
                                       "--run", str(run)])
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
-    assert lines[0].split() == ["form", "queries", "MRR@10", "succ@1", "succ@10", "nDCG@10",
-                                "mean", "ms"]
+    assert lines[0].split() == ["form", "ranking", "queries", "MRR@10", "succ@1", "succ@10",
+                                "nDCG@10", "mean", "ms"]
     short = next(line.split() for line in lines if line.startswith("short"))
-    assert short[1:6] == ["3", "0.667", "0.667", "0.667", "0.667"]
+    assert short[1:7] == ["filmsearch", "3", "0.667", "0.667", "0.667", "0.667"]
     first = (tmp_path / "runs" / "seed.short").read_text().splitlines()[0].split()
     assert first[:4] == ["q1", "Q0", "000_d3cc3de14da1a221", "1"] and first[5] == "filmsearch"
     assert (tmp_path / "runs" / "seed.qrels").read_text() == "q1 0 000_d3cc3de14da1a221 1\n"
@@ -77,3 +77,20 @@ def test_eval_command_json(seed_index: Path, requests_file: Path) -> None:
                                       "--form", "short", "--json"])
     forms = json.loads(result.output)["forms"]
     assert [f["form"] for f in forms] == ["short"] and forms[0]["queries"] == 3
+
+
+def test_baseline_runs_beside_on_the_same_index(seed_index: Path, requests_file: Path) -> None:
+    result = CliRunner().invoke(cli, ["eval", str(requests_file), "--index", str(seed_index),
+                                      "--baseline", "--json"])
+    assert result.exit_code == 0, result.output
+    forms = json.loads(result.output)["forms"]
+    assert [(f["form"], f["system"]) for f in forms] == [
+        ("long", "filmsearch"), ("long", "bm25"), ("short", "filmsearch"), ("short", "bm25")]
+    assert all(f["queries"] == 3 for f in forms)
+
+
+def test_baseline_is_bm25_over_one_text(seed_search: FilmSearch) -> None:
+    plain = seed_search.search("whale trainer accident", baseline=True, limit=5)
+    assert "(title:whale + synopsis:whale + wiki:whale)" in plain.parsed
+    assert "Rust and Bone" in {hit.title for hit in plain}
+    assert all(hit.score > 0 for hit in plain)
