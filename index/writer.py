@@ -82,7 +82,8 @@ def open_index(index_dir: str | os.PathLike[str]) -> Any:
     """Open an existing filmsearch index for reading or writing."""
     index_dir = os.path.abspath(index_dir)
     if read_manifest(index_dir) is None:
-        if os.path.isdir(index_dir) and any(name.endswith(".toc") for name in os.listdir(index_dir)):
+        names = os.listdir(index_dir) if os.path.isdir(index_dir) else []
+        if any(name.endswith(".toc") for name in names):
             raise IndexMismatchError(
                 f"{index_dir} holds a Whoosh index that filmsearch did not build; not opening "
                 "it, because opening an index runs code stored in it (pickle)")

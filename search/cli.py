@@ -79,7 +79,8 @@ class FilmSearchGroup(click.Group):
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
         except OSError as error:
-            raise CliError(f"{error.filename or ''}: {error.strerror or error}".lstrip(": "))
+            raise CliError(f"{error.filename or ''}: {error.strerror or error}".lstrip(": ")) \
+                from None
         except Exception as error:  # noqa: BLE001 - the last line of defence: no tracebacks
             if os.environ.get("FILMSEARCH_DEBUG"):
                 raise
@@ -362,7 +363,7 @@ def eval_command(queries: str, index_dir: str | None, forms: tuple[str, ...],
                 reports += evaluate(
                     fs, requests, names, baseline=is_baseline, tag=tag,
                     run_files=None if is_baseline else run_files,
-                    progress=progress and (lambda done, total: progress(offset + done, 0)))
+                    progress=progress and (lambda done, _, start=offset: progress(start + done, 0)))
         reports.sort(key=lambda report: report.form)
         if run_path:
             with open(f"{run_path}.qrels", "w", encoding="utf-8") as handle:

@@ -130,7 +130,8 @@ def evaluate(fs: FilmSearch, requests: list[Request], forms: Iterable[str] | Non
                 progress(done, total)
     for report in reports.values():
         count = max(report.queries, 1)
-        sums = [sum(values) for values in zip(*(measure(r) for r in report.ranks))] or [0] * 4
+        measures = [measure(rank) for rank in report.ranks] or [(0.0, 0.0, 0.0, 0.0)]
+        sums = [sum(column) for column in zip(*measures, strict=True)]
         report.mrr, report.success_1, report.success_10, report.ndcg = (s / count for s in sums)
         report.mean_ms /= count
     return list(reports.values())

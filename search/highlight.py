@@ -79,8 +79,8 @@ def make_snippet(text: str, terms: frozenset[str], analyzer: Any, *, max_chars: 
             pieces.append(SEPARATOR)
             length += len(SEPARATOR)
         piece = text[fragment.startchar:fragment.endchar]
-        spans += [(length + m.startchar - fragment.startchar, length + m.endchar - fragment.startchar)
-                  for m in fragment.matches]
+        shift = length - fragment.startchar
+        spans += [(shift + m.startchar, shift + m.endchar) for m in fragment.matches]
         pieces.append(piece)
         length += len(piece)
     if best[-1].endchar < len(text):

@@ -82,7 +82,7 @@ def idf(doc_freq: int, doc_count: int) -> float:
 
 def bm25f(idf_value: float, parts: Iterable[tuple[float, float, float, float, float]],
           k1: float = K1) -> float:
-    """BM25F score of one word; ``parts`` holds ``(tf, length, avg_length, weight, b)`` per field."""
+    """BM25F score of one word; ``parts``: ``(tf, length, avg_length, weight, b)`` per field."""
     tf = sum(weight * freq / (1.0 - b + b * length / avg_length)
              for freq, length, avg_length, weight, b in parts)
     return idf_value * tf * (k1 + 1.0) / (k1 + tf)
@@ -90,7 +90,10 @@ def bm25f(idf_value: float, parts: Iterable[tuple[float, float, float, float, fl
 
 def bm25(idf_value: float, tf: float, length: float, avg_length: float,
          k1: float = BASELINE_K1, b: float = BASELINE_B) -> float:
-    """Plain BM25 of one word in one text: ``idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * len / avglen))``."""
+    """Plain BM25 of one word in one text.
+
+    ``idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * length / avg_length))``
+    """
     return idf_value * tf * (k1 + 1.0) / (tf + k1 * (1.0 - b + b * length / avg_length))
 
 

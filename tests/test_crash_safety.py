@@ -20,7 +20,7 @@ from index.locking import writer_lock
 from search import FilmSearch
 from search.cli import cli
 from tests.conftest import seed_text
-from tests.helpers import PROJECT, python
+from tests.helpers import PROJECT
 
 QUERIES = ["whale trainer accident", "heist", "director:audiard", 'cast:"marion cotillard"',
            "year:1950..1970", "zeppelin"]

@@ -8,7 +8,6 @@ import random
 import re
 from pathlib import Path
 
-import pytest
 
 from search import FilmSearch
 from tests.conftest import seed_text
@@ -63,8 +62,8 @@ def absurd_year(rng, n):
 
 
 def bad_runtime(rng, n):
-    return seed_text(title=f"Odd_Runtime_{n}", runtime=rng.choice(["long", "ninety", "-90", "2h 2m 3s"])
-                     ).encode(), True
+    runtime = rng.choice(["long", "ninety", "-90", "2h 2m 3s"])
+    return seed_text(title=f"Odd_Runtime_{n}", runtime=runtime).encode(), True
 
 
 def huge_cast(rng, n):
@@ -133,7 +132,7 @@ def test_broken_and_strange_documents(tmp_path: Path, stress: bool) -> None:
 
     problems = report["skipped"] + report["warnings"]
     parsed = [LOCATED.match(line) for line in problems]
-    assert all(parsed), [line for line, m in zip(problems, parsed) if not m][:5]
+    assert all(parsed), [line for line, m in zip(problems, parsed, strict=True) if not m][:5]
     reported = {m.group("path") for m in parsed}
     assert must_report <= reported, sorted(must_report - reported)[:10]
     assert all(int(m.group("line")) >= 1 for m in parsed)
