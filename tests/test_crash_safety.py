@@ -63,9 +63,13 @@ def test_sigkill_at_random_moments_never_loses_the_committed_index(
     build_index([seeds_dir], index_dir)
     before = snapshot(index_dir)
 
-    started = time.perf_counter()  # how long an uninterrupted build takes, to aim the kills
-    start_build(big, tmp_path / "timing", rebuild=True).wait()
+    # What a build that was not interrupted leaves, in either mode; also times it.
+    started = time.perf_counter()
+    start_build(big, tmp_path / "rebuilt", rebuild=True).wait()
     full = time.perf_counter() - started
+    shutil.copytree(index_dir, tmp_path / "updated")
+    start_build(big, tmp_path / "updated", rebuild=False).wait()
+    finished = {True: snapshot(tmp_path / "rebuilt"), False: snapshot(tmp_path / "updated")}
 
     rng = random.Random()
     wanted = 25 if stress else 6
@@ -73,15 +77,18 @@ def test_sigkill_at_random_moments_never_loses_the_committed_index(
     while kills < wanted and tries < 3 * wanted:
         tries += 1
         delay = rng.uniform(0.05, full)
-        process = start_build(big, index_dir, rebuild=tries % 2 == 0)
+        rebuild = tries % 2 == 0
+        process = start_build(big, index_dir, rebuild=rebuild)
         time.sleep(delay)
         process.send_signal(signal.SIGKILL)
         process.wait()
-        if process.returncode == -signal.SIGKILL:
-            kills += 1
-        else:  # it finished first: put the old index back for the next round
+        kills += process.returncode == -signal.SIGKILL
+        now = snapshot(index_dir)
+        # The old index exactly, or (killed after its commit) the finished one: never a mix.
+        assert now in (before, finished[rebuild]), f"after a kill at {delay:.2f} s"
+        if now != before:  # the build got through: put the old index back for the next round
             build_index([seeds_dir], index_dir, rebuild=True)
-        assert snapshot(index_dir) == before, f"after a kill at {delay:.2f} s"
+            assert snapshot(index_dir) == before
     assert kills == wanted
 
     build_index([big], index_dir)  # completes: no stale lock, no leftovers in the way
