@@ -40,10 +40,10 @@ class FieldedWord(wq.compound.CompoundQuery):
         doc_freq = 0
         children = []
         for sub in subs:
-            child = sub.matcher(searcher, context)
             field = sub.fieldname
             if field not in searcher.schema or not searcher.schema[field].scorable:
                 continue
+            child = sub.matcher(searcher, context)
             doc_freq = max(doc_freq, parent.doc_frequency(field, sub.text))
             stats[field] = (sub.boost, ranking.field_b(field),
                             parent.avg_field_length(field) or 1.0)
