@@ -6,6 +6,8 @@ import os
 import pickle
 import struct
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import whoosh.index
 
@@ -59,3 +61,12 @@ DAMAGE_ERRORS: tuple[type[BaseException], ...] = (
     OSError, EOFError, pickle.UnpicklingError, struct.error, zlib.error,
     whoosh.index.IndexError, whoosh.index.IndexVersionError, AssertionError,
 )
+
+
+@contextmanager
+def reading_index(index_dir: str | os.PathLike[str]) -> Iterator[None]:
+    """Turn what Whoosh raises on missing or corrupt index files into IndexDamagedError."""
+    try:
+        yield
+    except DAMAGE_ERRORS as error:
+        raise IndexDamagedError(index_dir, f"{type(error).__name__}: {error}") from error

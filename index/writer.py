@@ -29,12 +29,12 @@ from whoosh.index import TOC, LockError, clean_files
 from .analysis import DEFAULT_STEMMER, STEMMERS, NltkStemFilter
 from .documents import iter_source_files, parse_bytes, read_bytes
 from .errors import (
-    DAMAGE_ERRORS,
     DocumentError,
     IndexDamagedError,
     IndexLockedError,
     IndexMismatchError,
     IndexNotFoundError,
+    reading_index,
 )
 from .locking import writer_lock
 from .schema import build_schema, film_to_document
@@ -88,12 +88,10 @@ def open_index(index_dir: str | os.PathLike[str]) -> Any:
                 f"{index_dir} holds a Whoosh index that filmsearch did not build; not opening "
                 "it, because opening an index runs code stored in it (pickle)")
         raise IndexNotFoundError(index_dir)
-    try:
+    with reading_index(index_dir):
         if not whoosh_index.exists_in(index_dir):
             raise IndexNotFoundError(index_dir)
         return whoosh_index.open_dir(index_dir)
-    except DAMAGE_ERRORS as error:
-        raise IndexDamagedError(index_dir, f"{type(error).__name__}: {error}") from error
 
 
 def file_digest(data: bytes) -> str:
@@ -212,17 +210,21 @@ def build_index(
 
     with writer_lock(index_dir):
         _remove_stale_builds(index_dir)
-        current, known = _read_existing(index_dir, tolerate_damage=rebuild)
-        if stemmer and current and stemmer != current and not rebuild:
-            raise IndexMismatchError(
-                f"the index at {index_dir} was built with the {current} stemmer; "
-                f"add --rebuild to rebuild it with {stemmer}")
-        stemmer = stemmer or current or DEFAULT_STEMMER
-        if current and not rebuild:
-            with closing(open_index(index_dir)) as ix:
-                _update(ix, sources, known, roots, report, problem, progress)
-                report.films = ix.doc_count()
-        else:
+        existing, known = _read_existing(index_dir, tolerate_damage=rebuild)
+        try:
+            current = schema_stemmer(existing.schema) if existing else None
+            if stemmer and current and stemmer != current and not rebuild:
+                raise IndexMismatchError(
+                    f"the index at {index_dir} was built with the {current} stemmer; "
+                    f"add --rebuild to rebuild it with {stemmer}")
+            stemmer = stemmer or current or DEFAULT_STEMMER
+            if existing and not rebuild:
+                _update(existing, sources, known, roots, report, problem, progress)
+                report.films = existing.doc_count()
+        finally:
+            if existing:
+                existing.close()
+        if not existing or rebuild:
             _write_manifest(index_dir, stemmer, 0)  # marks the folder as ours from now on
             workdir = tempfile.mkdtemp(prefix=BUILD_PREFIX, dir=index_dir)
             try:
@@ -237,21 +239,26 @@ def build_index(
     return report
 
 
-def _read_existing(index_dir: str, tolerate_damage: bool) -> tuple[str | None, dict[str, str]]:
-    """The existing index's stemmer and indexed sources; (None, {}) if there is none."""
+def _read_existing(index_dir: str, tolerate_damage: bool) -> tuple[Any | None, dict[str, str]]:
+    """The existing index, open, and its indexed sources; (None, {}) if there is none.
+
+    A damaged index raises IndexDamagedError, or counts as none with ``tolerate_damage``.
+    """
     if read_manifest(index_dir) is None:
         return None, {}
+    ix = None
     try:
-        with closing(open_index(index_dir)) as ix:
-            return schema_stemmer(ix.schema), indexed_sources(ix)
+        ix = open_index(index_dir)
+        with reading_index(index_dir):
+            return ix, indexed_sources(ix)
     except IndexNotFoundError:
         return None, {}
-    except (IndexDamagedError, *DAMAGE_ERRORS) as error:
+    except IndexDamagedError:
+        if ix is not None:
+            ix.close()
         if tolerate_damage:
             return None, {}
-        if isinstance(error, IndexDamagedError):
-            raise
-        raise IndexDamagedError(index_dir, f"{type(error).__name__}: {error}") from error
+        raise
 
 
 def _update(ix: Any, sources: list[str], known: dict[str, str], roots: list[str],

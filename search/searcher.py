@@ -13,14 +13,13 @@ from __future__ import annotations
 import os
 import time
 from collections import defaultdict
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from typing import Any
 
 from whoosh import query as wq
 
 from index.documents import Film
-from index.errors import DAMAGE_ERRORS, IndexDamagedError
+from index.errors import IndexDamagedError, reading_index
 from index.schema import document_to_film
 from index.writer import open_index, read_manifest, schema_stemmer
 
@@ -66,14 +65,9 @@ class FilmSearch:
         self._schema = schema
         self._parser = make_parser(schema)
 
-    @contextmanager
-    def _reading(self) -> Iterator[None]:
+    def _reading(self) -> AbstractContextManager[None]:
         """Turn what Whoosh raises on missing or corrupt files into IndexDamagedError."""
-        try:
-            yield
-        except DAMAGE_ERRORS as error:
-            raise IndexDamagedError(self.index_dir, f"{type(error).__name__}: {error}") \
-                from error
+        return reading_index(self.index_dir)
 
     def __enter__(self) -> FilmSearch:
         return self
