@@ -8,22 +8,20 @@ adds up the word's length-normalised, weighted frequency over the fields and
 saturates once (see ``ranking.bm25f``).
 
 ``FieldedWord`` is the query node for one word searched in several fields (the
-parser builds one per keyword); ``BM25FMatcher`` walks the union of the
-per-field postings and computes the combined score.
+parser builds one per keyword), ``Keywords`` the OR of a query's words; both
+are scored a posting list at a time by ``term_scores``.
 """
 
 from __future__ import annotations
 
 import copy
+from collections import Counter, defaultdict
 from typing import Any
 
-from whoosh import matching
-from whoosh.util import make_binary_tree
 from whoosh import query as wq
-from whoosh.matching.wrappers import WrappingMatcher
 from whoosh.qparser import syntax
 
-from . import ranking
+from . import ranking, term_scores
 
 
 class FieldedWord(wq.compound.CompoundQuery):
@@ -31,29 +29,16 @@ class FieldedWord(wq.compound.CompoundQuery):
 
     JOINT = " | "
 
-    def _matcher(self, subs: list[wq.Query], searcher: Any, context: Any) -> Any:
-        if not all(isinstance(sub, wq.Term) for sub in subs):
+    def scores(self, searcher: Any, context: Any) -> dict[int, float]:
+        """BM25F score of every film of the segment that contains the word."""
+        if not all(isinstance(sub, wq.Term) for sub in self.subqueries):
             # Phrases or wildcards inside: plain sum of the parts' scores.
-            return wq.Or(subs, boost=self.boost).matcher(searcher, context)
-        parent = searcher.get_parent()
-        stats: dict[str, tuple[float, float, float]] = {}
-        doc_freq = 0
-        children = []
-        for sub in subs:
-            field = sub.fieldname
-            if field not in searcher.schema or not searcher.schema[field].scorable:
-                continue
-            child = sub.matcher(searcher, context)
-            doc_freq = max(doc_freq, parent.doc_frequency(field, sub.text))
-            stats[field] = (sub.boost, ranking.field_b(field),
-                            parent.avg_field_length(field) or 1.0)
-            if child.is_active():
-                children.append(child)
-        if not children:
-            return matching.NullMatcher()
-        union = make_binary_tree(matching.UnionMatcher, children)
-        idf = ranking.idf(doc_freq, parent.doc_count_all())
-        return BM25FMatcher(union, searcher, stats, idf * self.boost)
+            return term_scores.matcher_scores(wq.Or(self.subqueries, boost=self.boost),
+                                              searcher, context)
+        return term_scores.word_scores(searcher, self.subqueries, self.boost)
+
+    def _matcher(self, subs: list[wq.Query], searcher: Any, context: Any) -> Any:
+        return term_scores.scored_docs(self.scores(searcher, context), searcher.reader())
 
 
 class FieldedWordGroup(syntax.GroupNode):
@@ -62,8 +47,34 @@ class FieldedWordGroup(syntax.GroupNode):
     qclass = FieldedWord
 
 
-class Keywords(wq.Or):
-    """OR of a query's clauses; in short queries, scaled by the share of clauses matched.
+class ScoredOr(wq.Or):
+    """OR whose score is the sum of its clauses' scores, computed a clause at a time.
+
+    Clauses with a ``scores`` method (FieldedWord, BaselineWord) read their
+    posting lists directly; others (phrases, field clauses, groups) are read
+    through their matchers. ``combine`` may rescale the totals.
+    """
+
+    def _matcher(self, subs: list[wq.Query], searcher: Any, context: Any) -> Any:
+        totals: defaultdict[int, float] = defaultdict(float)
+        matched: Counter[int] = Counter()
+        for sub in subs:
+            if hasattr(sub, "scores"):
+                scores = sub.scores(searcher, context)
+            else:
+                scores = term_scores.matcher_scores(sub, searcher, context)
+            for doc, score in scores.items():
+                totals[doc] += score
+                matched[doc] += 1
+        self.combine(totals, matched, len(subs))
+        return term_scores.scored_docs(totals, searcher.reader())
+
+    def combine(self, totals: dict[int, float], matched: Counter[int], clauses: int) -> None:
+        """Adjust ``totals`` in place, knowing how many clauses each film matched."""
+
+
+class Keywords(ScoredOr):
+    """The OR of a query's keyword clauses; short queries get a coordination factor.
 
     ``score = sum of clause scores * (matched / clauses) ** ranking.COORDINATION``
     (Lucene's classic coordination factor) when the query has at most
@@ -71,15 +82,10 @@ class Keywords(wq.Or):
     word of a keyword query comes first. Verbose descriptions are left to BM25F.
     """
 
-    def _matcher(self, subs: list[wq.Query], searcher: Any, context: Any) -> Any:
-        if not ranking.COORDINATION or len(subs) > ranking.COORDINATION_MAX_CLAUSES:
-            return super()._matcher(subs, searcher, context)
-        children = [ClauseMatcher(sub.matcher(searcher, context)) for sub in subs]
-        children = [child for child in children if child.is_active()]
-        if not children:
-            return matching.NullMatcher()
-        union = make_binary_tree(matching.UnionMatcher, children)
-        return CoordinationMatcher(union, len(subs), ranking.COORDINATION)
+    def combine(self, totals: dict[int, float], matched: Counter[int], clauses: int) -> None:
+        if ranking.COORDINATION and clauses <= ranking.COORDINATION_MAX_CLAUSES:
+            for doc, count in matched.items():
+                totals[doc] *= (count / clauses) ** ranking.COORDINATION
 
 
 class KeywordsGroup(syntax.OrGroup):
@@ -88,110 +94,17 @@ class KeywordsGroup(syntax.OrGroup):
     qclass = Keywords
 
 
-class ClauseMatcher(WrappingMatcher):
-    """Marks the matcher of one top-level clause, so that matches can be counted."""
-
-    def _replacement(self, newchild: Any) -> ClauseMatcher:
-        return ClauseMatcher(newchild)
-
-
-class CoordinationMatcher(WrappingMatcher):
-    """Scales the child's score by the share of clauses matching the current document."""
-
-    def __init__(self, child: Any, clauses: int, exponent: float) -> None:
-        super().__init__(child)
-        self._clauses = clauses
-        self._exponent = exponent
-
-    def _replacement(self, newchild: Any) -> CoordinationMatcher:
-        return CoordinationMatcher(newchild, self._clauses, self._exponent)
-
-    def supports_block_quality(self) -> bool:
-        return False
-
-    def score(self) -> float:
-        matched = _count_clauses(self.child, self.child.id())
-        return self.child.score() * (matched / self._clauses) ** self._exponent
-
-
-def _count_clauses(m: Any, docnum: int) -> int:
-    if isinstance(m, ClauseMatcher):
-        return 1 if m.is_active() and m.id() == docnum else 0
-    return sum(_count_clauses(child, docnum) for child in m.children())
-
-
-class BM25FMatcher(WrappingMatcher):
-    """Scores the current document with ``ranking.bm25f`` over the matching fields."""
-
-    def __init__(self, child: Any, searcher: Any, stats: dict[str, tuple[float, float, float]],
-                 idf: float) -> None:
-        super().__init__(child)
-        self._searcher = searcher
-        self._stats = stats
-        self._idf = idf
-
-    def _replacement(self, newchild: Any) -> BM25FMatcher:
-        return BM25FMatcher(newchild, self._searcher, self._stats, self._idf)
-
-    def supports_block_quality(self) -> bool:
-        return False
-
-    def max_quality(self) -> float:
-        return self._idf * (ranking.K1 + 1)
-
-    def score(self) -> float:
-        docnum = self.child.id()
-        parts = []
-        for leaf in self.child.term_matchers():
-            if leaf.is_active() and leaf.id() == docnum:
-                field = leaf.term()[0]
-                weight, b, avg_length = self._stats[field]
-                length = self._searcher.doc_field_length(docnum, field, 1) or 1
-                parts.append((leaf.weight(), length, avg_length, weight, b))
-        return ranking.bm25f(self._idf, parts)
-
-
 class BaselineWord(wq.compound.CompoundQuery):
-    """One word scored with plain BM25 over ``ranking.BASELINE_FIELDS`` read as one text.
-
-    Term frequency and length are summed over the fields, so the score is that of
-    BM25 over their concatenation (df is approximated by the largest per-field df).
-    """
+    """One word scored with plain BM25 over ``ranking.BASELINE_FIELDS`` read as one text."""
 
     JOINT = " + "
 
+    def scores(self, searcher: Any, context: Any) -> dict[int, float]:
+        """Plain BM25 score of every film of the segment that contains the word."""
+        return term_scores.baseline_word_scores(searcher, self.subqueries)
+
     def _matcher(self, subs: list[wq.Query], searcher: Any, context: Any) -> Any:
-        parent = searcher.get_parent()
-        children = [m for m in (sub.matcher(searcher, context) for sub in subs) if m.is_active()]
-        if not children:
-            return matching.NullMatcher()
-        doc_freq = max(parent.doc_frequency(sub.fieldname, sub.text) for sub in subs)
-        avg_length = sum(parent.avg_field_length(f) or 0.0 for f in ranking.BASELINE_FIELDS)
-        union = make_binary_tree(matching.UnionMatcher, children)
-        return BaselineMatcher(union, searcher, ranking.idf(doc_freq, parent.doc_count_all()),
-                               avg_length or 1.0)
-
-
-class BaselineMatcher(WrappingMatcher):
-    """Scores the current document with ``ranking.bm25`` on the summed fields."""
-
-    def __init__(self, child: Any, searcher: Any, idf: float, avg_length: float) -> None:
-        super().__init__(child)
-        self._searcher, self._idf, self._avg_length = searcher, idf, avg_length
-
-    def _replacement(self, newchild: Any) -> BaselineMatcher:
-        return BaselineMatcher(newchild, self._searcher, self._idf, self._avg_length)
-
-    def supports_block_quality(self) -> bool:
-        return False
-
-    def score(self) -> float:
-        docnum = self.child.id()
-        tf = sum(leaf.weight() for leaf in self.child.term_matchers()
-                 if leaf.is_active() and leaf.id() == docnum)
-        length = sum(self._searcher.doc_field_length(docnum, field, 0) or 0
-                     for field in ranking.BASELINE_FIELDS)
-        return ranking.bm25(self._idf, tf, length, self._avg_length)
+        return term_scores.scored_docs(self.scores(searcher, context), searcher.reader())
 
 
 def baseline_query(text: str, schema: Any) -> wq.Query:
@@ -200,7 +113,7 @@ def baseline_query(text: str, schema: Any) -> wq.Query:
     words = dict.fromkeys(token.text for token in analyzer(text))
     clauses = [BaselineWord([wq.Term(field, word) for field in ranking.BASELINE_FIELDS])
                for word in words]
-    return wq.Or(clauses) if clauses else wq.NullQuery
+    return ScoredOr(clauses) if clauses else wq.NullQuery
 
 
 def prune_keywords(q: wq.Query, reader: Any, limit: int) -> wq.Query:

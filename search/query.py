@@ -34,7 +34,7 @@ from index.errors import FilmSearchError
 from index.schema import NUMERIC_FIELDS, TEXT_FIELDS
 
 from . import ranking
-from .bm25f import FieldedWordGroup, KeywordsGroup
+from .bm25f import FieldedWord, FieldedWordGroup, Keywords, KeywordsGroup
 
 #: Alternative names users may type for a field.
 FIELD_ALIASES = {
@@ -219,6 +219,28 @@ def plain_words(text: str) -> str:
     return re.sub(r"\b(AND|OR|NOT|TO)\b", lambda match: match.group().lower(), words)
 
 
+def plain_query(words: str, schema: Any) -> wq.Query:
+    """The query the parser makes of syntax-free ``words``, built without it (a few times faster).
+
+    Each distinct word becomes a FieldedWord over ``ranking.FIELD_WEIGHTS``'s
+    fields, analysed by each field's own analyzer, as MultifieldParser does.
+    """
+    clauses = []
+    for word in dict.fromkeys(words.split()):
+        terms: list[wq.Query] = []
+        for field, weight in ranking.FIELD_WEIGHTS.items():
+            tokens = [token.text for token in schema[field].analyzer(word, mode="query")]
+            if len(tokens) == 1:
+                terms.append(wq.Term(field, tokens[0], boost=weight))
+            elif tokens:
+                terms.append(wq.Phrase(field, tokens, boost=weight))
+        if terms:
+            clauses.append(FieldedWord(terms))
+    if not clauses:  # nothing but stop words (or nothing at all)
+        return wq.NullQuery if words.strip() else wq.Every()
+    return clauses[0] if len(clauses) == 1 else Keywords(clauses)
+
+
 def parse_query(text: str, parser: MultifieldParser, plain: bool = False) -> wq.Query:
     """Parse user query text; raise QueryError if it is malformed.
 
@@ -227,7 +249,7 @@ def parse_query(text: str, parser: MultifieldParser, plain: bool = False) -> wq.
     """
     text = text[:MAX_QUERY_CHARS].replace("\x00", " ")
     if plain:
-        text = plain_words(text)
+        return plain_query(plain_words(text), parser.schema)
     _check_balanced(text)
     if not text.strip():
         return wq.Every()

@@ -13,8 +13,9 @@ from __future__ import annotations
 import os
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from contextlib import AbstractContextManager
-from typing import Any
+from typing import Any, TypeVar
 
 from whoosh import query as wq
 
@@ -28,6 +29,8 @@ from .bm25f import baseline_query, prune_keywords
 from .highlight import make_snippet
 from .query import MAX_QUERY_CHARS, filter_query, make_parser, parse_query, plain_words
 from .results import SNIPPET_FIELDS, Hit, IndexStats, Results
+
+T = TypeVar("T")
 
 #: How often opening is tried when a concurrent writer removes the files being opened.
 OPEN_ATTEMPTS = 5
@@ -85,12 +88,31 @@ class FilmSearch:
         with self._reading():
             up_to_date = self._searcher.up_to_date()
         if not up_to_date:
-            old_index, old_searcher = self._index, self._searcher
-            self._index, self._searcher = self._open()
-            old_searcher.close()
-            old_index.close()
-            self._use_schema(self._searcher.schema)  # a rebuild may change the stemmer
+            self._reopen()
         return self._searcher
+
+    def _reopen(self) -> None:
+        old_index, old_searcher = self._index, self._searcher
+        self._index, self._searcher = self._open()
+        old_searcher.close()
+        old_index.close()
+        self._use_schema(self._searcher.schema)  # a rebuild may change the stemmer
+
+    def _retrying(self, work: Callable[[Any], T]) -> T:
+        """``work(searcher)`` on the newest generation, tried again on a newer one if a
+        concurrent rebuild removed files it was reading."""
+        for attempt in range(1, OPEN_ATTEMPTS + 1):
+            try:
+                searcher = self._current()
+                with self._reading():
+                    return work(searcher)
+            except IndexDamagedError as error:
+                if attempt == OPEN_ATTEMPTS or not isinstance(error.__cause__,
+                                                              FileNotFoundError):
+                    raise
+                time.sleep(0.02 * attempt)
+                self._reopen()
+        raise AssertionError("unreachable")
 
     def search(self, text: str = "", *, director: str | None = None, cast: str | None = None,
                genre: str | None = None, year: str | None = None, runtime: str | None = None,
@@ -114,14 +136,16 @@ class FilmSearch:
                                year=year, runtime=runtime)
         if filters is not None:
             q = filters if isinstance(q, wq.Every) else wq.And([q, filters])
-        searcher = self._current()
-        with self._reading():
-            q = prune_keywords(q, searcher.reader(), ranking.MAX_KEYWORDS)
-            found = searcher.search(q, limit=limit)
-            terms = _terms_by_field(q) if snippets else {}
+
+        def run(searcher: Any) -> Results:
+            pruned = prune_keywords(q, searcher.reader(), ranking.MAX_KEYWORDS)
+            found = searcher.search(pruned, limit=limit)
+            terms = _terms_by_field(pruned) if snippets else {}
             hits = [self._hit(rank, found[rank - 1], terms, snippets)
                     for rank in range(1, len(found.top_n) + 1)]
-            return Results(query=text, total=len(found), hits=hits, parsed=str(q))
+            return Results(query=text, total=len(found), hits=hits, parsed=str(pruned))
+
+        return self._retrying(run)
 
     def _hit(self, rank: int, whoosh_hit: Any, terms: dict[str, frozenset[str]],
              snippets: bool) -> Hit:
@@ -139,17 +163,13 @@ class FilmSearch:
 
     def get(self, film_id: str) -> Film | None:
         """The whole film with this id, or None."""
-        searcher = self._current()
-        with self._reading():
-            stored = searcher.document(id=film_id)
+        stored = self._retrying(lambda searcher: searcher.document(id=film_id))
         return document_to_film(stored) if stored else None
 
     def stats(self) -> IndexStats:
         """Counts and settings of the index."""
         manifest = read_manifest(self.index_dir) or {}
-        reader = self._current().reader()
-        with self._reading():
-            return self._stats(reader, manifest)
+        return self._retrying(lambda searcher: self._stats(searcher.reader(), manifest))
 
     def _stats(self, reader: Any, manifest: dict[str, Any]) -> IndexStats:
         size = sum(os.path.getsize(os.path.join(self.index_dir, name))

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pytest
 
 from search import FilmSearch
+from index import build_index
+from search import ranking
 from search.ranking import bm25f, idf
+from tests.conftest import seed_text
 
 KNOWN_ITEMS = [
     ("whale trainer accident", "Rust and Bone"),
@@ -103,3 +107,21 @@ def test_repeated_words_are_scored_once(seed_search: FilmSearch) -> None:
     once = seed_search.search("whale", limit=3)
     many = seed_search.search("whale " * 500, limit=3)
     assert [h.id for h in many] == [h.id for h in once]
+
+
+def test_search_scores_follow_the_bm25f_formula(tmp_path: Path) -> None:
+    films = {"a": ("Alpha", "zorblat zorblat city"), "b": ("Beta", "city lights"),
+             "c": ("Zorblat", "nothing")}
+    for name, (title, content) in films.items():
+        (tmp_path / f"{name}.txt").write_text(seed_text(title=title, content=content,
+                                                        wiki="", cast="", director=""))
+    build_index([tmp_path], tmp_path / "ix")
+    with FilmSearch(tmp_path / "ix") as fs:
+        hits = {hit.title: hit.score for hit in fs.search("zorblat")}
+    word_idf = idf(1, 3)  # one film per field at most
+    synopsis_avg, title_avg = (3 + 2 + 1) / 3, 1.0  # words per synopsis and per title
+    b_title = ranking.field_b("title")
+    assert math.isclose(hits["Alpha"], bm25f(word_idf, [(2, 3, synopsis_avg, 1.0, 0.75)]))
+    assert math.isclose(hits["Zorblat"], bm25f(word_idf, [
+        (1, 1, title_avg, ranking.FIELD_WEIGHTS["title"], b_title),
+        (1, 1, title_avg, ranking.FIELD_WEIGHTS["title_exact"], b_title)]))

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+from contextlib import closing
 from pathlib import Path
 
 import pytest
 
 from index import Film, build_index
+from index.writer import open_index
 from search import FilmSearch, Hit, QueryError, Results
+
+from tests.conftest import seed_text
 
 JSON_TYPES = (str, int, float, bool, type(None), list, dict)
 
@@ -81,3 +85,31 @@ def test_searcher_sees_updates_after_a_commit(corpus_copy: Path, tmp_path: Path)
         (corpus_copy / "z.txt").write_text("Zeppelinfilm\nContent: airship\n")
         build_index([corpus_copy], index_dir)
         assert fs.search("zeppelinfilm")[0].title == "Zeppelinfilm"
+
+
+def test_replaced_and_removed_films_stop_matching(corpus_copy: Path, tmp_path: Path) -> None:
+    index_dir = tmp_path / "ix"
+    film = corpus_copy / "z.txt"
+    film.write_text(seed_text(title="Zeppelinfilm", content="a zorblat over the city"))
+    build_index([corpus_copy], index_dir)
+    film.write_text(seed_text(title="Zeppelinfilm", content="a quimbly over the city"))
+    build_index([corpus_copy], index_dir)
+    with FilmSearch(index_dir) as fs:
+        assert fs.search("zorblat").total == 0
+        assert [hit.title for hit in fs.search("quimbly zeppelinfilm")] == ["Zeppelinfilm"]
+        film.unlink()
+        build_index([corpus_copy], index_dir)
+        assert fs.search("quimbly zeppelinfilm").total == 0
+
+
+def test_films_deleted_in_an_unmerged_segment_never_come_back(corpus_copy: Path,
+                                                              tmp_path: Path) -> None:
+    index_dir = tmp_path / "ix"
+    build_index([corpus_copy], index_dir)
+    with closing(open_index(index_dir)) as ix:
+        writer = ix.writer()
+        writer.delete_by_term("id", "000_d3cc3de14da1a221")  # the seed: Rust and Bone
+        writer.commit(merge=False)  # as a large segment keeps its deleted films
+        assert ix.reader().has_deletions()
+    with FilmSearch(index_dir) as fs:
+        assert "Rust and Bone" not in [hit.title for hit in fs.search("whale trainer accident")]

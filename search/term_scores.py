@@ -1,0 +1,167 @@
+"""Term-at-a-time BM25F: score a keyword query's words one posting list at a time.
+
+Walking Whoosh's matcher tree document by document costs several Python calls
+per posting and per field, which made a 60-word description take a second.
+Here each word's posting lists are read a block at a time, its BM25F pseudo
+frequency is accumulated in a dict, and the word's score is added to the
+film's total: the same formula as ``ranking.bm25f``, a few times fewer steps.
+
+Each segment's per-field length normalisation is computed once and cached
+while the segment's reader lives.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from whoosh import matching
+from whoosh import query as wq
+from whoosh.codec.whoosh3 import W3LeafMatcher
+from whoosh.matching.wrappers import FilterMatcher
+
+from . import ranking
+
+#: segment reader -> {key: one number per document}
+_PER_DOCUMENT: weakref.WeakKeyDictionary[Any, dict[tuple[Any, ...], list[float]]]
+_PER_DOCUMENT = weakref.WeakKeyDictionary()
+
+
+def field_factors(reader: Any, field: str, weight: float, b: float,
+                  avg_length: float) -> list[float]:
+    """``weight / (1 - b + b * length / avg_length)`` for every document of a segment."""
+    cache = _PER_DOCUMENT.setdefault(reader, {})
+    key = ("factor", field, weight, b, avg_length)
+    if key not in cache:
+        length = reader.doc_field_length
+        cache[key] = [weight / (1.0 - b + b * (length(doc, field, 1) or 1) / avg_length)
+                      for doc in range(reader.doc_count_all())]
+    return cache[key]
+
+
+def total_lengths(reader: Any, fields: Sequence[str]) -> list[float]:
+    """The summed length of ``fields`` for every document of a segment."""
+    cache = _PER_DOCUMENT.setdefault(reader, {})
+    key = ("length", *fields)
+    if key not in cache:
+        length = reader.doc_field_length
+        cache[key] = [sum(length(doc, field, 0) or 0 for field in fields)
+                      for doc in range(reader.doc_count_all())]
+    return cache[key]
+
+
+def posting_blocks(reader: Any, field: str, text: str | bytes
+                   ) -> Iterator[tuple[Sequence[int], Sequence[float]]]:
+    """The (document numbers, frequencies) of a term, a block at a time, deleted ones included."""
+    if (field, text) not in reader:
+        return
+    matcher = reader.postings(field, text)
+    if isinstance(matcher, FilterMatcher):  # deletions: the caller drops deleted films
+        matcher = matcher.child
+    if isinstance(matcher, W3LeafMatcher):
+        while matcher.is_active():
+            matcher._read_ids()
+            matcher._read_weights()
+            yield matcher._ids, matcher._weights
+            matcher._next_block()
+        return
+    ids, weights = [], []
+    while matcher.is_active():
+        ids.append(matcher.id())
+        weights.append(matcher.weight())
+        matcher.next()
+    yield ids, weights
+
+
+def word_scores(searcher: Any, terms: Sequence[wq.Term], boost: float = 1.0) -> dict[int, float]:
+    """BM25F scores, by segment document number, of one word searched in several fields.
+
+    Each term's boost is its field's weight; see ``ranking`` for the formula.
+    """
+    parent = searcher.get_parent()
+    reader = searcher.reader()
+    doc_freq = max((parent.doc_frequency(t.fieldname, t.text) for t in terms), default=0)
+    if not doc_freq:
+        return {}
+    pseudo_tf: defaultdict[int, float] = defaultdict(float)
+    for term in terms:
+        field = term.fieldname
+        if field not in searcher.schema or not searcher.schema[field].scorable:
+            continue
+        factors = field_factors(reader, field, term.boost, ranking.field_b(field),
+                                parent.avg_field_length(field) or 1.0)
+        for ids, freqs in posting_blocks(reader, field, term.text):
+            for doc, freq in zip(ids, freqs):
+                pseudo_tf[doc] += freq * factors[doc]
+    k1 = ranking.K1
+    scale = ranking.idf(doc_freq, parent.doc_count_all()) * boost * (k1 + 1.0)
+    return {doc: scale * tf / (k1 + tf) for doc, tf in pseudo_tf.items()}
+
+
+def matcher_scores(q: wq.Query, searcher: Any, context: Any) -> dict[int, float]:
+    """Scores of any query, read from its matcher document by document."""
+    matcher = q.matcher(searcher, context)
+    scores = {}
+    while matcher.is_active():
+        scores[matcher.id()] = matcher.score()
+        matcher.next()
+    return scores
+
+
+def baseline_word_scores(searcher: Any, terms: Sequence[wq.Term]) -> dict[int, float]:
+    """Plain BM25 of one word over the terms' fields read as one text (``ranking.bm25``).
+
+    Frequencies and lengths are summed over the fields; df is approximated by
+    the largest per-field df.
+    """
+    parent = searcher.get_parent()
+    reader = searcher.reader()
+    doc_freq = max((parent.doc_frequency(t.fieldname, t.text) for t in terms), default=0)
+    if not doc_freq:
+        return {}
+    tf: defaultdict[int, float] = defaultdict(float)
+    for term in terms:
+        for ids, freqs in posting_blocks(reader, term.fieldname, term.text):
+            for doc, freq in zip(ids, freqs):
+                tf[doc] += freq
+    fields = ranking.BASELINE_FIELDS
+    avg_length = sum(parent.avg_field_length(f) or 0.0 for f in fields) or 1.0
+    lengths = total_lengths(reader, fields)
+    idf = ranking.idf(doc_freq, parent.doc_count_all())
+    return {doc: ranking.bm25(idf, freq, lengths[doc], avg_length) for doc, freq in tf.items()}
+
+
+class ScoredDocs(matching.ListMatcher):
+    """A matcher over documents whose scores are already known.
+
+    Whoosh's ListMatcher recomputes the largest score each time the collector
+    asks for it, which made long result lists quadratic.
+    """
+
+    def __init__(self, ids: list[int], scores: list[float], position: int = 0) -> None:
+        super().__init__(ids, weights=scores, position=position)
+        self._max_score = max(scores)
+
+    def copy(self) -> ScoredDocs:
+        return ScoredDocs(self._ids, self._weights, self._i)
+
+    def max_quality(self) -> float:
+        return self._max_score
+
+    def block_max_weight(self) -> float:
+        return self._max_score
+
+    def score(self) -> float:
+        return self._weights[self._i]
+
+
+def scored_docs(scores: dict[int, float], reader: Any) -> Any:
+    """A matcher over the scored documents of a segment that are not deleted."""
+    ids = sorted(scores)
+    if reader.has_deletions():  # posting_blocks includes deleted films
+        ids = [doc for doc in ids if not reader.is_deleted(doc)]
+    if not ids:
+        return matching.NullMatcher()
+    return ScoredDocs(ids, [scores[doc] for doc in ids])
