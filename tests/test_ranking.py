@@ -7,9 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from search import FilmSearch
 from index import build_index
-from search import ranking
+from search import FilmSearch, ranking
 from search.ranking import bm25f, idf
 from tests.conftest import seed_text
 

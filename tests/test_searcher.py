@@ -11,7 +11,6 @@ import pytest
 from index import Film, build_index
 from index.writer import open_index
 from search import FilmSearch, Hit, QueryError, Results
-
 from tests.conftest import seed_text
 
 JSON_TYPES = (str, int, float, bool, type(None), list, dict)
