@@ -25,9 +25,10 @@ from index.schema import document_to_film
 from index.writer import open_index, read_manifest, schema_stemmer
 
 from . import ranking
-from .bm25f import baseline_query, prune_keywords
+from .bm25f import FieldedWord, ScoredOr, baseline_query, prune_keywords
 from .highlight import make_snippet
 from .query import MAX_QUERY_CHARS, filter_query, make_parser, parse_query, plain_words
+from .term_scores import top_documents
 from .results import SNIPPET_FIELDS, Hit, IndexStats, Results
 
 T = TypeVar("T")
@@ -139,17 +140,17 @@ class FilmSearch:
 
         def run(searcher: Any) -> Results:
             pruned = prune_keywords(q, searcher.reader(), ranking.MAX_KEYWORDS)
-            found = searcher.search(pruned, limit=limit)
+            best, total = _best_documents(searcher, pruned, limit)
             terms = _terms_by_field(pruned) if snippets else {}
-            hits = [self._hit(rank, found[rank - 1], terms, snippets)
-                    for rank in range(1, len(found.top_n) + 1)]
-            return Results(query=text, total=len(found), hits=hits, parsed=str(pruned))
+            hits = [self._hit(rank, searcher.stored_fields(docnum), score, terms, snippets)
+                    for rank, (docnum, score) in enumerate(best, start=1)]
+            return Results(query=text, total=total, hits=hits, parsed=str(pruned))
 
         return self._retrying(run)
 
-    def _hit(self, rank: int, whoosh_hit: Any, terms: dict[str, frozenset[str]],
-             snippets: bool) -> Hit:
-        film = document_to_film(whoosh_hit.fields())
+    def _hit(self, rank: int, stored: dict[str, Any], score: float,
+             terms: dict[str, frozenset[str]], snippets: bool) -> Hit:
+        film = document_to_film(stored)
         extracts = {}
         if snippets:
             for name in SNIPPET_FIELDS:
@@ -158,7 +159,7 @@ class FilmSearch:
                                               self._schema[name].analyzer)
         return Hit(rank=rank, id=film.id, title=film.title, year=film.year,
                    runtime=film.runtime, directors=film.directors, cast=film.cast,
-                   genres=film.genres, score=float(whoosh_hit.score or 0.0), path=film.path,
+                   genres=film.genres, score=float(score), path=film.path,
                    snippets=extracts)
 
     def get(self, film_id: str) -> Film | None:
@@ -181,6 +182,18 @@ class FilmSearch:
         return IndexStats(index_dir=self.index_dir, films=reader.doc_count(), terms=terms,
                           fields=fields, stemmer=schema_stemmer(self._schema),
                           size_bytes=size, built_at=manifest.get("built_at", "?"))
+
+
+def _best_documents(searcher: Any, q: wq.Query, limit: int
+                    ) -> tuple[list[tuple[int, float]], int]:
+    """The ``limit`` best (document number, score) pairs and the number of matches."""
+    if isinstance(q, (ScoredOr, FieldedWord)):  # keywords only: no need for a collector
+        found = top_documents(q, searcher, limit)
+        if found is not None:
+            return found
+    results = searcher.search(q, limit=limit)
+    return ([(results.docnum(n), results.score(n) or 0.0) for n in range(len(results.top_n))],
+            len(results))
 
 
 def _terms_by_field(q: wq.Query) -> dict[str, frozenset[str]]:

@@ -12,8 +12,10 @@ while the segment's reader lives.
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import weakref
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -23,6 +25,9 @@ from whoosh.codec.whoosh3 import W3LeafMatcher
 from whoosh.matching.wrappers import FilterMatcher
 
 from . import ranking
+
+#: Most (film, score) entries kept in each segment's cache of word scores.
+WORD_CACHE_ENTRIES = 1_000_000
 
 #: segment reader -> {key: one number per document}
 _PER_DOCUMENT: weakref.WeakKeyDictionary[Any, dict[tuple[Any, ...], list[float]]]
@@ -52,6 +57,33 @@ def total_lengths(reader: Any, fields: Sequence[str]) -> list[float]:
     return cache[key]
 
 
+class _ScoreCache:
+    """Least recently used score dicts, bounded by their total number of entries."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self.size = 0
+        self.items: OrderedDict[Any, dict[int, float]] = OrderedDict()
+
+    def get(self, key: Any) -> dict[int, float] | None:
+        scores = self.items.get(key)
+        if scores is not None:
+            self.items.move_to_end(key)
+        return scores
+
+    def put(self, key: Any, scores: dict[int, float]) -> None:
+        if len(scores) > self.capacity // 4:
+            return  # a word in most films: cheap to recompute next to what it would evict
+        self.items[key] = scores
+        self.size += len(scores)
+        while self.size > self.capacity:
+            _, evicted = self.items.popitem(last=False)
+            self.size -= len(evicted)
+
+
+_WORD_CACHE: weakref.WeakKeyDictionary[Any, _ScoreCache] = weakref.WeakKeyDictionary()
+
+
 def posting_blocks(reader: Any, field: str, text: str | bytes
                    ) -> Iterator[tuple[Sequence[int], Sequence[float]]]:
     """The (document numbers, frequencies) of a term, a block at a time, deleted ones included."""
@@ -79,7 +111,21 @@ def word_scores(searcher: Any, terms: Sequence[wq.Term], boost: float = 1.0) -> 
     """BM25F scores, by segment document number, of one word searched in several fields.
 
     Each term's boost is its field's weight; see ``ranking`` for the formula.
+    Results are kept per segment (``WORD_CACHE_ENTRIES``): common words recur
+    from query to query. The returned dict must not be changed.
     """
+    reader = searcher.reader()
+    key = (ranking.K1, boost, tuple((t.fieldname, t.text, t.boost, ranking.field_b(t.fieldname))
+                                    for t in terms))
+    cache = _WORD_CACHE.setdefault(reader, _ScoreCache(WORD_CACHE_ENTRIES))
+    scores = cache.get(key)
+    if scores is None:
+        scores = _word_scores(searcher, terms, boost)
+        cache.put(key, scores)
+    return scores
+
+
+def _word_scores(searcher: Any, terms: Sequence[wq.Term], boost: float) -> dict[int, float]:
     parent = searcher.get_parent()
     reader = searcher.reader()
     doc_freq = max((parent.doc_frequency(t.fieldname, t.text) for t in terms), default=0)
@@ -156,6 +202,10 @@ class ScoredDocs(matching.ListMatcher):
     def score(self) -> float:
         return self._weights[self._i]
 
+    def scored(self) -> Iterator[tuple[int, float]]:
+        """Every (document number, score) pair, in document order."""
+        return zip(self._ids, self._weights)
+
 
 def scored_docs(scores: dict[int, float], reader: Any) -> Any:
     """A matcher over the scored documents of a segment that are not deleted."""
@@ -165,3 +215,24 @@ def scored_docs(scores: dict[int, float], reader: Any) -> Any:
     if not ids:
         return matching.NullMatcher()
     return ScoredDocs(ids, [scores[doc] for doc in ids])
+
+
+def top_documents(q: wq.Query, searcher: Any, limit: int) -> tuple[list[tuple[int, float]], int] | None:
+    """The ``limit`` best (document number, score) of ``q`` and the number of matches.
+
+    For queries whose matchers are ScoredDocs on every segment, this skips
+    Whoosh's collector, which visits every match; for others it returns None.
+    """
+    context = searcher.context()
+    best: list[tuple[float, int]] = []
+    total = 0
+    for leaf, offset in searcher.leaf_searchers():
+        matcher = q.matcher(leaf, context)
+        if not matcher.is_active():
+            continue
+        if not isinstance(matcher, ScoredDocs):
+            return None
+        total += len(matcher._ids)
+        candidates = ((score, -(doc + offset)) for doc, score in matcher.scored())
+        best = heapq.nlargest(limit, itertools.chain(best, candidates))
+    return [(-negated, score) for score, negated in best], total
