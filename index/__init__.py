@@ -13,10 +13,12 @@ from .errors import (
     IndexMismatchError,
     IndexNotFoundError,
 )
+from .formats import FORMATS, detect_format
 from .writer import BuildReport, build_index, open_index, read_manifest
 
 __all__ = [
     "DEFAULT_STEMMER",
+    "FORMATS",
     "STEMMERS",
     "BuildReport",
     "DocumentError",
@@ -27,6 +29,7 @@ __all__ = [
     "IndexNotFoundError",
     "ParsedDocument",
     "build_index",
+    "detect_format",
     "open_index",
     "read_film",
     "read_manifest",

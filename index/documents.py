@@ -23,7 +23,6 @@ import codecs
 import os
 import re
 import stat
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -126,12 +125,12 @@ _HOURS = re.compile(r"^(\d+)\s*h(?:ours?)?\s*(?:(\d+)\s*(?:m|min|mins|minutes)?)
                     re.IGNORECASE)
 
 
-def _parse_year(value: str) -> int | None:
+def parse_year(value: str) -> int | None:
     match = _YEAR.match(value)
     return int(match.group(1)) if match else None
 
 
-def _parse_minutes(value: str) -> int | None:
+def parse_minutes(value: str) -> int | None:
     if match := _MINUTES.match(value):
         return int(match.group(1))
     if match := _HOURS.match(value):
@@ -139,7 +138,7 @@ def _parse_minutes(value: str) -> int | None:
     return None
 
 
-def _parse_number(value: str, what: str, parse: Any, bounds: tuple[int, int], path: str,
+def parse_number(value: str, what: str, parse: Any, bounds: tuple[int, int], path: str,
                   line: int, warnings: list[DocumentError]) -> int | None:
     """``parse(value)`` within ``bounds``; otherwise a warning and None."""
     value = value.strip()
@@ -204,9 +203,9 @@ def parse_text(text: str, path: str, film_id: str) -> ParsedDocument:
     film = Film(
         id=film_id,
         title=title,
-        year=_parse_number(text_of("year"), "year", _parse_year, YEAR_RANGE, path,
+        year=parse_number(text_of("year"), "year", parse_year, YEAR_RANGE, path,
                            seen_at.get("year", 1), warnings),
-        runtime=_parse_number(text_of("runtime"), "running time", _parse_minutes,
+        runtime=parse_number(text_of("runtime"), "running time", parse_minutes,
                               RUNTIME_RANGE, path, seen_at.get("runtime", 1), warnings),
         directors=split_names(text_of("directors")),
         cast=split_names(text_of("cast")),
@@ -229,16 +228,29 @@ def parse_bytes(data: bytes, path: str) -> ParsedDocument:
     return parsed
 
 
+def check_regular_file(path: str) -> int:
+    """The size of a regular file; DocumentError for a pipe, device, folder or unreadable path.
+
+    Opening a named pipe would block until someone writes to it, so every
+    reader checks this first.
+    """
+    try:
+        info = os.stat(path)
+    except OSError as exc:
+        raise DocumentError(path, 1, f"cannot read: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise DocumentError(path, 1, "not a regular file (a pipe, device or folder)")
+    return info.st_size
+
+
 def read_bytes(path: str | os.PathLike[str]) -> bytes:
     """The bytes of a document file; DocumentError for what is not a readable regular file."""
     path = os.fspath(path)
+    size = check_regular_file(path)
+    if size > MAX_FILE_BYTES:
+        raise DocumentError(path, 1, f"file of {size:,} bytes is larger than the "
+                            f"{MAX_FILE_BYTES:,} bytes accepted")
     try:
-        info = os.stat(path)
-        if not stat.S_ISREG(info.st_mode):
-            raise DocumentError(path, 1, "not a regular file (a pipe, device or folder)")
-        if info.st_size > MAX_FILE_BYTES:
-            raise DocumentError(path, 1, f"file of {info.st_size:,} bytes is larger than the "
-                                f"{MAX_FILE_BYTES:,} bytes accepted")
         with open(path, "rb") as handle:
             return handle.read(MAX_FILE_BYTES + 1)[:MAX_FILE_BYTES]
     except OSError as exc:
@@ -248,24 +260,3 @@ def read_bytes(path: str | os.PathLike[str]) -> bytes:
 def read_film(path: str | os.PathLike[str]) -> ParsedDocument:
     """Read one seed document from disk."""
     return parse_bytes(read_bytes(path), os.fspath(path))
-
-
-def iter_source_files(paths: Iterable[str | os.PathLike[str]]) -> Iterator[str | DocumentError]:
-    """Yield the absolute path of every document under ``paths``, in a stable order.
-
-    Folders are walked recursively (``*.txt`` files, hidden entries skipped, links
-    to folders not followed); a path that does not exist is yielded as a
-    DocumentError so that the caller can report it and go on.
-    """
-    for root in paths:
-        root = os.path.abspath(os.fspath(root))
-        if os.path.isfile(root):
-            yield root
-        elif os.path.isdir(root):
-            for folder, subdirs, files in os.walk(root, onerror=None):
-                subdirs[:] = sorted(d for d in subdirs if not d.startswith("."))
-                for name in sorted(files):
-                    if name.endswith(".txt") and not name.startswith("."):
-                        yield os.path.join(folder, name)
-        else:
-            yield DocumentError(root, 1, "no such file or folder")

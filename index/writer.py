@@ -11,13 +11,15 @@ One writer at a time holds the lock in ``locking``.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import itertools
 import json
 import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import closing
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,7 +29,7 @@ from whoosh.filedb.filestore import FileStorage
 from whoosh.index import TOC, LockError, clean_files
 
 from .analysis import DEFAULT_STEMMER, STEMMERS, NltkStemFilter
-from .documents import iter_source_files, parse_bytes, read_bytes
+from .documents import ParsedDocument, parse_bytes, read_bytes
 from .errors import (
     DocumentError,
     IndexDamagedError,
@@ -36,6 +38,7 @@ from .errors import (
     IndexNotFoundError,
     reading_index,
 )
+from .formats import FORMATS, MULTI_FILM_READERS, detect_format, iter_source_files, stream_digest
 from .locking import writer_lock
 from .schema import build_schema, film_to_document
 
@@ -44,6 +47,10 @@ MANIFEST = "filmsearch.json"
 FORMAT_VERSION = 1
 INDEX_NAME = "MAIN"
 BUILD_PREFIX = ".filmsearch-build-"
+#: Memory for the writer's posting buffers (split between worker processes).
+WRITER_MB = 256
+#: Corpora larger than this (bytes of source files) are built with every core.
+PARALLEL_BYTES = 8 * 1024 * 1024
 
 ProgressCallback = Callable[[int, int], None]
 ProblemCallback = Callable[[DocumentError, bool], None]
@@ -99,12 +106,15 @@ def file_digest(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
-def indexed_sources(ix: Any) -> dict[str, str]:
-    """Map every indexed source path to the digest of the version indexed."""
+def indexed_sources(ix: Any) -> dict[str, tuple[str, int]]:
+    """Map every indexed source path to the digest of the version indexed and its film count."""
+    known = {}
     with ix.reader() as reader:
-        keys = [term.decode("utf-8") if isinstance(term, bytes) else term
-                for term in reader.lexicon("source")]
-    return dict(key.rsplit("\t", 1) for key in keys)
+        for term in reader.lexicon("source"):
+            key = term.decode("utf-8") if isinstance(term, bytes) else term
+            path, digest = key.rsplit("\t", 1)
+            known[path] = (digest, reader.doc_frequency("source", term))
+    return known
 
 
 def _write_manifest(index_dir: str, stemmer: str, films: int) -> None:
@@ -177,10 +187,17 @@ def build_index(
     *,
     stemmer: str | None = None,
     rebuild: bool = False,
+    source_format: str = "auto",
+    jobs: int | None = None,
     progress: ProgressCallback | None = None,
     on_problem: ProblemCallback | None = None,
 ) -> BuildReport:
-    """Index the seed documents under ``paths`` into ``index_dir``; return what was done.
+    """Index the film files under ``paths`` into ``index_dir``; return what was done.
+
+    ``source_format`` is one of ``FORMATS``: seed documents, CSV dumps, JSON
+    Lines, or "auto" to detect each file's format. ``jobs`` is the number of
+    processes that analyse text; by default every core when the files to read
+    add up to more than ``PARALLEL_BYTES``, else one.
 
     ``stemmer`` is one of ``STEMMERS``; it defaults to the existing index's stemmer,
     or to Snowball for a new index. Asking for a different stemmer than the
@@ -192,6 +209,8 @@ def build_index(
     index_dir = os.path.abspath(os.fspath(index_dir))
     if stemmer is not None and stemmer not in STEMMERS:
         raise ValueError(f"unknown stemmer {stemmer!r}; choose one of {', '.join(STEMMERS)}")
+    if source_format not in FORMATS:
+        raise ValueError(f"unknown format {source_format!r}; choose one of {', '.join(FORMATS)}")
     _prepare_target(index_dir)
     report = BuildReport(index_dir=index_dir)
 
@@ -219,7 +238,8 @@ def build_index(
                     f"add --rebuild to rebuild it with {stemmer}")
             stemmer = stemmer or current or DEFAULT_STEMMER
             if existing and not rebuild:
-                _update(existing, sources, known, roots, report, problem, progress)
+                _update(existing, sources, known, roots, report, problem, progress,
+                        source_format, jobs or 1)
                 report.films = existing.doc_count()
         finally:
             if existing:
@@ -229,7 +249,8 @@ def build_index(
             workdir = tempfile.mkdtemp(prefix=BUILD_PREFIX, dir=index_dir)
             try:
                 with closing(whoosh_index.create_in(workdir, build_schema(stemmer))) as ix:
-                    _update(ix, sources, {}, roots, report, problem, progress, always=True)
+                    _update(ix, sources, {}, roots, report, problem, progress, source_format,
+                            jobs or _default_jobs(sources), always=True)
                 report.films = _publish(workdir, index_dir)
             finally:
                 shutil.rmtree(workdir, ignore_errors=True)
@@ -261,55 +282,107 @@ def _read_existing(index_dir: str, tolerate_damage: bool) -> tuple[Any | None, d
         raise
 
 
-def _update(ix: Any, sources: list[str], known: dict[str, str], roots: list[str],
+def _default_jobs(sources: list[str]) -> int:
+    """Every core for a large corpus; one process when starting workers costs more than it saves."""
+    total = 0
+    for path in sources:
+        with contextlib.suppress(OSError):
+            total += os.path.getsize(path)
+        if total > PARALLEL_BYTES:
+            return os.cpu_count() or 1
+    return 1
+
+
+def _update(ix: Any, sources: list[str], known: dict[str, tuple[str, int]], roots: list[str],
             report: BuildReport, problem: ProblemCallback, progress: ProgressCallback | None,
-            always: bool = False) -> None:
-    """Apply the sources to ``ix`` in one writer: commit if anything changed, else cancel."""
+            source_format: str, jobs: int, always: bool = False) -> None:
+    """Apply the sources to ``ix`` in one writer: commit if anything changed, else cancel.
+
+    With ``jobs`` > 1, Whoosh's multiprocessing writer analyses documents in
+    ``jobs`` worker processes, each writing its own segment, merged at commit.
+    """
     try:
-        writer = ix.writer(limitmb=128)
+        if jobs > 1:
+            writer = ix.writer(procs=jobs, limitmb=WRITER_MB // jobs, multisegment=True)
+        else:
+            writer = ix.writer(limitmb=WRITER_MB)
     except LockError:
         raise IndexLockedError(
             f"the index at {ix.storage.folder} is being written by another process") from None
     try:
-        _index_sources(writer, sources, known, report, problem, progress)
+        _index_sources(writer, sources, known, report, problem, progress, source_format)
         for path in known.keys() - set(sources):
             if _under(path, roots):
                 report.removed += writer.delete_by_term("path", path)
     except BaseException:
-        writer.cancel()
+        _cancel(writer)
         raise
     if report.changed or always:
         writer.commit()
     else:
+        _cancel(writer)
+
+
+def _cancel(writer: Any) -> None:
+    """Cancel a writer, stopping the worker processes of a multiprocessing writer.
+
+    Whoosh's MpWriter.cancel() only flags its workers in this process, so they
+    would wait for documents forever.
+    """
+    try:
         writer.cancel()
+    finally:
+        for task in getattr(writer, "tasks", []):
+            if task.is_alive():
+                task.terminate()
+                task.join(5)
 
 
-def _index_sources(writer: Any, sources: list[str], known: dict[str, str], report: BuildReport,
-                   problem: ProblemCallback, progress: ProgressCallback | None) -> None:
+def _index_sources(writer: Any, sources: list[str], known: dict[str, tuple[str, int]],
+                   report: BuildReport, problem: ProblemCallback,
+                   progress: ProgressCallback | None, source_format: str) -> None:
     for done, path in enumerate(sources, start=1):
-        _index_source(writer, path, known, report, problem)
+        _index_source(writer, path, known, report, problem, source_format)
         if progress:
             progress(done, len(sources))
 
 
-def _index_source(writer: Any, path: str, known: dict[str, str], report: BuildReport,
-                  problem: ProblemCallback) -> None:
-    """Add, replace or skip the film in one file."""
+def _index_source(writer: Any, path: str, known: dict[str, tuple[str, int]],
+                  report: BuildReport, problem: ProblemCallback, source_format: str) -> None:
+    """Add, replace or skip the films of one file."""
     try:
-        data = read_bytes(path)
-        digest = file_digest(data)
-        if known.get(path) == digest:
-            report.unchanged += 1
+        if source_format == "auto":
+            source_format = detect_format(path)
+        if source_format == "seed":
+            data = read_bytes(path)
+            digest = file_digest(data)
+            films: Iterator[ParsedDocument | DocumentError] = iter(())
+        else:
+            digest = stream_digest(path)
+        old_digest, old_count = known.get(path, ("", 0))
+        if old_digest == digest:
+            report.unchanged += old_count
             return
-        parsed = parse_bytes(data, path)
+        if source_format == "seed":
+            films = iter([parse_bytes(data, path)])
+        else:
+            films = MULTI_FILM_READERS[source_format](path)
+        first = next(films, None)  # a file-level error (no title column) comes here
     except DocumentError as error:
         problem(error, True)
         return
-    for warning in parsed.warnings:
-        problem(warning, False)
     if path in known:
         writer.delete_by_term("path", path)
-        report.replaced += 1
-    else:
-        report.added += 1
-    writer.add_document(**film_to_document(parsed.film, digest))
+    added = 0
+    for item in itertools.chain([first] if first else [], films):
+        if isinstance(item, DocumentError):
+            problem(item, True)
+            continue
+        for warning in item.warnings:
+            problem(warning, False)
+        writer.add_document(**film_to_document(item.film, digest))
+        added += 1
+    replaced = min(old_count, added)
+    report.replaced += replaced
+    report.added += added - replaced
+    report.removed += old_count - replaced

@@ -18,6 +18,7 @@ import platformdirs
 
 from index import STEMMERS, BuildReport, DocumentError, FilmSearchError, build_index
 from index.errors import IndexMismatchError
+from index.formats import FORMATS
 
 from .evaluation import evaluate, read_requests, write_qrels
 from .query import QueryError
@@ -128,10 +129,16 @@ def cli() -> None:
 @click.option("--stemmer", type=click.Choice(STEMMERS), default=None,
               help="Stemmer for plot text (default: the index's own, else snowball).")
 @click.option("--rebuild", is_flag=True, help="Build from scratch instead of updating.")
+@click.option("--format", "source_format", type=click.Choice(FORMATS), default="auto",
+              show_default=True,
+              help="Read every file as this format instead of detecting each file's own.")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
+              help="Processes analysing text (default: every core for a large corpus).")
 @click.option("-q", "--quiet", is_flag=True, help="Print problems and nothing else.")
 def index_command(paths: tuple[str, ...], index_dir: str | None, stemmer: str | None,
-                  rebuild: bool, quiet: bool) -> None:
-    """Index the film documents in PATHS (folders of seed files, or single files).
+                  rebuild: bool, source_format: str, jobs: int | None, quiet: bool) -> None:
+    """Index the films in PATHS: folders or files of seed documents, CSV dumps
+    (Wikipedia Movie Plots, TMDB 5000, or your own columns) and JSON Lines.
 
     Running it again updates the index: unchanged files are skipped, changed
     ones replaced, and films whose files are gone from PATHS removed.
@@ -139,6 +146,7 @@ def index_command(paths: tuple[str, ...], index_dir: str | None, stemmer: str | 
     \b
     Example:
       filmsearch index seeds/ --index ./films.idx
+      filmsearch index wiki_movie_plots.csv tmdb_5000_movies.csv --jobs 2
     """
     target = resolve_index(index_dir)
 
@@ -156,6 +164,7 @@ def index_command(paths: tuple[str, ...], index_dir: str | None, stemmer: str | 
     show_bar = sys.stderr.isatty() and not quiet
     try:
         report = build_index(paths, target, stemmer=stemmer, rebuild=rebuild,
+                             source_format=source_format, jobs=jobs,
                              progress=progress if show_bar else None,
                              on_problem=report_problem)
     finally:

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from index import DocumentError, read_film
-from index.documents import MAX_FIELD_CHARS, iter_source_files, parse_bytes
+from index.documents import MAX_FIELD_CHARS, parse_bytes
+from index.formats import iter_source_files
 from tests.conftest import SHARED, seed_text
 
 

@@ -1,0 +1,86 @@
+"""Which reader a source file needs: seed documents, CSV dumps or JSON Lines.
+
+The format comes from the file's extension (``.txt`` seed, ``.csv``/``.tsv``,
+``.jsonl``/``.ndjson``) and, for other names, from its first bytes: a ``{``
+starts JSON Lines, a first line naming a title column and other known columns
+is a CSV header, anything else is a seed document. ``--format`` overrides it.
+"""
+
+from __future__ import annotations
+
+import codecs
+import hashlib
+import os
+from collections.abc import Callable, Iterable, Iterator
+
+from .documents import ParsedDocument, check_regular_file
+from .errors import DocumentError
+from .tabular import column_map, read_csv, read_jsonl
+
+#: Formats a user may name; "auto" detects each file's own.
+FORMATS = ("auto", "seed", "csv", "jsonl")
+#: Extensions read when a folder is walked, and the format each implies.
+EXTENSIONS = {".txt": "seed", ".csv": "csv", ".tsv": "csv", ".jsonl": "jsonl",
+              ".ndjson": "jsonl"}
+#: Readers of the formats that hold many films per file.
+MULTI_FILM_READERS: dict[str, Callable[[str], Iterator[ParsedDocument | DocumentError]]] = {
+    "csv": read_csv,
+    "jsonl": read_jsonl,
+}
+
+
+def detect_format(path: str) -> str:
+    """The format of the file at ``path`` (one of ``FORMATS`` except "auto")."""
+    by_extension = EXTENSIONS.get(os.path.splitext(path)[1].lower())
+    if by_extension in ("csv", "jsonl"):
+        return by_extension
+    try:
+        check_regular_file(path)
+        with open(path, "rb") as handle:
+            head = handle.read(8192)
+    except (OSError, DocumentError):
+        return "seed"  # the seed reader reports why the file cannot be read
+    text = head.removeprefix(codecs.BOM_UTF8).decode("utf-8", errors="replace").lstrip()
+    if text.startswith("{"):
+        return "jsonl"
+    first_line = text.split("\n", 1)[0]
+    delimiter = max(",;\t|", key=first_line.count)
+    columns = column_map([cell.strip().strip('"') for cell in first_line.split(delimiter)])
+    if "title" in columns and len(columns) >= 3:
+        return "csv"
+    return "seed"
+
+
+def stream_digest(path: str, chunk: int = 1 << 20) -> str:
+    """A content digest of a file of any size, read in chunks (DocumentError if unreadable)."""
+    digest = hashlib.blake2b(digest_size=16)
+    check_regular_file(path)
+    try:
+        with open(path, "rb") as handle:
+            while block := handle.read(chunk):
+                digest.update(block)
+    except OSError as exc:
+        raise DocumentError(path, 1, f"cannot read: {exc.strerror or exc}") from None
+    return digest.hexdigest()
+
+
+def iter_source_files(paths: Iterable[str | os.PathLike[str]]) -> Iterator[str | DocumentError]:
+    """Yield the absolute path of every document under ``paths``, in a stable order.
+
+    Folders are walked recursively (files with an extension in ``EXTENSIONS``,
+    hidden entries skipped, links to folders not followed); a path that does
+    not exist is yielded as a DocumentError so that the caller can go on.
+    """
+    for root in paths:
+        root = os.path.abspath(os.fspath(root))
+        if os.path.isfile(root):
+            yield root
+        elif os.path.isdir(root):
+            for folder, subdirs, files in os.walk(root, onerror=None):
+                subdirs[:] = sorted(d for d in subdirs if not d.startswith("."))
+                for name in sorted(files):
+                    extension = os.path.splitext(name)[1].lower()
+                    if extension in EXTENSIONS and not name.startswith("."):
+                        yield os.path.join(folder, name)
+        else:
+            yield DocumentError(root, 1, "no such file or folder")
