@@ -49,8 +49,8 @@ INDEX_NAME = "MAIN"
 BUILD_PREFIX = ".filmsearch-build-"
 #: Memory for the writer's posting buffers (split between worker processes).
 WRITER_MB = 256
-#: Corpora larger than this (bytes of source files) are built with every core.
-PARALLEL_BYTES = 8 * 1024 * 1024
+#: Corpora larger than this (bytes of source files, about 1,000 films) use every core.
+PARALLEL_BYTES = 1024 * 1024
 
 ProgressCallback = Callable[[int, int], None]
 ProblemCallback = Callable[[DocumentError, bool], None]
