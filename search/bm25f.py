@@ -15,13 +15,14 @@ are scored a posting list at a time by ``term_scores``.
 from __future__ import annotations
 
 import copy
-from collections import Counter, defaultdict
+from collections import defaultdict
 from typing import Any
 
 from whoosh import query as wq
 from whoosh.qparser import syntax
 
 from . import ranking, term_scores
+from .hints import Hints, read_hints
 
 
 class FieldedWord(wq.compound.CompoundQuery):
@@ -57,7 +58,7 @@ class ScoredOr(wq.Or):
 
     def _matcher(self, subs: list[wq.Query], searcher: Any, context: Any) -> Any:
         totals: defaultdict[int, float] = defaultdict(float)
-        matched: Counter[int] = Counter()
+        matched: defaultdict[int, float] = defaultdict(float)
         for sub in subs:
             if hasattr(sub, "scores"):
                 scores = sub.scores(searcher, context)
@@ -65,27 +66,88 @@ class ScoredOr(wq.Or):
                 scores = term_scores.matcher_scores(sub, searcher, context)
             for doc, score in scores.items():
                 totals[doc] += score
-                matched[doc] += 1
-        self.combine(totals, matched, len(subs))
+                matched[doc] += sub.boost
+        self.combine(totals, matched, subs, searcher, context)
         return term_scores.scored_docs(totals, searcher.reader())
 
-    def combine(self, totals: dict[int, float], matched: Counter[int], clauses: int) -> None:
-        """Adjust ``totals`` in place, knowing how many clauses each film matched."""
+    def combine(self, totals: dict[int, float], matched: dict[int, float],
+                subs: list[wq.Query], searcher: Any, context: Any) -> None:
+        """Adjust ``totals`` in place; ``matched`` sums the boosts of the clauses each
+        film matched."""
 
 
 class Keywords(ScoredOr):
     """The OR of a query's keyword clauses; short queries get a coordination factor.
 
     ``score = sum of clause scores * (matched / clauses) ** ranking.COORDINATION``
-    (Lucene's classic coordination factor) when the query has at most
+    (Lucene's classic coordination factor, clauses counted by their boosts, so
+    filler words count for little) when the query has at most
     ``ranking.COORDINATION_MAX_CLAUSES`` clauses, so that a film matching every
     word of a keyword query comes first. Verbose descriptions are left to BM25F.
     """
 
-    def combine(self, totals: dict[int, float], matched: Counter[int], clauses: int) -> None:
-        if ranking.COORDINATION and clauses <= ranking.COORDINATION_MAX_CLAUSES:
-            for doc, count in matched.items():
-                totals[doc] *= (count / clauses) ** ranking.COORDINATION
+    hints = Hints()
+
+    def combine(self, totals: dict[int, float], matched: dict[int, float],
+                subs: list[wq.Query], searcher: Any, context: Any) -> None:
+        if ranking.COORDINATION and len(subs) <= ranking.COORDINATION_MAX_CLAUSES:
+            weight = sum(sub.boost for sub in subs)  # filler words count for little
+            for doc, share in matched.items():
+                totals[doc] *= (share / weight) ** ranking.COORDINATION
+        boosts = [(wq.NumericRange("year", low, high), ranking.YEAR_HINT_BOOST)
+                  for low, high in self.hints.years]
+        boosts += [(wq.Term("genre", genre), ranking.GENRE_HINT_BOOST)
+                   for genre in self.hints.genres]
+        boosted: set[int] = set()
+        for hinted, boost in boosts:
+            if boost:
+                for doc in hinted.matcher(searcher, context).all_ids():
+                    if doc in totals and doc not in boosted:
+                        totals[doc] *= 1.0 + boost
+                        boosted.add(doc)
+
+
+def read_description(q: wq.Query, text: str) -> wq.Query:
+    """Adjust a free-text query to what it is: verbose ones get VERBOSE_FIELD_WEIGHTS,
+    filler words weigh FILLER_WEIGHT, and the text's year and genre hints are attached.
+
+    Only a query whose top is a Keywords group is changed; see ``ranking``.
+    """
+    if not isinstance(q, Keywords):
+        return q
+    q = copy.copy(q)
+    if len(q.subqueries) > ranking.COORDINATION_MAX_CLAUSES:
+        q.subqueries = [_verbose_weights(sub) for sub in q.subqueries]
+    if ranking.FILLER_WEIGHT != 1.0:
+        q.subqueries = [_weigh_filler(sub) for sub in q.subqueries]
+    q.hints = read_hints(text)
+    return q
+
+
+def _verbose_weights(q: wq.Query) -> wq.Query:
+    if not isinstance(q, FieldedWord):
+        return q
+    q = copy.copy(q)
+    q.subqueries = [_reweighted(sub) for sub in q.subqueries]
+    return q
+
+
+def _reweighted(term: wq.Query) -> wq.Query:
+    weight = ranking.VERBOSE_FIELD_WEIGHTS.get(getattr(term, "fieldname", ""))
+    if weight is None:
+        return term
+    term = copy.copy(term)
+    term.boost = weight
+    return term
+
+
+def _weigh_filler(q: wq.Query) -> wq.Query:
+    words = [sub.text for sub in getattr(q, "subqueries", ())
+             if isinstance(sub, wq.Term) and sub.fieldname == "title_exact"]
+    if isinstance(q, FieldedWord) and words and words[0] in ranking.FILLER_WORDS:
+        q = copy.copy(q)
+        q.boost = ranking.FILLER_WEIGHT
+    return q
 
 
 class KeywordsGroup(syntax.OrGroup):

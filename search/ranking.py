@@ -43,6 +43,44 @@ COORDINATION_MAX_CLAUSES = 5
 #: Most keyword clauses scored per query; longer queries keep their rarest words.
 MAX_KEYWORDS = 64
 
+#: Words that say little about which film is meant ("movie", "remember", "scene"):
+#: their clauses are weighted by FILLER_WEIGHT (1.0 turns this off).
+FILLER_WEIGHT = 0.1
+FILLER_WORDS = frozenset("""
+movie movies film films flick remember remembered recall think thought scene scenes
+watched watch watching saw seen childhood ago plot story character characters
+somebody someone something anyone anybody know knew looking trying help title name
+called find please thanks thank maybe probably pretty really just like kind sort
+lot also still ever around
+a about above after again against all am an and any are as at be because been before
+being below between both but by can could did do does doing down during each few for
+from further had has have having he her here hers herself him himself his how i if in
+into is it its itself me more most my myself no nor not of off on once only or other
+our ours ourselves out over own same she should so some such than that the their
+theirs them themselves then there these they this those through to too under until up
+very was we were what when where which while who whom why will with would you your
+yours yourself yourselves im ive id dont didnt cant one two get gets got go goes going
+went come comes came make makes made take takes took back way well even much many
+every end ends ending first last later whole set theres
+""".split())
+
+#: Score factor (1 + boost) for films whose year, or genre, a description hints at
+#: ("the early 90s", "1995", "animated"); 0 turns a hint off. See search.hints.
+YEAR_HINT_BOOST = 0.3
+GENRE_HINT_BOOST = 0.3
+#: A year mentioned alone ("1995") also matches this many years either side.
+YEAR_HINT_SLACK = 1
+#: Words of a description -> the genre word they hint at (as indexed, lower case).
+GENRE_HINTS = {
+    "animated": "animation", "animation": "animation", "cartoon": "animation",
+    "anime": "animation", "horror": "horror", "scary": "horror", "comedy": "comedy",
+    "documentary": "documentary", "western": "western", "musical": "musical",
+    "thriller": "thriller", "romantic": "romance", "romance": "romance",
+    "sci-fi": "science", "scifi": "science", "fantasy": "fantasy", "war": "war",
+    "crime": "crime", "mystery": "mystery", "family": "family", "drama": "drama",
+    "action": "action", "adventure": "adventure",
+}
+
 #: Weight of each free-text field in tf~.
 FIELD_WEIGHTS: dict[str, float] = {
     "title": 2.5,
@@ -53,6 +91,11 @@ FIELD_WEIGHTS: dict[str, float] = {
     "synopsis": 1.0,
     "wiki": 0.6,
 }
+
+#: Weights that replace FIELD_WEIGHTS in descriptions (queries of more than
+#: COORDINATION_MAX_CLAUSES words): a title word typed among many is rarely
+#: meant as the title, while "almodovar mother" very likely is.
+VERBOSE_FIELD_WEIGHTS: dict[str, float] = {"title": 1.0}
 
 #: Per-field length normalisation b_f; fields not named use B.
 FIELD_B: dict[str, float] = {

@@ -25,7 +25,7 @@ from index.schema import document_to_film
 from index.writer import open_index, read_manifest, schema_stemmer
 
 from . import ranking
-from .bm25f import FieldedWord, ScoredOr, baseline_query, prune_keywords
+from .bm25f import FieldedWord, ScoredOr, baseline_query, prune_keywords, read_description
 from .highlight import make_snippet
 from .query import MAX_QUERY_CHARS, filter_query, make_parser, parse_query, plain_words
 from .term_scores import top_documents
@@ -132,7 +132,7 @@ class FilmSearch:
         if baseline:
             q = baseline_query(plain_words(text)[:MAX_QUERY_CHARS], self._schema)
         else:
-            q = parse_query(text, self._parser, plain=plain)
+            q = read_description(parse_query(text, self._parser, plain=plain), text)
         filters = filter_query(self._schema, director=director, cast=cast, genre=genre,
                                year=year, runtime=runtime)
         if filters is not None:
