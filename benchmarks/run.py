@@ -1,0 +1,366 @@
+"""Benchmark filmsearch against plain Whoosh, bm25s and tantivy, in one run.
+
+    pip install '.[bench]'
+    python benchmarks/run.py                      # real corpus + 10k and 100k synthetic films
+    python benchmarks/run.py --sizes 10000,100000,1000000 --queries 1592
+
+Measures builds (wall time, films/s, MB/s, peak RSS, index size), query
+latency through the library API (p50/p95/p99; short, long and fielded
+queries; snippets on and off), MRR@10 of every engine on the same requests,
+the CLI's cold start, and whether pruning long queries to their rarest words
+changes MRR@10. Builds run in child processes so that their memory is their own.
+Prints the tables and writes benchmarks/results/bench.json. Never part of the tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import gc
+import json
+import os
+import platform
+import random
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.anchors import ANCHORS, words_only  # noqa: E402
+from benchmarks.synthetic import generate_films, write_corpus  # noqa: E402
+from index import build_index  # noqa: E402
+from index.documents import Film, read_film  # noqa: E402
+from index.formats import MULTI_FILM_READERS, detect_format, iter_source_files  # noqa: E402
+from search import FilmSearch, ranking  # noqa: E402
+
+SHARED = ROOT.parent / "shared"
+EVAL = SHARED / "eval" / "tot-dev.jsonl"
+
+
+# --- measuring -----------------------------------------------------------------------------
+
+def percentiles(times_ms: list[float]) -> dict[str, float]:
+    ordered = sorted(times_ms) or [0.0]
+
+    def at(share: float) -> float:
+        return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+    return {"p50_ms": at(0.50), "p95_ms": at(0.95), "p99_ms": at(0.99),
+            "queries": len(times_ms)}
+
+
+def time_each(run: Callable[[str], Any], texts: list[str]) -> tuple[dict[str, float], list[Any]]:
+    times, outputs = [], []
+    for text in texts:
+        start = time.perf_counter()
+        outputs.append(run(text))
+        times.append((time.perf_counter() - start) * 1000)
+    return percentiles(times), outputs
+
+
+def mrr_at_10(ranked_ids: list[list[str]], answers: list[str]) -> float:
+    total = 0.0
+    for ids, answer in zip(ranked_ids, answers, strict=True):
+        if answer in ids[:10]:
+            total += 1.0 / (ids.index(answer) + 1)
+    return total / max(len(answers), 1)
+
+
+def folder_mb(folder: Path) -> float:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) / 1e6
+
+
+def peak_rss_mb() -> float:
+    """The largest resident size of this process or any child it waited for."""
+    return max(resource.getrusage(who).ru_maxrss
+               for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)) / 1024
+
+
+# --- building (in a child process: `run.py build ENGINE OUT SOURCES...`) ---------------------
+
+def read_films(sources: list[str]) -> Iterator[Film]:
+    """The films of seed files, CSV and JSON Lines, as filmsearch reads them."""
+    for path in iter_source_files(sources):
+        if not isinstance(path, str):
+            continue
+        form = detect_format(path)
+        if form == "seed":
+            yield read_film(path).film
+        else:
+            yield from (item.film for item in MULTI_FILM_READERS[form](path)
+                        if not isinstance(item, Exception))
+
+
+def build_in_child(engine: str, out: Path, sources: list[Path]) -> dict[str, float]:
+    done = subprocess.run([sys.executable, __file__, "build", engine, str(out),
+                           *map(str, sources)], capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"{engine} build failed: {done.stderr.strip()[-500:]}")
+    figures = json.loads(done.stdout.strip().splitlines()[-1])
+    source_mb = sum(p.stat().st_size for s in sources
+                    for p in ([s] if s.is_file() else s.rglob("*")) if p.is_file()) / 1e6
+    figures.update(films_per_s=figures["films"] / figures["seconds"],
+                   mb_per_s=source_mb / figures["seconds"], source_mb=source_mb,
+                   index_mb=folder_mb(out))
+    return figures
+
+
+def child_build(engine: str, out: str, sources: list[str]) -> None:
+    start = time.perf_counter()
+    if engine.startswith("filmsearch"):
+        jobs = int(engine.split(":")[1]) if ":" in engine else None
+        films = build_index(sources, out, jobs=jobs).films
+    else:
+        counted: list[Film] = []
+
+        def counting() -> Iterator[Film]:
+            for film in read_films(sources):
+                counted.append(film)  # only the count is used; films are small
+                yield film
+
+        ANCHORS[engine]().build(counting(), Path(out))
+        films = len(counted)
+    print(json.dumps({"seconds": time.perf_counter() - start, "films": films,
+                      "peak_rss_mb": peak_rss_mb()}))
+
+
+# --- queries -------------------------------------------------------------------------------
+
+def eval_requests(count: int) -> list[dict[str, Any]]:
+    if not EVAL.is_file():
+        return []
+    rows = [json.loads(line) for line in EVAL.read_text(encoding="utf-8").splitlines()]
+    return rows[:count]
+
+
+def fielded_queries(fs: FilmSearch, count: int, seed: int = 3) -> list[str]:
+    """Director, cast-phrase and year-range queries built from films in the index."""
+    rng = random.Random(seed)
+    films = [hit for word in ("love", "war", "murder", "family", "city", "town", "night")
+             for hit in fs.search(word, limit=200, snippets=False)]
+    queries: list[str] = []
+    for hit in rng.sample(films, min(count, len(films))):
+        word = rng.choice(hit.title.split())
+        kind = len(queries) % 3
+        if kind == 0 and hit.directors:
+            queries.append(f'director:"{hit.directors[0]}"')
+        elif kind == 1 and hit.cast:
+            queries.append(f'cast:"{hit.cast[0]}" {words_only(word)}')
+        elif hit.year:
+            queries.append(f"year:{hit.year - 5}..{hit.year + 5} {words_only(word)}")
+    return [q for q in queries if q.strip()]
+
+
+def measure_filmsearch(index_dir: Path, requests: list[dict[str, Any]]) -> dict[str, Any]:
+    """Latency of each kind of query, each measured from a freshly opened index.
+
+    A fresh FilmSearch starts with empty word-score caches, so no measurement
+    profits from the words an earlier one looked up.
+    """
+    row: dict[str, Any] = {}
+    with FilmSearch(index_dir) as fs:
+        fielded = fielded_queries(fs, 150)
+    kinds = [(form, [r[form] for r in requests], True) for form in ("short", "long")]
+    for form, texts, plain in [*kinds, ("fielded", fielded, False)]:
+        for snippets in (True, False):
+            with FilmSearch(index_dir) as fs:
+                fs.search("open the files", snippets=False)
+                figures, results = time_each(
+                    lambda t, s=snippets, p=plain: fs.search(t, plain=p, snippets=s), texts)
+            row[f"{form}_{'snippets' if snippets else 'no_snippets'}"] = figures
+        if plain:
+            answers = [Path(r["answer"]["file"]).stem for r in requests]
+            row[f"{form}_mrr10"] = mrr_at_10([[h.id for h in r] for r in results], answers)
+    return row
+
+
+def measure_anchor(engine: Any, folder: Path, requests: list[dict[str, Any]]) -> dict[str, Any]:
+    engine.open(folder)
+    row: dict[str, Any] = {}
+    for form in ("short", "long"):
+        texts = [r[form] for r in requests]
+        answers = [Path(r["answer"]["file"]).stem for r in requests]
+        engine.search(texts[0])
+        row[form], ranked = time_each(engine.search, texts)
+        row[f"{form}_mrr10"] = mrr_at_10(ranked, answers)
+    return row
+
+
+def cli_cold_start_ms(index_dir: Path, runs: int = 5) -> float:
+    exe = shutil.which("filmsearch") or str(Path(sys.executable).with_name("filmsearch"))
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run([exe, "search", "whale trainer accident", "--index", str(index_dir),
+                        "-n", "1"], check=True, capture_output=True)
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
+
+
+def pruning_check(index_dir: Path, requests: list[dict[str, Any]]) -> dict[str, Any]:
+    """MRR@10 and latency of long requests with ranking.MAX_KEYWORDS and without a cap."""
+    answers = [Path(r["answer"]["file"]).stem for r in requests]
+    texts = [r["long"] for r in requests]
+    row: dict[str, Any] = {}
+    kept = ranking.MAX_KEYWORDS
+    try:
+        for label, cap in (("pruned", kept), ("unpruned", 100_000)):
+            ranking.MAX_KEYWORDS = cap
+            with FilmSearch(index_dir) as fs:
+                figures, results = time_each(lambda t: fs.search(t, plain=True), texts)
+            row[label] = {"max_keywords": cap, **figures,
+                          "mrr10": mrr_at_10([[h.id for h in r] for r in results], answers)}
+    finally:
+        ranking.MAX_KEYWORDS = kept
+    row["mrr_change_pct"] = 100 * (row["pruned"]["mrr10"] / max(row["unpruned"]["mrr10"], 1e-9)
+                                   - 1)
+    return row
+
+
+def synthetic_queries(count: int, words: int, seed: int) -> list[str]:
+    films = generate_films(count, seed=seed)
+    texts = []
+    for film in films:
+        pool = (str(film["synopsis"]) + " " + str(film["wiki"])).split()
+        if pool:
+            rng = random.Random(len(texts))
+            texts.append(" ".join(rng.sample(pool, min(words, len(pool)))))
+    return texts
+
+
+# --- the run -------------------------------------------------------------------------------
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--queries", type=int, default=300, help="dev requests per form")
+    parser.add_argument("--sizes", default="10000,100000",
+                        help="synthetic corpus sizes, comma-separated ('' for none)")
+    parser.add_argument("--no-anchors", action="store_true", help="filmsearch only")
+    args = parser.parse_args()
+
+    corpus = SHARED / "corpora" / "films"
+    if not corpus.is_dir():
+        print(f"{corpus} is absent: measuring on seeds/ only")
+        corpus = ROOT / "seeds"
+    requests = eval_requests(args.queries)
+    results: dict[str, Any] = {"corpus": str(corpus), "builds": {}, "queries": {}}
+    work = Path(tempfile.mkdtemp(prefix="filmsearch-bench-"))
+    try:
+        engines = ["filmsearch", "filmsearch:1"]
+        if not args.no_anchors:
+            for name, anchor in ANCHORS.items():
+                try:
+                    __import__({"whoosh": "whoosh", "bm25s": "bm25s",
+                                "tantivy": "tantivy"}[name])
+                    engines.append(name)
+                except ImportError:
+                    print(f"{anchor.name} is not installed (pip install '.[bench]'): skipped")
+        for engine in engines:
+            print(f"building {engine} …", file=sys.stderr)
+            results["builds"][engine] = build_in_child(engine, work / engine.replace(":", "-"),
+                                                       [corpus])
+        results["reindex_unchanged_s"] = time_each(
+            lambda _: build_index([corpus], work / "filmsearch"), ["again"])[0]["p50_ms"] / 1000
+        if requests:
+            print("querying filmsearch …", file=sys.stderr)
+            results["queries"]["filmsearch"] = measure_filmsearch(work / "filmsearch", requests)
+            for engine in engines:
+                if engine in ANCHORS:
+                    print(f"querying {engine} …", file=sys.stderr)
+                    results["queries"][engine] = measure_anchor(ANCHORS[engine](), work / engine,
+                                                                requests)
+                    gc.collect()
+            print("pruning check …", file=sys.stderr)
+            results["pruning"] = pruning_check(work / "filmsearch", requests)
+        results["cli_cold_start_ms"] = cli_cold_start_ms(work / "filmsearch")
+        results["synthetic"] = {}
+        for size in [int(s) for s in args.sizes.split(",") if s.strip()]:
+            print(f"synthetic corpus of {size:,} films …", file=sys.stderr)
+            source = work / f"synthetic-{size}.jsonl"
+            write_corpus(source, size)
+            row = build_in_child("filmsearch", work / f"synthetic-{size}", [source])
+            with FilmSearch(work / f"synthetic-{size}") as fs:
+                for label, words in (("short", 3), ("long", 40)):
+                    texts = synthetic_queries(200, words, seed=size + words)
+                    row[f"{label}_snippets"] = time_each(
+                        lambda t: fs.search(t, plain=True), texts)[0]
+            results["synthetic"][str(size)] = row
+            shutil.rmtree(work / f"synthetic-{size}", ignore_errors=True)
+            source.unlink()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+    results["machine"] = (f"{platform.node()} · {os.cpu_count()} cores · "
+                          f"Python {platform.python_version()} · "
+                          f"{time.strftime('%Y-%m-%d', time.gmtime())}")
+    report(results)
+    out = ROOT / "benchmarks" / "results"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "bench.json").write_text(json.dumps(results, indent=2))
+
+
+def report(results: dict[str, Any]) -> None:
+    print(f"machine: {results['machine']}\ncorpus: {results['corpus']}\n")
+    builds = results["builds"]
+    print(f"{'build':<14}{'films':>8}{'seconds':>9}{'films/s':>9}{'MB/s':>7}"
+          f"{'peak RSS MB':>13}{'index MB':>10}{'ours/this':>11}")
+    ours = builds.get("filmsearch", {}).get("seconds")
+    for name, row in builds.items():
+        ratio = f"{ours / row['seconds']:.2f}" if ours else "-"
+        print(f"{name:<14}{row['films']:>8}{row['seconds']:>9.1f}{row['films_per_s']:>9.0f}"
+              f"{row['mb_per_s']:>7.1f}{row['peak_rss_mb']:>13.0f}{row['index_mb']:>10.1f}"
+              f"{ratio:>11}")
+    queries = results["queries"]
+    if queries:
+        print(f"\n{'queries (ms)':<34}{'p50':>8}{'p95':>8}{'p99':>8}{'MRR@10':>8}")
+        ours_q = queries["filmsearch"]
+        for key, row in ours_q.items():
+            if isinstance(row, dict):
+                form = key.split("_")[0]
+                mrr = ours_q.get(f"{form}_mrr10")
+                print(f"{'filmsearch ' + key:<34}{row['p50_ms']:>8.1f}{row['p95_ms']:>8.1f}"
+                      f"{row['p99_ms']:>8.1f}{mrr if mrr is not None else '':>8.3}")
+        for name, row in queries.items():
+            if name == "filmsearch":
+                continue
+            for form in ("short", "long"):
+                own = ours_q[f"{form}_no_snippets"]
+                with_snippets = ours_q[f"{form}_snippets"]
+                figures = row[form]
+                print(f"{name + ' ' + form:<34}{figures['p50_ms']:>8.1f}{figures['p95_ms']:>8.1f}"
+                      f"{figures['p99_ms']:>8.1f}{row[form + '_mrr10']:>8.3f}"
+                      f"   ours/this p50 {own['p50_ms'] / figures['p50_ms']:.2f}"
+                      f" (with snippets {with_snippets['p50_ms'] / figures['p50_ms']:.2f}),"
+                      f" p95 {own['p95_ms'] / figures['p95_ms']:.2f}")
+    if "pruning" in results:
+        pruning = results["pruning"]
+        print(f"\npruning long requests to {pruning['pruned']['max_keywords']} words: MRR@10 "
+              f"{pruning['pruned']['mrr10']:.4f} vs {pruning['unpruned']['mrr10']:.4f} "
+              f"unpruned ({pruning['mrr_change_pct']:+.2f} %), p95 "
+              f"{pruning['pruned']['p95_ms']:.1f} vs {pruning['unpruned']['p95_ms']:.1f} ms")
+    print(f"\nre-index with nothing changed: {results['reindex_unchanged_s']:.2f} s")
+    print(f"CLI cold start to first result: {results['cli_cold_start_ms']:.0f} ms")
+    for size, row in results.get("synthetic", {}).items():
+        print(f"synthetic {int(size):,} films: build {row['seconds']:.1f} s "
+              f"({row['films_per_s']:.0f} films/s, {row['mb_per_s']:.1f} MB/s), peak RSS "
+              f"{row['peak_rss_mb']:.0f} MB, index {row['index_mb']:.0f} MB; 3-word queries "
+              f"p50 {row['short_snippets']['p50_ms']:.1f} / p95 "
+              f"{row['short_snippets']['p95_ms']:.1f} ms; 40-word p50 "
+              f"{row['long_snippets']['p50_ms']:.1f} / p95 {row['long_snippets']['p95_ms']:.1f} ms")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 2 and sys.argv[1] == "build":
+        with contextlib.suppress(BrokenPipeError):
+            child_build(sys.argv[2], sys.argv[3], sys.argv[4:])
+    else:
+        main()
