@@ -38,8 +38,9 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.anchors import ANCHORS, words_only  # noqa: E402
 from benchmarks.synthetic import generate_films, write_corpus  # noqa: E402
 from index import build_index  # noqa: E402
-from index.documents import Film, read_film  # noqa: E402
-from index.formats import MULTI_FILM_READERS, detect_format, iter_source_files  # noqa: E402
+from index.documents import Film  # noqa: E402
+from index.errors import DocumentError  # noqa: E402
+from index.formats import iter_source_files, read_source  # noqa: E402
 from search import FilmSearch, ranking  # noqa: E402
 
 SHARED = ROOT.parent / "shared"
@@ -90,14 +91,10 @@ def peak_rss_mb() -> float:
 def read_films(sources: list[str]) -> Iterator[Film]:
     """The films of seed files, CSV and JSON Lines, as filmsearch reads them."""
     for path in iter_source_files(sources):
-        if not isinstance(path, str):
-            continue
-        form = detect_format(path)
-        if form == "seed":
-            yield read_film(path).film
-        else:
-            yield from (item.film for item in MULTI_FILM_READERS[form](path)
-                        if not isinstance(item, Exception))
+        if isinstance(path, str):
+            with contextlib.suppress(DocumentError):
+                yield from (item.film for item in read_source(path)
+                            if not isinstance(item, DocumentError))
 
 
 def build_in_child(engine: str, out: Path, sources: list[Path]) -> dict[str, float]:

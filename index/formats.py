@@ -13,7 +13,7 @@ import hashlib
 import os
 from collections.abc import Callable, Iterable, Iterator
 
-from .documents import ParsedDocument, check_regular_file
+from .documents import ParsedDocument, check_regular_file, read_film
 from .errors import DocumentError
 from .tabular import column_map, read_csv, read_jsonl
 
@@ -49,6 +49,21 @@ def detect_format(path: str) -> str:
     if "title" in columns and len(columns) >= 3:
         return "csv"
     return "seed"
+
+
+def read_source(path: str, source_format: str = "auto"
+                ) -> Iterator[ParsedDocument | DocumentError]:
+    """Every film in the file at ``path``, or a DocumentError for each part that is unusable.
+
+    A file that cannot be used at all (unreadable, not a regular file, a CSV
+    with no title column) raises DocumentError when iteration starts.
+    """
+    if source_format == "auto":
+        source_format = detect_format(path)
+    if source_format == "seed":
+        yield read_film(path)
+    else:
+        yield from MULTI_FILM_READERS[source_format](path)
 
 
 def stream_digest(path: str, chunk: int = 1 << 20) -> str:

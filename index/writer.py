@@ -12,14 +12,13 @@ One writer at a time holds the lock in ``locking``.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import itertools
 import json
 import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from contextlib import closing
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,7 +28,6 @@ from whoosh.filedb.filestore import FileStorage
 from whoosh.index import TOC, LockError, clean_files
 
 from .analysis import DEFAULT_STEMMER, STEMMERS, NltkStemFilter
-from .documents import ParsedDocument, parse_bytes, read_bytes
 from .errors import (
     DocumentError,
     IndexDamagedError,
@@ -38,7 +36,7 @@ from .errors import (
     IndexNotFoundError,
     reading_index,
 )
-from .formats import FORMATS, MULTI_FILM_READERS, detect_format, iter_source_files, stream_digest
+from .formats import FORMATS, iter_source_files, read_source, stream_digest
 from .locking import writer_lock
 from .schema import build_schema, film_to_document
 
@@ -99,11 +97,6 @@ def open_index(index_dir: str | os.PathLike[str]) -> Any:
         if not whoosh_index.exists_in(index_dir):
             raise IndexNotFoundError(index_dir)
         return whoosh_index.open_dir(index_dir)
-
-
-def file_digest(data: bytes) -> str:
-    """A short content digest used to detect unchanged files."""
-    return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
 def indexed_sources(ix: Any) -> dict[str, tuple[str, int]]:
@@ -351,23 +344,13 @@ def _index_source(writer: Any, path: str, known: dict[str, tuple[str, int]],
                   report: BuildReport, problem: ProblemCallback, source_format: str) -> None:
     """Add, replace or skip the films of one file."""
     try:
-        if source_format == "auto":
-            source_format = detect_format(path)
-        if source_format == "seed":
-            data = read_bytes(path)
-            digest = file_digest(data)
-            films: Iterator[ParsedDocument | DocumentError] = iter(())
-        else:
-            digest = stream_digest(path)
+        digest = stream_digest(path)
         old_digest, old_count = known.get(path, ("", 0))
         if old_digest == digest:
             report.unchanged += old_count
             return
-        if source_format == "seed":
-            films = iter([parse_bytes(data, path)])
-        else:
-            films = MULTI_FILM_READERS[source_format](path)
-        first = next(films, None)  # a file-level error (no title column) comes here
+        films = read_source(path, source_format)
+        first = next(films, None)  # a file-level error (unreadable, no title column) comes here
     except DocumentError as error:
         problem(error, True)
         return
