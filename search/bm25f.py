@@ -142,9 +142,12 @@ def _reweighted(term: wq.Query) -> wq.Query:
 
 
 def _weigh_filler(q: wq.Query) -> wq.Query:
-    words = [sub.text for sub in getattr(q, "subqueries", ())
+    if not isinstance(q, FieldedWord):
+        return q
+    # The word as typed, lower-cased and unstemmed, is its title_exact term.
+    words = [sub.text for sub in q.subqueries
              if isinstance(sub, wq.Term) and sub.fieldname == "title_exact"]
-    if isinstance(q, FieldedWord) and words and words[0] in ranking.FILLER_WORDS:
+    if words and words[0] in ranking.FILLER_WORDS:
         q = copy.copy(q)
         q.boost = ranking.FILLER_WEIGHT
     return q

@@ -25,11 +25,17 @@ from index.schema import document_to_film
 from index.writer import open_index, read_manifest, schema_stemmer
 
 from . import ranking
-from .bm25f import FieldedWord, ScoredOr, baseline_query, prune_keywords, read_description
+from .bm25f import (
+    FieldedWord,
+    ScoredOr,
+    baseline_query,
+    prune_keywords,
+    read_description,
+)
 from .highlight import make_snippet
 from .query import MAX_QUERY_CHARS, filter_query, make_parser, parse_query, plain_words
-from .term_scores import top_documents
 from .results import SNIPPET_FIELDS, Hit, IndexStats, Results
+from .term_scores import top_documents
 
 T = TypeVar("T")
 

@@ -125,12 +125,19 @@ def word_scores(searcher: Any, terms: Sequence[wq.Term], boost: float = 1.0) -> 
     return scores
 
 
+def _word_idf(searcher: Any, terms: Sequence[wq.Term]) -> float | None:
+    """The word's idf over the whole index (its df: the largest per-field df); None if absent."""
+    parent = searcher.get_parent()
+    doc_freq = max((parent.doc_frequency(t.fieldname, t.text) for t in terms), default=0)
+    return ranking.idf(doc_freq, parent.doc_count_all()) if doc_freq else None
+
+
 def _word_scores(searcher: Any, terms: Sequence[wq.Term], boost: float) -> dict[int, float]:
+    word_idf = _word_idf(searcher, terms)
+    if word_idf is None:
+        return {}
     parent = searcher.get_parent()
     reader = searcher.reader()
-    doc_freq = max((parent.doc_frequency(t.fieldname, t.text) for t in terms), default=0)
-    if not doc_freq:
-        return {}
     pseudo_tf: defaultdict[int, float] = defaultdict(float)
     for term in terms:
         field = term.fieldname
@@ -142,7 +149,7 @@ def _word_scores(searcher: Any, terms: Sequence[wq.Term], boost: float) -> dict[
             for doc, freq in zip(ids, freqs):
                 pseudo_tf[doc] += freq * factors[doc]
     k1 = ranking.K1
-    scale = ranking.idf(doc_freq, parent.doc_count_all()) * boost * (k1 + 1.0)
+    scale = word_idf * boost * (k1 + 1.0)
     return {doc: scale * tf / (k1 + tf) for doc, tf in pseudo_tf.items()}
 
 
@@ -162,11 +169,11 @@ def baseline_word_scores(searcher: Any, terms: Sequence[wq.Term]) -> dict[int, f
     Frequencies and lengths are summed over the fields; df is approximated by
     the largest per-field df.
     """
+    word_idf = _word_idf(searcher, terms)
+    if word_idf is None:
+        return {}
     parent = searcher.get_parent()
     reader = searcher.reader()
-    doc_freq = max((parent.doc_frequency(t.fieldname, t.text) for t in terms), default=0)
-    if not doc_freq:
-        return {}
     tf: defaultdict[int, float] = defaultdict(float)
     for term in terms:
         for ids, freqs in posting_blocks(reader, term.fieldname, term.text):
@@ -175,8 +182,8 @@ def baseline_word_scores(searcher: Any, terms: Sequence[wq.Term]) -> dict[int, f
     fields = ranking.BASELINE_FIELDS
     avg_length = sum(parent.avg_field_length(f) or 0.0 for f in fields) or 1.0
     lengths = total_lengths(reader, fields)
-    idf = ranking.idf(doc_freq, parent.doc_count_all())
-    return {doc: ranking.bm25(idf, freq, lengths[doc], avg_length) for doc, freq in tf.items()}
+    return {doc: ranking.bm25(word_idf, freq, lengths[doc], avg_length)
+            for doc, freq in tf.items()}
 
 
 class ScoredDocs(matching.ListMatcher):
