@@ -59,12 +59,14 @@ class FilmSearch:
         it then tries again with the newer generation.
         """
         for attempt in range(1, OPEN_ATTEMPTS + 1):
-            index = open_index(self.index_dir)
+            index = None
             try:
+                index = open_index(self.index_dir)  # reads the table of contents, may race too
                 with self._reading():
                     return index, index.searcher(weighting=ranking.weighting())
             except IndexDamagedError as error:
-                index.close()
+                if index is not None:
+                    index.close()
                 if attempt == OPEN_ATTEMPTS or not isinstance(error.__cause__,
                                                               FileNotFoundError):
                     raise

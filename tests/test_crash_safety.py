@@ -27,10 +27,14 @@ QUERIES = ["whale trainer accident", "heist", "director:audiard", 'cast:"marion 
 
 
 def snapshot(index_dir: Path) -> list:
-    """Everything a user would see for a few queries."""
+    """Every film each of a few queries finds, with its score.
+
+    Films with equal scores come in document order, which a parallel build
+    does not fix, so they are listed by (score, id) here.
+    """
     with FilmSearch(index_dir) as fs:
-        return [(q, fs.search(q, limit=20).total,
-                 [(hit.id, round(hit.score, 6)) for hit in fs.search(q, limit=20)])
+        return [(q, sorted((-round(hit.score, 6), hit.id)
+                           for hit in fs.search(q, limit=5000, snippets=False)))
                 for q in QUERIES]
 
 
