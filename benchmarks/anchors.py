@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from index.documents import Film
+from filmsearch.index.documents import Film
 
 _WORDS = re.compile(r"\w+")
 

@@ -37,11 +37,11 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.anchors import ANCHORS, words_only  # noqa: E402
 from benchmarks.synthetic import generate_films, write_corpus  # noqa: E402
-from index import build_index  # noqa: E402
-from index.documents import Film  # noqa: E402
-from index.errors import DocumentError  # noqa: E402
-from index.formats import iter_source_files, read_source  # noqa: E402
-from search import FilmSearch, ranking  # noqa: E402
+from filmsearch.index import build_index  # noqa: E402
+from filmsearch.index.documents import Film  # noqa: E402
+from filmsearch.index.errors import DocumentError  # noqa: E402
+from filmsearch.index.formats import iter_source_files, read_source  # noqa: E402
+from filmsearch.search import FilmSearch, ranking  # noqa: E402
 
 SHARED = ROOT.parent / "shared"
 EVAL = SHARED / "eval" / "tot-dev.jsonl"

@@ -1,6 +1,6 @@
 """filmsearch.index: turn film documents into a searchable Whoosh index.
 
-    from index import build_index
+    from filmsearch.index import build_index
     report = build_index(["seeds/"], "my-index")
 """
 
@@ -9,6 +9,7 @@ from .documents import Film, ParsedDocument, read_film
 from .errors import (
     DocumentError,
     FilmSearchError,
+    IndexDamagedError,
     IndexLockedError,
     IndexMismatchError,
     IndexNotFoundError,
@@ -24,6 +25,7 @@ __all__ = [
     "DocumentError",
     "Film",
     "FilmSearchError",
+    "IndexDamagedError",
     "IndexLockedError",
     "IndexMismatchError",
     "IndexNotFoundError",

@@ -1,6 +1,6 @@
 """filmsearch.search: query a filmsearch index.
 
-    from search import FilmSearch
+    from filmsearch.search import FilmSearch
     with FilmSearch("my-index") as fs:
         results = fs.search("whale trainer accident", limit=10)
 """

@@ -16,9 +16,9 @@ from typing import Any
 import click
 import platformdirs
 
-from index import STEMMERS, BuildReport, DocumentError, FilmSearchError, build_index
-from index.errors import IndexMismatchError
-from index.formats import FORMATS
+from filmsearch.index import STEMMERS, BuildReport, DocumentError, FilmSearchError, build_index
+from filmsearch.index.errors import IndexMismatchError
+from filmsearch.index.formats import FORMATS
 
 from .evaluation import evaluate, read_requests, write_qrels
 from .query import QueryError

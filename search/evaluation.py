@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any, TextIO
 
-from index.errors import DocumentError
+from filmsearch.index.errors import DocumentError
 
 from .results import Hit
 from .searcher import FilmSearch

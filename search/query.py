@@ -30,8 +30,8 @@ from whoosh.qparser import (
 )
 from whoosh.qparser.plugins import Plugin, TaggingPlugin
 
-from index.errors import FilmSearchError
-from index.schema import NUMERIC_FIELDS, TEXT_FIELDS
+from filmsearch.index.errors import FilmSearchError
+from filmsearch.index.schema import NUMERIC_FIELDS, TEXT_FIELDS
 
 from . import ranking
 from .bm25f import FieldedWord, FieldedWordGroup, Keywords, KeywordsGroup

@@ -19,10 +19,10 @@ from typing import Any, TypeVar
 
 from whoosh import query as wq
 
-from index.documents import Film
-from index.errors import IndexDamagedError, reading_index
-from index.schema import document_to_film
-from index.writer import open_index, read_manifest, schema_stemmer
+from filmsearch.index.documents import Film
+from filmsearch.index.errors import IndexDamagedError, reading_index
+from filmsearch.index.schema import document_to_film
+from filmsearch.index.writer import open_index, read_manifest, schema_stemmer
 
 from . import ranking
 from .bm25f import (

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from index import build_index
-from search import FilmSearch
+from filmsearch.index import build_index
+from filmsearch.search import FilmSearch
 
 PROJECT = Path(__file__).resolve().parent.parent
 SEEDS = PROJECT / "seeds"

@@ -12,7 +12,7 @@ PROJECT = Path(__file__).resolve().parent.parent
 
 BUILD_SCRIPT = """
 import json, resource, sys
-from index import build_index
+from filmsearch.index import build_index
 report = build_index(sys.argv[1:-1], sys.argv[-1])
 print(json.dumps({
     "films": report.films, "added": report.added,

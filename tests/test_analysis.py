@@ -7,7 +7,7 @@ import pickle
 import nltk
 import pytest
 
-from index.analysis import (
+from filmsearch.index.analysis import (
     STEMMERS,
     join_names,
     name_analyzer,

@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from index import IndexLockedError, IndexMismatchError, build_index
-from index.errors import IndexDamagedError, IndexNotFoundError
-from index.locking import writer_lock
-from search import FilmSearch
-from search.cli import cli
+from filmsearch.index import IndexLockedError, IndexMismatchError, build_index
+from filmsearch.index.errors import IndexDamagedError, IndexNotFoundError
+from filmsearch.index.locking import writer_lock
+from filmsearch.search import FilmSearch
+from filmsearch.search.cli import cli
 from tests.conftest import seed_text
 from tests.helpers import PROJECT
 
@@ -49,7 +49,7 @@ def synthetic_corpus(folder: Path, films: int) -> Path:
     return folder
 
 
-BUILD = "import sys; from index import build_index; " \
+BUILD = "import sys; from filmsearch import build_index; " \
         "build_index([sys.argv[1]], sys.argv[2], rebuild=sys.argv[3] == 'rebuild')"
 
 
@@ -105,7 +105,7 @@ def test_sigkill_at_random_moments_never_loses_the_committed_index(
 
 READER = """
 import json, sys, time
-from search import FilmSearch
+from filmsearch.search import FilmSearch
 seen, errors, deadline = set(), [], time.time() + float(sys.argv[2])
 fs = FilmSearch(sys.argv[1])
 count = 0
@@ -163,7 +163,7 @@ def test_a_killed_writers_lock_is_cleared_by_the_kernel(seeds_dir: Path, tmp_pat
     index_dir = tmp_path / "ix"
     build_index([seeds_dir], index_dir)
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time; from index.locking import writer_lock\n"
+        [sys.executable, "-c", "import sys, time; from filmsearch.index.locking import writer_lock\n"
          "with writer_lock(sys.argv[1]):\n print('held', flush=True); time.sleep(60)",
          str(index_dir)], env={"PYTHONPATH": str(PROJECT)}, stdout=subprocess.PIPE, text=True)
     assert holder.stdout.readline().strip() == "held"

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from index import DocumentError, read_film
-from index.documents import MAX_FIELD_CHARS, parse_bytes
-from index.formats import iter_source_files
+from filmsearch.index import DocumentError, read_film
+from filmsearch.index.documents import MAX_FIELD_CHARS, parse_bytes
+from filmsearch.index.formats import iter_source_files
 from tests.conftest import SHARED, seed_text
 
 

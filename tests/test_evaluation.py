@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from index import DocumentError
-from search import FilmSearch
-from search.cli import cli
-from search.evaluation import evaluate, measure, read_requests
+from filmsearch.index import DocumentError
+from filmsearch.search import FilmSearch
+from filmsearch.search.cli import cli
+from filmsearch.search.evaluation import evaluate, measure, read_requests
 
 REQUESTS = [
     {"id": "q1", "short": "whale trainer accident", "long": "a film: a (whale) trainer's accident",

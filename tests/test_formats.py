@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from index import DocumentError, Film, build_index, detect_format
-from index.tabular import read_csv
-from search import FilmSearch
-from search.cli import cli
+from filmsearch.index import DocumentError, Film, build_index, detect_format
+from filmsearch.index.tabular import read_csv
+from filmsearch.search import FilmSearch
+from filmsearch.search.cli import cli
 from tests.conftest import seed_text
 from tests.helpers import build_in_subprocess
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from index.analysis import text_analyzer
-from search.highlight import ELLIPSIS, Snippet, make_snippet
+from filmsearch.index.analysis import text_analyzer
+from filmsearch.search.highlight import ELLIPSIS, Snippet, make_snippet
 
 TEXT = ("Ali takes a job as a bouncer. " * 10 + "She suffers a tragic accident during a "
         "show at the marine park, where she was a whale trainer. " + "Filler words here. " * 20)

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from index import build_index
-from search import FilmSearch
-from search.hints import read_hints
+from filmsearch.index import build_index
+from filmsearch.search import FilmSearch
+from filmsearch.search.hints import read_hints
 from tests.conftest import seed_text
 
 

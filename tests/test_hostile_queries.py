@@ -7,9 +7,9 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from search import FilmSearch, QueryError
-from search.cli import cli
-from search.query import MAX_QUERY_CHARS
+from filmsearch.search import FilmSearch, QueryError
+from filmsearch.search.cli import cli
+from filmsearch.search.query import MAX_QUERY_CHARS
 
 PIECES = st.sampled_from([
     "AND", "OR", "NOT", "(", ")", '"', "'", "*", "?", "~", "~2", "^", "^3", ":", "..", "[", "]",

@@ -9,7 +9,7 @@ import re
 from pathlib import Path
 
 
-from search import FilmSearch
+from filmsearch.search import FilmSearch
 from tests.conftest import seed_text
 from tests.helpers import build_in_subprocess
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from whoosh import query as wq
 
-from index.schema import build_schema
-from search.query import QueryError, filter_query, make_parser, parse_query, parse_range
+from filmsearch.index.schema import build_schema
+from filmsearch.search.query import QueryError, filter_query, make_parser, parse_query, parse_range
 
 SCHEMA = build_schema()
 PARSER = make_parser(SCHEMA)

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from index import build_index
-from search import FilmSearch, ranking
-from search.ranking import bm25f, idf
+from filmsearch.index import build_index
+from filmsearch.search import FilmSearch, ranking
+from filmsearch.search.ranking import bm25f, idf
 from tests.conftest import seed_text
 
 KNOWN_ITEMS = [
@@ -88,9 +88,9 @@ def test_idf_is_positive_and_falls_with_document_frequency() -> None:
 
 
 def test_long_queries_keep_their_rarest_words(seed_search: FilmSearch) -> None:
-    from search import ranking
-    from search.bm25f import Keywords, prune_keywords
-    from search.query import parse_query
+    from filmsearch.search import ranking
+    from filmsearch.search.bm25f import Keywords, prune_keywords
+    from filmsearch.search.query import parse_query
 
     filler = " ".join(f"film plot story the man woman unknownword{n}" for n in range(200))
     q = parse_query(f"{filler} marineland", seed_search._parser)

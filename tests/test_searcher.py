@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from index import Film, build_index
-from index.writer import open_index
-from search import FilmSearch, Hit, QueryError, Results
+from filmsearch.index import Film, build_index
+from filmsearch.index.writer import open_index
+from filmsearch.search import FilmSearch, Hit, QueryError, Results
 from tests.conftest import seed_text
 
 JSON_TYPES = (str, int, float, bool, type(None), list, dict)

@@ -7,15 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from index import (
+from filmsearch.index import (
     DocumentError,
     IndexMismatchError,
     IndexNotFoundError,
     build_index,
     read_manifest,
 )
-from index.writer import MANIFEST
-from search import FilmSearch
+from filmsearch.index.writer import MANIFEST
+from filmsearch.search import FilmSearch
 from tests.conftest import seed_text
 
 
