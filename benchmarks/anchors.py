@@ -40,8 +40,9 @@ class PlainWhoosh:
         from whoosh import fields, index
         from whoosh.analysis import StemmingAnalyzer
 
-        schema = fields.Schema(id=fields.ID(stored=True, unique=True),
-                               text=fields.TEXT(analyzer=StemmingAnalyzer()))
+        schema = fields.Schema(
+            id=fields.ID(stored=True, unique=True), text=fields.TEXT(analyzer=StemmingAnalyzer())
+        )
         folder.mkdir(parents=True, exist_ok=True)
         writer = index.create_in(str(folder), schema).writer()
         for film in films:
@@ -68,8 +69,12 @@ class Bm25s:
         from nltk.stem import SnowballStemmer
 
         stem = SnowballStemmer("english").stem
-        return bm25s.tokenize(texts, stopwords="en", show_progress=False,
-                              stemmer=lambda words: [stem(word) for word in words])
+        return bm25s.tokenize(
+            texts,
+            stopwords="en",
+            show_progress=False,
+            stemmer=lambda words: [stem(word) for word in words],
+        )
 
     def build(self, films: Iterable[Film], folder: Path) -> None:
         import bm25s
@@ -93,8 +98,7 @@ class Bm25s:
         tokens = self._tokenize([words_only(text)])
         if not tokens.vocab:
             return []
-        found, _ = self.retriever.retrieve(tokens, k=min(k, len(self.ids)),
-                                           show_progress=False)
+        found, _ = self.retriever.retrieve(tokens, k=min(k, len(self.ids)), show_progress=False)
         return [self.ids[int(doc)] for doc in found[0]]
 
 

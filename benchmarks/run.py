@@ -49,14 +49,14 @@ EVAL = SHARED / "eval" / "tot-dev.jsonl"
 
 # --- measuring -----------------------------------------------------------------------------
 
+
 def percentiles(times_ms: list[float]) -> dict[str, float]:
     ordered = sorted(times_ms) or [0.0]
 
     def at(share: float) -> float:
         return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
-    return {"p50_ms": at(0.50), "p95_ms": at(0.95), "p99_ms": at(0.99),
-            "queries": len(times_ms)}
+    return {"p50_ms": at(0.50), "p95_ms": at(0.95), "p99_ms": at(0.99), "queries": len(times_ms)}
 
 
 def time_each(run: Callable[[str], Any], texts: list[str]) -> tuple[dict[str, float], list[Any]]:
@@ -82,32 +82,53 @@ def folder_mb(folder: Path) -> float:
 
 def peak_rss_mb() -> float:
     """The largest resident size of this process or any child it waited for."""
-    return max(resource.getrusage(who).ru_maxrss
-               for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)) / 1024
+    return (
+        max(
+            resource.getrusage(who).ru_maxrss
+            for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+        )
+        / 1024
+    )
 
 
 # --- building (in a child process: `run.py build ENGINE OUT SOURCES...`) ---------------------
+
 
 def read_films(sources: list[str]) -> Iterator[Film]:
     """The films of seed files, CSV and JSON Lines, as filmsearch reads them."""
     for path in iter_source_files(sources):
         if isinstance(path, str):
             with contextlib.suppress(DocumentError):
-                yield from (item.film for item in read_source(path)
-                            if not isinstance(item, DocumentError))
+                yield from (
+                    item.film for item in read_source(path) if not isinstance(item, DocumentError)
+                )
 
 
 def build_in_child(engine: str, out: Path, sources: list[Path]) -> dict[str, float]:
-    done = subprocess.run([sys.executable, __file__, "build", engine, str(out),
-                           *map(str, sources)], capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [sys.executable, __file__, "build", engine, str(out), *map(str, sources)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if done.returncode != 0:
         raise RuntimeError(f"{engine} build failed: {done.stderr.strip()[-500:]}")
     figures = json.loads(done.stdout.strip().splitlines()[-1])
-    source_mb = sum(p.stat().st_size for s in sources
-                    for p in ([s] if s.is_file() else s.rglob("*")) if p.is_file()) / 1e6
-    figures.update(films_per_s=figures["films"] / figures["seconds"],
-                   mb_per_s=source_mb / figures["seconds"], source_mb=source_mb,
-                   index_mb=folder_mb(out))
+    source_mb = (
+        sum(
+            p.stat().st_size
+            for s in sources
+            for p in ([s] if s.is_file() else s.rglob("*"))
+            if p.is_file()
+        )
+        / 1e6
+    )
+    figures.update(
+        films_per_s=figures["films"] / figures["seconds"],
+        mb_per_s=source_mb / figures["seconds"],
+        source_mb=source_mb,
+        index_mb=folder_mb(out),
+    )
     return figures
 
 
@@ -126,11 +147,15 @@ def child_build(engine: str, out: str, sources: list[str]) -> None:
 
         ANCHORS[engine]().build(counting(), Path(out))
         films = len(counted)
-    print(json.dumps({"seconds": time.perf_counter() - start, "films": films,
-                      "peak_rss_mb": peak_rss_mb()}))
+    print(
+        json.dumps(
+            {"seconds": time.perf_counter() - start, "films": films, "peak_rss_mb": peak_rss_mb()}
+        )
+    )
 
 
 # --- queries -------------------------------------------------------------------------------
+
 
 def eval_requests(count: int) -> list[dict[str, Any]]:
     if not EVAL.is_file():
@@ -142,8 +167,11 @@ def eval_requests(count: int) -> list[dict[str, Any]]:
 def fielded_queries(fs: FilmSearch, count: int, seed: int = 3) -> list[str]:
     """Director, cast-phrase and year-range queries built from films in the index."""
     rng = random.Random(seed)
-    films = [hit for word in ("love", "war", "murder", "family", "city", "town", "night")
-             for hit in fs.search(word, limit=200, snippets=False)]
+    films = [
+        hit
+        for word in ("love", "war", "murder", "family", "city", "town", "night")
+        for hit in fs.search(word, limit=200, snippets=False)
+    ]
     queries: list[str] = []
     for hit in rng.sample(films, min(count, len(films))):
         word = rng.choice(hit.title.split())
@@ -172,7 +200,8 @@ def measure_filmsearch(index_dir: Path, requests: list[dict[str, Any]]) -> dict[
             with FilmSearch(index_dir) as fs:
                 fs.search("open the files", snippets=False)
                 figures, results = time_each(
-                    lambda t, s=snippets, p=plain: fs.search(t, plain=p, snippets=s), texts)
+                    lambda t, s=snippets, p=plain: fs.search(t, plain=p, snippets=s), texts
+                )
             row[f"{form}_{'snippets' if snippets else 'no_snippets'}"] = figures
         if plain:
             answers = [Path(r["answer"]["file"]).stem for r in requests]
@@ -197,8 +226,11 @@ def cli_cold_start_ms(index_dir: Path, runs: int = 5) -> float:
     times = []
     for _ in range(runs):
         start = time.perf_counter()
-        subprocess.run([exe, "search", "whale trainer accident", "--index", str(index_dir),
-                        "-n", "1"], check=True, capture_output=True)
+        subprocess.run(
+            [exe, "search", "whale trainer accident", "--index", str(index_dir), "-n", "1"],
+            check=True,
+            capture_output=True,
+        )
         times.append((time.perf_counter() - start) * 1000)
     return statistics.median(times)
 
@@ -214,12 +246,14 @@ def pruning_check(index_dir: Path, requests: list[dict[str, Any]]) -> dict[str, 
             ranking.MAX_KEYWORDS = cap
             with FilmSearch(index_dir) as fs:
                 figures, results = time_each(lambda t: fs.search(t, plain=True), texts)
-            row[label] = {"max_keywords": cap, **figures,
-                          "mrr10": mrr_at_10([[h.id for h in r] for r in results], answers)}
+            row[label] = {
+                "max_keywords": cap,
+                **figures,
+                "mrr10": mrr_at_10([[h.id for h in r] for r in results], answers),
+            }
     finally:
         ranking.MAX_KEYWORDS = kept
-    row["mrr_change_pct"] = 100 * (row["pruned"]["mrr10"] / max(row["unpruned"]["mrr10"], 1e-9)
-                                   - 1)
+    row["mrr_change_pct"] = 100 * (row["pruned"]["mrr10"] / max(row["unpruned"]["mrr10"], 1e-9) - 1)
     return row
 
 
@@ -236,11 +270,15 @@ def synthetic_queries(count: int, words: int, seed: int) -> list[str]:
 
 # --- the run -------------------------------------------------------------------------------
 
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--queries", type=int, default=300, help="dev requests per form")
-    parser.add_argument("--sizes", default="10000,100000",
-                        help="synthetic corpus sizes, comma-separated ('' for none)")
+    parser.add_argument(
+        "--sizes",
+        default="10000,100000",
+        help="synthetic corpus sizes, comma-separated ('' for none)",
+    )
     parser.add_argument("--no-anchors", action="store_true", help="filmsearch only")
     args = parser.parse_args()
 
@@ -256,25 +294,28 @@ def main() -> None:
         if not args.no_anchors:
             for name, anchor in ANCHORS.items():
                 try:
-                    __import__({"whoosh": "whoosh", "bm25s": "bm25s",
-                                "tantivy": "tantivy"}[name])
+                    __import__({"whoosh": "whoosh", "bm25s": "bm25s", "tantivy": "tantivy"}[name])
                     engines.append(name)
                 except ImportError:
                     print(f"{anchor.name} is not installed (pip install '.[bench]'): skipped")
         for engine in engines:
             print(f"building {engine} …", file=sys.stderr)
-            results["builds"][engine] = build_in_child(engine, work / engine.replace(":", "-"),
-                                                       [corpus])
-        results["reindex_unchanged_s"] = time_each(
-            lambda _: build_index([corpus], work / "filmsearch"), ["again"])[0]["p50_ms"] / 1000
+            results["builds"][engine] = build_in_child(
+                engine, work / engine.replace(":", "-"), [corpus]
+            )
+        results["reindex_unchanged_s"] = (
+            time_each(lambda _: build_index([corpus], work / "filmsearch"), ["again"])[0]["p50_ms"]
+            / 1000
+        )
         if requests:
             print("querying filmsearch …", file=sys.stderr)
             results["queries"]["filmsearch"] = measure_filmsearch(work / "filmsearch", requests)
             for engine in engines:
                 if engine in ANCHORS:
                     print(f"querying {engine} …", file=sys.stderr)
-                    results["queries"][engine] = measure_anchor(ANCHORS[engine](), work / engine,
-                                                                requests)
+                    results["queries"][engine] = measure_anchor(
+                        ANCHORS[engine](), work / engine, requests
+                    )
                     gc.collect()
             print("pruning check …", file=sys.stderr)
             results["pruning"] = pruning_check(work / "filmsearch", requests)
@@ -288,17 +329,20 @@ def main() -> None:
             with FilmSearch(work / f"synthetic-{size}") as fs:
                 for label, words in (("short", 3), ("long", 40)):
                     texts = synthetic_queries(200, words, seed=size + words)
-                    row[f"{label}_snippets"] = time_each(
-                        lambda t: fs.search(t, plain=True), texts)[0]
+                    row[f"{label}_snippets"] = time_each(lambda t: fs.search(t, plain=True), texts)[
+                        0
+                    ]
             results["synthetic"][str(size)] = row
             shutil.rmtree(work / f"synthetic-{size}", ignore_errors=True)
             source.unlink()
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
-    results["machine"] = (f"{platform.node()} · {os.cpu_count()} cores · "
-                          f"Python {platform.python_version()} · "
-                          f"{time.strftime('%Y-%m-%d', time.gmtime())}")
+    results["machine"] = (
+        f"{platform.node()} · {os.cpu_count()} cores · "
+        f"Python {platform.python_version()} · "
+        f"{time.strftime('%Y-%m-%d', time.gmtime())}"
+    )
     report(results)
     out = ROOT / "benchmarks" / "results"
     out.mkdir(parents=True, exist_ok=True)
@@ -308,14 +352,18 @@ def main() -> None:
 def report(results: dict[str, Any]) -> None:
     print(f"machine: {results['machine']}\ncorpus: {results['corpus']}\n")
     builds = results["builds"]
-    print(f"{'build':<14}{'films':>8}{'seconds':>9}{'films/s':>9}{'MB/s':>7}"
-          f"{'peak RSS MB':>13}{'index MB':>10}{'ours/this':>11}")
+    print(
+        f"{'build':<14}{'films':>8}{'seconds':>9}{'films/s':>9}{'MB/s':>7}"
+        f"{'peak RSS MB':>13}{'index MB':>10}{'ours/this':>11}"
+    )
     ours = builds.get("filmsearch", {}).get("seconds")
     for name, row in builds.items():
         ratio = f"{ours / row['seconds']:.2f}" if ours else "-"
-        print(f"{name:<14}{row['films']:>8}{row['seconds']:>9.1f}{row['films_per_s']:>9.0f}"
-              f"{row['mb_per_s']:>7.1f}{row['peak_rss_mb']:>13.0f}{row['index_mb']:>10.1f}"
-              f"{ratio:>11}")
+        print(
+            f"{name:<14}{row['films']:>8}{row['seconds']:>9.1f}{row['films_per_s']:>9.0f}"
+            f"{row['mb_per_s']:>7.1f}{row['peak_rss_mb']:>13.0f}{row['index_mb']:>10.1f}"
+            f"{ratio:>11}"
+        )
     queries = results["queries"]
     if queries:
         print(f"\n{'queries (ms)':<34}{'p50':>8}{'p95':>8}{'p99':>8}{'MRR@10':>8}")
@@ -324,8 +372,10 @@ def report(results: dict[str, Any]) -> None:
             if isinstance(row, dict):
                 form = key.split("_")[0]
                 mrr = ours_q.get(f"{form}_mrr10")
-                print(f"{'filmsearch ' + key:<34}{row['p50_ms']:>8.1f}{row['p95_ms']:>8.1f}"
-                      f"{row['p99_ms']:>8.1f}{mrr if mrr is not None else '':>8.3}")
+                print(
+                    f"{'filmsearch ' + key:<34}{row['p50_ms']:>8.1f}{row['p95_ms']:>8.1f}"
+                    f"{row['p99_ms']:>8.1f}{mrr if mrr is not None else '':>8.3}"
+                )
         for name, row in queries.items():
             if name == "filmsearch":
                 continue
@@ -333,26 +383,32 @@ def report(results: dict[str, Any]) -> None:
                 own = ours_q[f"{form}_no_snippets"]
                 with_snippets = ours_q[f"{form}_snippets"]
                 figures = row[form]
-                print(f"{name + ' ' + form:<34}{figures['p50_ms']:>8.1f}{figures['p95_ms']:>8.1f}"
-                      f"{figures['p99_ms']:>8.1f}{row[form + '_mrr10']:>8.3f}"
-                      f"   ours/this p50 {own['p50_ms'] / figures['p50_ms']:.2f}"
-                      f" (with snippets {with_snippets['p50_ms'] / figures['p50_ms']:.2f}),"
-                      f" p95 {own['p95_ms'] / figures['p95_ms']:.2f}")
+                print(
+                    f"{name + ' ' + form:<34}{figures['p50_ms']:>8.1f}{figures['p95_ms']:>8.1f}"
+                    f"{figures['p99_ms']:>8.1f}{row[form + '_mrr10']:>8.3f}"
+                    f"   ours/this p50 {own['p50_ms'] / figures['p50_ms']:.2f}"
+                    f" (with snippets {with_snippets['p50_ms'] / figures['p50_ms']:.2f}),"
+                    f" p95 {own['p95_ms'] / figures['p95_ms']:.2f}"
+                )
     if "pruning" in results:
         pruning = results["pruning"]
-        print(f"\npruning long requests to {pruning['pruned']['max_keywords']} words: MRR@10 "
-              f"{pruning['pruned']['mrr10']:.4f} vs {pruning['unpruned']['mrr10']:.4f} "
-              f"unpruned ({pruning['mrr_change_pct']:+.2f} %), p95 "
-              f"{pruning['pruned']['p95_ms']:.1f} vs {pruning['unpruned']['p95_ms']:.1f} ms")
+        print(
+            f"\npruning long requests to {pruning['pruned']['max_keywords']} words: MRR@10 "
+            f"{pruning['pruned']['mrr10']:.4f} vs {pruning['unpruned']['mrr10']:.4f} "
+            f"unpruned ({pruning['mrr_change_pct']:+.2f} %), p95 "
+            f"{pruning['pruned']['p95_ms']:.1f} vs {pruning['unpruned']['p95_ms']:.1f} ms"
+        )
     print(f"\nre-index with nothing changed: {results['reindex_unchanged_s']:.2f} s")
     print(f"CLI cold start to first result: {results['cli_cold_start_ms']:.0f} ms")
     for size, row in results.get("synthetic", {}).items():
-        print(f"synthetic {int(size):,} films: build {row['seconds']:.1f} s "
-              f"({row['films_per_s']:.0f} films/s, {row['mb_per_s']:.1f} MB/s), peak RSS "
-              f"{row['peak_rss_mb']:.0f} MB, index {row['index_mb']:.0f} MB; 3-word queries "
-              f"p50 {row['short_snippets']['p50_ms']:.1f} / p95 "
-              f"{row['short_snippets']['p95_ms']:.1f} ms; 40-word p50 "
-              f"{row['long_snippets']['p50_ms']:.1f} / p95 {row['long_snippets']['p95_ms']:.1f} ms")
+        print(
+            f"synthetic {int(size):,} films: build {row['seconds']:.1f} s "
+            f"({row['films_per_s']:.0f} films/s, {row['mb_per_s']:.1f} MB/s), peak RSS "
+            f"{row['peak_rss_mb']:.0f} MB, index {row['index_mb']:.0f} MB; 3-word queries "
+            f"p50 {row['short_snippets']['p50_ms']:.1f} / p95 "
+            f"{row['short_snippets']['p95_ms']:.1f} ms; 40-word p50 "
+            f"{row['long_snippets']['p50_ms']:.1f} / p95 {row['long_snippets']['p95_ms']:.1f} ms"
+        )
 
 
 if __name__ == "__main__":

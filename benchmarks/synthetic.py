@@ -16,8 +16,28 @@ import random
 from collections.abc import Iterator
 from pathlib import Path
 
-SYLLABLES = ("ka", "lo", "mi", "ren", "sa", "tor", "vi", "del", "an", "mo", "ul", "be",
-             "ri", "ga", "zu", "pe", "on", "ta", "lis", "cor")
+SYLLABLES = (
+    "ka",
+    "lo",
+    "mi",
+    "ren",
+    "sa",
+    "tor",
+    "vi",
+    "del",
+    "an",
+    "mo",
+    "ul",
+    "be",
+    "ri",
+    "ga",
+    "zu",
+    "pe",
+    "on",
+    "ta",
+    "lis",
+    "cor",
+)
 VOCABULARY = 60_000
 ZIPF_S = 1.07
 #: (mu, sigma) of log(word count), and the share of films that have the field.
@@ -41,13 +61,29 @@ def generate_films(count: int, seed: int = 7) -> Iterator[dict[str, object]]:
     """``count`` films as dicts with the project's field names."""
     rng = random.Random(seed)
     vocabulary = _words(VOCABULARY)
-    weights = list(itertools.accumulate(1.0 / rank ** ZIPF_S
-                                        for rank in range(1, VOCABULARY + 1)))
-    people = [f"{first.title()} {last.title()}" for first, last in
-              zip(rng.choices(vocabulary[200:5000], k=20_000),
-                  rng.choices(vocabulary[500:20000], k=20_000), strict=True)]
-    genres = ["drama", "comedy", "thriller", "horror", "western", "romance", "animation",
-              "documentary", "science fiction", "crime", "musical", "war"]
+    weights = list(itertools.accumulate(1.0 / rank**ZIPF_S for rank in range(1, VOCABULARY + 1)))
+    people = [
+        f"{first.title()} {last.title()}"
+        for first, last in zip(
+            rng.choices(vocabulary[200:5000], k=20_000),
+            rng.choices(vocabulary[500:20000], k=20_000),
+            strict=True,
+        )
+    ]
+    genres = [
+        "drama",
+        "comedy",
+        "thriller",
+        "horror",
+        "western",
+        "romance",
+        "animation",
+        "documentary",
+        "science fiction",
+        "crime",
+        "musical",
+        "war",
+    ]
 
     def text(length: tuple[float, float], share: float) -> str:
         if rng.random() > share:
@@ -58,8 +94,9 @@ def generate_films(count: int, seed: int = 7) -> Iterator[dict[str, object]]:
     for number in range(count):
         yield {
             "id": str(number),
-            "title": " ".join(rng.choices(vocabulary, cum_weights=weights,
-                                          k=rng.randint(1, 5))).title(),
+            "title": " ".join(
+                rng.choices(vocabulary, cum_weights=weights, k=rng.randint(1, 5))
+            ).title(),
             "year": rng.randint(1910, 2024),
             "runtime": max(40, int(rng.gauss(100, 20))),
             "director": [rng.choice(people)],

@@ -1,7 +1,7 @@
 """filmsearch.index: turn film documents into a searchable Whoosh index.
 
-    from filmsearch.index import build_index
-    report = build_index(["seeds/"], "my-index")
+from filmsearch.index import build_index
+report = build_index(["seeds/"], "my-index")
 """
 
 from .analysis import DEFAULT_STEMMER, STEMMERS

@@ -92,12 +92,20 @@ class NameListTokenizer(Tokenizer):
 
     __hash__ = None  # type: ignore[assignment]
 
-    def __call__(self, value: str, positions: bool = False, chars: bool = False,
-                 start_pos: int = 0, start_char: int = 0, **kwargs: Any) -> Iterator[Token]:
+    def __call__(
+        self,
+        value: str,
+        positions: bool = False,
+        chars: bool = False,
+        start_pos: int = 0,
+        start_char: int = 0,
+        **kwargs: Any,
+    ) -> Iterator[Token]:
         pos, offset = start_pos, start_char
         for number, name in enumerate(value.split(NAME_SEPARATOR)):
-            for token in self.words(name, positions=positions, chars=chars,
-                                    start_pos=pos, start_char=offset, **kwargs):
+            for token in self.words(
+                name, positions=positions, chars=chars, start_pos=pos, start_char=offset, **kwargs
+            ):
                 token.name_number = number
                 pos += 1
                 yield token
@@ -143,8 +151,13 @@ def name_analyzer() -> Any:
     """Analyzer for lists of names: words, lower case, accents folded, stop words and
     initials out (so a free keyword like "a" or "the" never matches a name), a gap
     between names."""
-    return (NameListTokenizer() | LowercaseFilter() | CharsetFilter(accent_map) | StopFilter()
-            | NameGapFilter())
+    return (
+        NameListTokenizer()
+        | LowercaseFilter()
+        | CharsetFilter(accent_map)
+        | StopFilter()
+        | NameGapFilter()
+    )
 
 
 def join_names(names: tuple[str, ...] | list[str]) -> str:

@@ -87,10 +87,13 @@ class ParsedDocument:
 def decode(data: bytes, path: str) -> tuple[str, list[DocumentError]]:
     """Decode file bytes: honour a UTF-8 or UTF-16 BOM, else UTF-8 with replacement."""
     if data.startswith(codecs.BOM_UTF8):
-        data = data[len(codecs.BOM_UTF8):]
+        data = data[len(codecs.BOM_UTF8) :]
     elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or _looks_utf16(data):
-        encoding = "utf-16" if data[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE) else (
-            "utf-16-le" if data[1:2] == b"\x00" else "utf-16-be")
+        encoding = (
+            "utf-16"
+            if data[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+            else ("utf-16-le" if data[1:2] == b"\x00" else "utf-16-be")
+        )
         try:
             return data.decode(encoding), []
         except UnicodeDecodeError as exc:
@@ -121,8 +124,7 @@ def split_names(value: str) -> tuple[str, ...]:
 
 _YEAR = re.compile(r"^(\d{4})(?:$|[-/.\s(])")
 _MINUTES = re.compile(r"^(\d+)\s*(?:m|min|mins|minutes)?\.?$", re.IGNORECASE)
-_HOURS = re.compile(r"^(\d+)\s*h(?:ours?)?\s*(?:(\d+)\s*(?:m|min|mins|minutes)?)?$",
-                    re.IGNORECASE)
+_HOURS = re.compile(r"^(\d+)\s*h(?:ours?)?\s*(?:(\d+)\s*(?:m|min|mins|minutes)?)?$", re.IGNORECASE)
 
 
 def parse_year(value: str) -> int | None:
@@ -138,8 +140,15 @@ def parse_minutes(value: str) -> int | None:
     return None
 
 
-def parse_number(value: str, what: str, parse: Any, bounds: tuple[int, int], path: str,
-                  line: int, warnings: list[DocumentError]) -> int | None:
+def parse_number(
+    value: str,
+    what: str,
+    parse: Any,
+    bounds: tuple[int, int],
+    path: str,
+    line: int,
+    warnings: list[DocumentError],
+) -> int | None:
     """``parse(value)`` within ``bounds``; otherwise a warning and None."""
     value = value.strip()
     if not value or value == "0":  # 0 is how several dumps write "unknown"
@@ -177,9 +186,14 @@ def parse_text(text: str, path: str, film_id: str) -> ParsedDocument:
             if not title:
                 raise DocumentError(path, number, "no title line before the first field")
             if key in seen_at:
-                warnings.append(DocumentError(
-                    path, number, f"field {match.group(1).strip()!r} repeated "
-                    f"(first on line {seen_at[key]}); the last one wins"))
+                warnings.append(
+                    DocumentError(
+                        path,
+                        number,
+                        f"field {match.group(1).strip()!r} repeated "
+                        f"(first on line {seen_at[key]}); the last one wins",
+                    )
+                )
             seen_at[key] = number
             values[key] = [match.group(2).strip()]
             current = key
@@ -195,18 +209,31 @@ def parse_text(text: str, path: str, film_id: str) -> ParsedDocument:
     def text_of(key: str) -> str:
         joined = "\n".join(values.get(key, [])).strip()
         if len(joined) > MAX_FIELD_CHARS:
-            warnings.append(DocumentError(
-                path, seen_at[key], f"{key} text longer than {MAX_FIELD_CHARS:,} characters; cut"))
+            warnings.append(
+                DocumentError(
+                    path,
+                    seen_at[key],
+                    f"{key} text longer than {MAX_FIELD_CHARS:,} characters; cut",
+                )
+            )
             joined = joined[:MAX_FIELD_CHARS]
         return joined
 
     film = Film(
         id=film_id,
         title=title,
-        year=parse_number(text_of("year"), "year", parse_year, YEAR_RANGE, path,
-                           seen_at.get("year", 1), warnings),
-        runtime=parse_number(text_of("runtime"), "running time", parse_minutes,
-                              RUNTIME_RANGE, path, seen_at.get("runtime", 1), warnings),
+        year=parse_number(
+            text_of("year"), "year", parse_year, YEAR_RANGE, path, seen_at.get("year", 1), warnings
+        ),
+        runtime=parse_number(
+            text_of("runtime"),
+            "running time",
+            parse_minutes,
+            RUNTIME_RANGE,
+            path,
+            seen_at.get("runtime", 1),
+            warnings,
+        ),
         directors=split_names(text_of("directors")),
         cast=split_names(text_of("cast")),
         genres=split_names(text_of("genres")),
@@ -248,8 +275,9 @@ def read_bytes(path: str | os.PathLike[str]) -> bytes:
     path = os.fspath(path)
     size = check_regular_file(path)
     if size > MAX_FILE_BYTES:
-        raise DocumentError(path, 1, f"file of {size:,} bytes is larger than the "
-                            f"{MAX_FILE_BYTES:,} bytes accepted")
+        raise DocumentError(
+            path, 1, f"file of {size:,} bytes is larger than the {MAX_FILE_BYTES:,} bytes accepted"
+        )
     try:
         with open(path, "rb") as handle:
             return handle.read(MAX_FILE_BYTES + 1)[:MAX_FILE_BYTES]

@@ -58,8 +58,14 @@ class IndexDamagedError(FilmSearchError):
 
 #: What reading a damaged index raises from inside Whoosh (missing, truncated or garbled files).
 DAMAGE_ERRORS: tuple[type[BaseException], ...] = (
-    OSError, EOFError, pickle.UnpicklingError, struct.error, zlib.error,
-    whoosh.index.IndexError, whoosh.index.IndexVersionError, AssertionError,
+    OSError,
+    EOFError,
+    pickle.UnpicklingError,
+    struct.error,
+    zlib.error,
+    whoosh.index.IndexError,
+    whoosh.index.IndexVersionError,
+    AssertionError,
 )
 
 

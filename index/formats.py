@@ -20,8 +20,7 @@ from .tabular import column_map, read_csv, read_jsonl
 #: Formats a user may name; "auto" detects each file's own.
 FORMATS = ("auto", "seed", "csv", "jsonl")
 #: Extensions read when a folder is walked, and the format each implies.
-EXTENSIONS = {".txt": "seed", ".csv": "csv", ".tsv": "csv", ".jsonl": "jsonl",
-              ".ndjson": "jsonl"}
+EXTENSIONS = {".txt": "seed", ".csv": "csv", ".tsv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 #: Readers of the formats that hold many films per file.
 MULTI_FILM_READERS: dict[str, Callable[[str], Iterator[ParsedDocument | DocumentError]]] = {
     "csv": read_csv,
@@ -51,8 +50,7 @@ def detect_format(path: str) -> str:
     return "seed"
 
 
-def read_source(path: str, source_format: str = "auto"
-                ) -> Iterator[ParsedDocument | DocumentError]:
+def read_source(path: str, source_format: str = "auto") -> Iterator[ParsedDocument | DocumentError]:
     """Every film in the file at ``path``, or a DocumentError for each part that is unusable.
 
     A file that cannot be used at all (unreadable, not a regular file, a CSV

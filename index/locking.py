@@ -59,7 +59,8 @@ def writer_lock(index_dir: str) -> Iterator[None]:
                 holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "unknown"
                 raise IndexLockedError(
                     f"the index at {index_dir} is being written by PID {holder}; "
-                    "wait for it to finish and try again") from None
+                    "wait for it to finish and try again"
+                ) from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, str(os.getpid()).encode("ascii"), 0)
         _HELD.add(fd)

@@ -61,8 +61,7 @@ def film_to_document(film: Film, digest: str) -> dict[str, Any]:
         "synopsis": film.synopsis,
         "wiki": film.wiki,
     }
-    for field, names in (("director", film.directors), ("cast", film.cast),
-                         ("genre", film.genres)):
+    for field, names in (("director", film.directors), ("cast", film.cast), ("genre", film.genres)):
         if names:
             doc[field] = join_names(names)
             doc[f"_stored_{field}"] = list(names)

@@ -115,8 +115,9 @@ def _number_text(value: Any, field: str) -> str:
     return text
 
 
-def make_film(record: dict[str, Any], mapping: dict[str, list[str]], path: str, line: int,
-              id_prefix: str) -> ParsedDocument:
+def make_film(
+    record: dict[str, Any], mapping: dict[str, list[str]], path: str, line: int, id_prefix: str
+) -> ParsedDocument:
     """The film in one row or JSON object; DocumentError if it has no title.
 
     Its id is ``id_prefix:`` and the row's id column, or its line number.
@@ -127,30 +128,46 @@ def make_film(record: dict[str, Any], mapping: dict[str, list[str]], path: str, 
         parts = [_text(record.get(column)) for column in mapping.get(field, [])]
         joined = "\n".join(part for part in parts if part)
         if len(joined) > MAX_FIELD_CHARS:
-            warnings.append(DocumentError(
-                path, line, f"{field} text longer than {MAX_FIELD_CHARS:,} characters; cut"))
+            warnings.append(
+                DocumentError(
+                    path, line, f"{field} text longer than {MAX_FIELD_CHARS:,} characters; cut"
+                )
+            )
             joined = joined[:MAX_FIELD_CHARS]
         if "\ufffd" in joined and not any("U+FFFD" in w.reason for w in warnings):
-            warnings.append(DocumentError(
-                path, line, "not valid UTF-8; undecodable bytes replaced with U+FFFD"))
+            warnings.append(
+                DocumentError(path, line, "not valid UTF-8; undecodable bytes replaced with U+FFFD")
+            )
         return joined
 
     # One value each: the first column that has one (title before original_title).
-    first = {field: next((_number_text(record.get(c), field) for c in mapping.get(field, [])
-                          if _text(record.get(c))), "")
-             for field in ("title", "year", "runtime", "id")}
+    first = {
+        field: next(
+            (
+                _number_text(record.get(c), field)
+                for c in mapping.get(field, [])
+                if _text(record.get(c))
+            ),
+            "",
+        )
+        for field in ("title", "year", "runtime", "id")
+    }
     title = " ".join(first["title"].split())
     if not title:
         raise DocumentError(path, line, "no title; row skipped")
-    names = {field: tuple(name for column in mapping.get(field, [])
-                          for name in _names(record.get(column)))
-             for field in ("directors", "cast", "genres")}
+    names = {
+        field: tuple(
+            name for column in mapping.get(field, []) for name in _names(record.get(column))
+        )
+        for field in ("directors", "cast", "genres")
+    }
     film = Film(
         id=f"{id_prefix}:{first['id'] or line}",
         title=title[:1000],
         year=parse_number(first["year"], "year", parse_year, YEAR_RANGE, path, line, warnings),
-        runtime=parse_number(first["runtime"], "running time", parse_minutes, RUNTIME_RANGE,
-                             path, line, warnings),
+        runtime=parse_number(
+            first["runtime"], "running time", parse_minutes, RUNTIME_RANGE, path, line, warnings
+        ),
         directors=names["directors"],
         cast=names["cast"],
         genres=names["genres"],
@@ -162,8 +179,7 @@ def make_film(record: dict[str, Any], mapping: dict[str, list[str]], path: str, 
 
 
 def _open_text(path: str) -> io.TextIOWrapper:
-    return io.TextIOWrapper(open(path, "rb"), encoding="utf-8-sig", errors="replace",  # noqa: SIM115
-                            newline="")
+    return io.TextIOWrapper(open(path, "rb"), encoding="utf-8-sig", errors="replace", newline="")
 
 
 def read_csv(path: str) -> Iterator[ParsedDocument | DocumentError]:
@@ -183,15 +199,20 @@ def read_csv(path: str) -> Iterator[ParsedDocument | DocumentError]:
             mapping = column_map(header or [])
             if "title" not in mapping:
                 found = ", ".join(repr(name) for name in (header or [])[:12]) or "none"
-                raise DocumentError(path, 1, f"no title column among the columns ({found}); "
-                                    f"expected columns: {expected_columns()}")
+                raise DocumentError(
+                    path,
+                    1,
+                    f"no title column among the columns ({found}); "
+                    f"expected columns: {expected_columns()}",
+                )
             yield from _csv_films(rows, header or [], mapping, path, stem)
     except OSError as exc:
         raise DocumentError(path, 1, f"cannot read: {exc.strerror or exc}") from None
 
 
-def _csv_films(rows: Any, header: list[str], mapping: dict[str, list[str]], path: str,
-               stem: str) -> Iterator[ParsedDocument | DocumentError]:
+def _csv_films(
+    rows: Any, header: list[str], mapping: dict[str, list[str]], path: str, stem: str
+) -> Iterator[ParsedDocument | DocumentError]:
     line = rows.line_num + 1
     while True:
         try:
@@ -206,8 +227,9 @@ def _csv_films(rows: Any, header: list[str], mapping: dict[str, list[str]], path
         if not any(cell.strip() for cell in cells):
             continue
         if len(cells) != len(header):
-            yield DocumentError(path, start, f"{len(cells)} cells where the header has "
-                                f"{len(header)}; row skipped")
+            yield DocumentError(
+                path, start, f"{len(cells)} cells where the header has {len(header)}; row skipped"
+            )
             continue
         try:
             yield make_film(dict(zip(header, cells, strict=True)), mapping, path, start, stem)

@@ -91,7 +91,8 @@ def open_index(index_dir: str | os.PathLike[str]) -> Any:
         if any(name.endswith(".toc") for name in names):
             raise IndexMismatchError(
                 f"{index_dir} holds a Whoosh index that filmsearch did not build; not opening "
-                "it, because opening an index runs code stored in it (pickle)")
+                "it, because opening an index runs code stored in it (pickle)"
+            )
         raise IndexNotFoundError(index_dir)
     with reading_index(index_dir):
         if not whoosh_index.exists_in(index_dir):
@@ -131,8 +132,11 @@ def _prepare_target(index_dir: str) -> None:
     """Refuse to build into a folder that holds anything but a filmsearch index."""
     if os.path.exists(index_dir) and not os.path.isdir(index_dir):
         raise IndexMismatchError(f"{index_dir} is a file, not an index folder")
-    visible = [name for name in os.listdir(index_dir) if not name.startswith(".")] \
-        if os.path.isdir(index_dir) else []
+    visible = (
+        [name for name in os.listdir(index_dir) if not name.startswith(".")]
+        if os.path.isdir(index_dir)
+        else []
+    )
     if visible and read_manifest(index_dir) is None:
         raise IndexMismatchError(
             f"{index_dir} exists and is not a filmsearch index; choose another --index folder"
@@ -228,11 +232,21 @@ def build_index(
             if stemmer and current and stemmer != current and not rebuild:
                 raise IndexMismatchError(
                     f"the index at {index_dir} was built with the {current} stemmer; "
-                    f"add --rebuild to rebuild it with {stemmer}")
+                    f"add --rebuild to rebuild it with {stemmer}"
+                )
             stemmer = stemmer or current or DEFAULT_STEMMER
             if existing and not rebuild:
-                _update(existing, sources, known, roots, report, problem, progress,
-                        source_format, jobs or 1)
+                _update(
+                    existing,
+                    sources,
+                    known,
+                    roots,
+                    report,
+                    problem,
+                    progress,
+                    source_format,
+                    jobs or 1,
+                )
                 report.films = existing.doc_count()
         finally:
             if existing:
@@ -242,8 +256,18 @@ def build_index(
             workdir = tempfile.mkdtemp(prefix=BUILD_PREFIX, dir=index_dir)
             try:
                 with closing(whoosh_index.create_in(workdir, build_schema(stemmer))) as ix:
-                    _update(ix, sources, {}, roots, report, problem, progress, source_format,
-                            jobs or _default_jobs(sources), always=True)
+                    _update(
+                        ix,
+                        sources,
+                        {},
+                        roots,
+                        report,
+                        problem,
+                        progress,
+                        source_format,
+                        jobs or _default_jobs(sources),
+                        always=True,
+                    )
                 report.films = _publish(workdir, index_dir)
             finally:
                 shutil.rmtree(workdir, ignore_errors=True)
@@ -286,9 +310,18 @@ def _default_jobs(sources: list[str]) -> int:
     return 1
 
 
-def _update(ix: Any, sources: list[str], known: dict[str, tuple[str, int]], roots: list[str],
-            report: BuildReport, problem: ProblemCallback, progress: ProgressCallback | None,
-            source_format: str, jobs: int, always: bool = False) -> None:
+def _update(
+    ix: Any,
+    sources: list[str],
+    known: dict[str, tuple[str, int]],
+    roots: list[str],
+    report: BuildReport,
+    problem: ProblemCallback,
+    progress: ProgressCallback | None,
+    source_format: str,
+    jobs: int,
+    always: bool = False,
+) -> None:
     """Apply the sources to ``ix`` in one writer: commit if anything changed, else cancel.
 
     With ``jobs`` > 1, Whoosh's multiprocessing writer analyses documents in
@@ -301,7 +334,8 @@ def _update(ix: Any, sources: list[str], known: dict[str, tuple[str, int]], root
             writer = ix.writer(limitmb=WRITER_MB)
     except LockError:
         raise IndexLockedError(
-            f"the index at {ix.storage.folder} is being written by another process") from None
+            f"the index at {ix.storage.folder} is being written by another process"
+        ) from None
     try:
         _index_sources(writer, sources, known, report, problem, progress, source_format)
         for path in known.keys() - set(sources):
@@ -331,17 +365,29 @@ def _cancel(writer: Any) -> None:
                 task.join(5)
 
 
-def _index_sources(writer: Any, sources: list[str], known: dict[str, tuple[str, int]],
-                   report: BuildReport, problem: ProblemCallback,
-                   progress: ProgressCallback | None, source_format: str) -> None:
+def _index_sources(
+    writer: Any,
+    sources: list[str],
+    known: dict[str, tuple[str, int]],
+    report: BuildReport,
+    problem: ProblemCallback,
+    progress: ProgressCallback | None,
+    source_format: str,
+) -> None:
     for done, path in enumerate(sources, start=1):
         _index_source(writer, path, known, report, problem, source_format)
         if progress:
             progress(done, len(sources))
 
 
-def _index_source(writer: Any, path: str, known: dict[str, tuple[str, int]],
-                  report: BuildReport, problem: ProblemCallback, source_format: str) -> None:
+def _index_source(
+    writer: Any,
+    path: str,
+    known: dict[str, tuple[str, int]],
+    report: BuildReport,
+    problem: ProblemCallback,
+    source_format: str,
+) -> None:
     """Add, replace or skip the films of one file."""
     try:
         digest = stream_digest(path)

@@ -1,8 +1,8 @@
 """filmsearch.search: query a filmsearch index.
 
-    from filmsearch.search import FilmSearch
-    with FilmSearch("my-index") as fs:
-        results = fs.search("whale trainer accident", limit=10)
+from filmsearch.search import FilmSearch
+with FilmSearch("my-index") as fs:
+    results = fs.search("whale trainer accident", limit=10)
 """
 
 from .highlight import Snippet

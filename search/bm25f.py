@@ -34,8 +34,9 @@ class FieldedWord(wq.compound.CompoundQuery):
         """BM25F score of every film of the segment that contains the word."""
         if not all(isinstance(sub, wq.Term) for sub in self.subqueries):
             # Phrases or wildcards inside: plain sum of the parts' scores.
-            return term_scores.matcher_scores(wq.Or(self.subqueries, boost=self.boost),
-                                              searcher, context)
+            return term_scores.matcher_scores(
+                wq.Or(self.subqueries, boost=self.boost), searcher, context
+            )
         return term_scores.word_scores(searcher, self.subqueries, self.boost)
 
     def _matcher(self, subs: list[wq.Query], searcher: Any, context: Any) -> Any:
@@ -70,8 +71,14 @@ class ScoredOr(wq.Or):
         self.combine(totals, matched, subs, searcher, context)
         return term_scores.scored_docs(totals, searcher.reader())
 
-    def combine(self, totals: dict[int, float], matched: dict[int, float],
-                subs: list[wq.Query], searcher: Any, context: Any) -> None:
+    def combine(
+        self,
+        totals: dict[int, float],
+        matched: dict[int, float],
+        subs: list[wq.Query],
+        searcher: Any,
+        context: Any,
+    ) -> None:
         """Adjust ``totals`` in place; ``matched`` sums the boosts of the clauses each
         film matched."""
 
@@ -88,16 +95,25 @@ class Keywords(ScoredOr):
 
     hints = Hints()
 
-    def combine(self, totals: dict[int, float], matched: dict[int, float],
-                subs: list[wq.Query], searcher: Any, context: Any) -> None:
+    def combine(
+        self,
+        totals: dict[int, float],
+        matched: dict[int, float],
+        subs: list[wq.Query],
+        searcher: Any,
+        context: Any,
+    ) -> None:
         if ranking.COORDINATION and len(subs) <= ranking.COORDINATION_MAX_CLAUSES:
             weight = sum(sub.boost for sub in subs)  # filler words count for little
             for doc, share in matched.items():
                 totals[doc] *= (share / weight) ** ranking.COORDINATION
-        boosts = [(wq.NumericRange("year", low, high), ranking.YEAR_HINT_BOOST)
-                  for low, high in self.hints.years]
-        boosts += [(wq.Term("genre", genre), ranking.GENRE_HINT_BOOST)
-                   for genre in self.hints.genres]
+        boosts = [
+            (wq.NumericRange("year", low, high), ranking.YEAR_HINT_BOOST)
+            for low, high in self.hints.years
+        ]
+        boosts += [
+            (wq.Term("genre", genre), ranking.GENRE_HINT_BOOST) for genre in self.hints.genres
+        ]
         boosted: set[int] = set()
         for hinted, boost in boosts:
             if boost:
@@ -145,8 +161,11 @@ def _weigh_filler(q: wq.Query) -> wq.Query:
     if not isinstance(q, FieldedWord):
         return q
     # The word as typed, lower-cased and unstemmed, is its title_exact term.
-    words = [sub.text for sub in q.subqueries
-             if isinstance(sub, wq.Term) and sub.fieldname == "title_exact"]
+    words = [
+        sub.text
+        for sub in q.subqueries
+        if isinstance(sub, wq.Term) and sub.fieldname == "title_exact"
+    ]
     if words and words[0] in ranking.FILLER_WORDS:
         q = copy.copy(q)
         q.boost = ranking.FILLER_WEIGHT
@@ -176,8 +195,9 @@ def baseline_query(text: str, schema: Any) -> wq.Query:
     """Plain BM25: the text's distinct words, each a BaselineWord, OR-ed together."""
     analyzer = schema["synopsis"].analyzer
     words = dict.fromkeys(token.text for token in analyzer(text))
-    clauses = [BaselineWord([wq.Term(field, word) for field in ranking.BASELINE_FIELDS])
-               for word in words]
+    clauses = [
+        BaselineWord([wq.Term(field, word) for field in ranking.BASELINE_FIELDS]) for word in words
+    ]
     return ScoredOr(clauses) if clauses else wq.NullQuery
 
 
@@ -210,5 +230,4 @@ def prune_keywords(q: wq.Query, reader: Any, limit: int) -> wq.Query:
 
 def _doc_frequency(q: wq.Query, reader: Any) -> int:
     """The largest number of films any of the query's terms occurs in."""
-    return max((reader.doc_frequency(field, text) for field, text in q.iter_all_terms()),
-               default=0)
+    return max((reader.doc_frequency(field, text) for field, text in q.iter_all_terms()), default=0)

@@ -80,20 +80,28 @@ class FilmSearchGroup(click.Group):
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
         except OSError as error:
-            raise CliError(f"{error.filename or ''}: {error.strerror or error}".lstrip(": ")) \
-                from None
-        except Exception as error:  # noqa: BLE001 - the last line of defence: no tracebacks
+            raise CliError(
+                f"{error.filename or ''}: {error.strerror or error}".lstrip(": ")
+            ) from None
+        except Exception as error:
             if os.environ.get("FILMSEARCH_DEBUG"):
                 raise
-            raise CliError(f"internal error: {type(error).__name__}: {error} "
-                           "(set FILMSEARCH_DEBUG=1 for a traceback)") from None
+            raise CliError(
+                f"internal error: {type(error).__name__}: {error} "
+                "(set FILMSEARCH_DEBUG=1 for a traceback)"
+            ) from None
 
 
 def index_option(command: Callable[..., Any]) -> Callable[..., Any]:
     return click.option(
-        "--index", "index_dir", envvar=ENV_INDEX, show_envvar=True,
-        type=click.Path(file_okay=False), default=None,
-        help="Index folder (default: a per-user data folder).")(command)
+        "--index",
+        "index_dir",
+        envvar=ENV_INDEX,
+        show_envvar=True,
+        type=click.Path(file_okay=False),
+        default=None,
+        help="Index folder (default: a per-user data folder).",
+    )(command)
 
 
 def resolve_index(index_dir: str | None) -> str:
@@ -126,17 +134,38 @@ def cli() -> None:
 @cli.command("index")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
 @index_option
-@click.option("--stemmer", type=click.Choice(STEMMERS), default=None,
-              help="Stemmer for plot text (default: the index's own, else snowball).")
+@click.option(
+    "--stemmer",
+    type=click.Choice(STEMMERS),
+    default=None,
+    help="Stemmer for plot text (default: the index's own, else snowball).",
+)
 @click.option("--rebuild", is_flag=True, help="Build from scratch instead of updating.")
-@click.option("--format", "source_format", type=click.Choice(FORMATS), default="auto",
-              show_default=True,
-              help="Read every file as this format instead of detecting each file's own.")
-@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
-              help="Processes analysing text (default: every core for a large corpus).")
+@click.option(
+    "--format",
+    "source_format",
+    type=click.Choice(FORMATS),
+    default="auto",
+    show_default=True,
+    help="Read every file as this format instead of detecting each file's own.",
+)
+@click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Processes analysing text (default: every core for a large corpus).",
+)
 @click.option("-q", "--quiet", is_flag=True, help="Print problems and nothing else.")
-def index_command(paths: tuple[str, ...], index_dir: str | None, stemmer: str | None,
-                  rebuild: bool, source_format: str, jobs: int | None, quiet: bool) -> None:
+def index_command(
+    paths: tuple[str, ...],
+    index_dir: str | None,
+    stemmer: str | None,
+    rebuild: bool,
+    source_format: str,
+    jobs: int | None,
+    quiet: bool,
+) -> None:
     """Index the films in PATHS: folders or files of seed documents, CSV dumps
     (Wikipedia Movie Plots, TMDB 5000, or your own columns) and JSON Lines.
 
@@ -163,10 +192,16 @@ def index_command(paths: tuple[str, ...], index_dir: str | None, stemmer: str | 
 
     show_bar = sys.stderr.isatty() and not quiet
     try:
-        report = build_index(paths, target, stemmer=stemmer, rebuild=rebuild,
-                             source_format=source_format, jobs=jobs,
-                             progress=progress if show_bar else None,
-                             on_problem=report_problem)
+        report = build_index(
+            paths,
+            target,
+            stemmer=stemmer,
+            rebuild=rebuild,
+            source_format=source_format,
+            jobs=jobs,
+            progress=progress if show_bar else None,
+            on_problem=report_problem,
+        )
     finally:
         if "bar" in bar:
             bar["bar"].__exit__(None, None, None)
@@ -177,10 +212,12 @@ def index_command(paths: tuple[str, ...], index_dir: str | None, stemmer: str | 
 
 
 def summarize_build(report: BuildReport) -> str:
-    return (f"{report.films} films in {report.index_dir}: {report.added} added, "
-            f"{report.replaced} replaced, {report.unchanged} unchanged, "
-            f"{report.removed} removed, {len(report.skipped)} skipped "
-            f"({report.seconds:.2f} s)")
+    return (
+        f"{report.films} films in {report.index_dir}: {report.added} added, "
+        f"{report.replaced} replaced, {report.unchanged} unchanged, "
+        f"{report.removed} removed, {len(report.skipped)} skipped "
+        f"({report.seconds:.2f} s)"
+    )
 
 
 @cli.command("search")
@@ -191,18 +228,43 @@ def summarize_build(report: BuildReport) -> str:
 @click.option("--genre", help="Only films of this genre.")
 @click.option("--year", help="A year or range: 2012, 2010..2015, ..1990, 2000..")
 @click.option("--runtime", help="Running time in minutes: 90..120, ..100")
-@click.option("-n", "--limit", type=click.IntRange(min=1), default=10, show_default=True,
-              help="Most films to show.")
-@click.option("--format", "output", type=click.Choice(["text", "json", "ndjson", "html"]),
-              default="text", show_default=True, help="Output format.")
+@click.option(
+    "-n",
+    "--limit",
+    type=click.IntRange(min=1),
+    default=10,
+    show_default=True,
+    help="Most films to show.",
+)
+@click.option(
+    "--format",
+    "output",
+    type=click.Choice(["text", "json", "ndjson", "html"]),
+    default="text",
+    show_default=True,
+    help="Output format.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
 @click.option("--no-snippets", is_flag=True, help="Leave out snippets (faster).")
-@click.option("--color/--no-color", default=None,
-              help="Mark matches in colour (default: on a terminal, unless NO_COLOR is set).")
-def search_command(query: tuple[str, ...], index_dir: str | None, director: str | None,
-                   cast: str | None, genre: str | None, year: str | None, runtime: str | None,
-                   limit: int, output: str, as_json: bool, no_snippets: bool,
-                   color: bool | None) -> None:
+@click.option(
+    "--color/--no-color",
+    default=None,
+    help="Mark matches in colour (default: on a terminal, unless NO_COLOR is set).",
+)
+def search_command(
+    query: tuple[str, ...],
+    index_dir: str | None,
+    director: str | None,
+    cast: str | None,
+    genre: str | None,
+    year: str | None,
+    runtime: str | None,
+    limit: int,
+    output: str,
+    as_json: bool,
+    no_snippets: bool,
+    color: bool | None,
+) -> None:
     """Search the index for QUERY and print the best films.
 
     QUERY is keywords, "quoted phrases", field:value (title director cast
@@ -220,8 +282,16 @@ def search_command(query: tuple[str, ...], index_dir: str | None, director: str 
         raise CliError("give a query or at least one filter (see filmsearch search --help)", 2)
     output = "json" if as_json else output
     with FilmSearch(resolve_index(index_dir)) as fs:
-        results = fs.search(text, director=director, cast=cast, genre=genre, year=year,
-                            runtime=runtime, limit=limit, snippets=not no_snippets)
+        results = fs.search(
+            text,
+            director=director,
+            cast=cast,
+            genre=genre,
+            year=year,
+            runtime=runtime,
+            limit=limit,
+            snippets=not no_snippets,
+        )
     if output == "json":
         print_json(results.to_dict())
     elif output == "ndjson":
@@ -238,8 +308,11 @@ def render_text(results: Results, color: bool) -> str:
     """Human-readable results; matched words in bold colour, or between asterisks."""
     if not results.hits:
         return f"No films match {results.query!r}."
-    lines = [f"{results.total} film{'s' if results.total != 1 else ''} match; "
-             f"showing {len(results.hits)}.", ""]
+    lines = [
+        f"{results.total} film{'s' if results.total != 1 else ''} match; "
+        f"showing {len(results.hits)}.",
+        "",
+    ]
     for hit in results:
         lines.append(f"{hit.rank:>2}. " + _headline(hit, color))
         lines.append(f"    id {hit.id}")
@@ -299,10 +372,19 @@ def show_command(film_id: str, index_dir: str | None, as_json: bool) -> None:
         film = fs.get(film_id)
     if film is None:
         raise CliError(f"no film with id {film_id!r}; ids are listed by filmsearch search", 1)
-    data = {"id": film.id, "title": film.title, "year": film.year, "runtime": film.runtime,
-            "director": ", ".join(film.directors), "directors": list(film.directors),
-            "cast": list(film.cast), "genres": list(film.genres), "synopsis": film.synopsis,
-            "wiki": film.wiki, "path": film.path}
+    data = {
+        "id": film.id,
+        "title": film.title,
+        "year": film.year,
+        "runtime": film.runtime,
+        "director": ", ".join(film.directors),
+        "directors": list(film.directors),
+        "cast": list(film.cast),
+        "genres": list(film.genres),
+        "synopsis": film.synopsis,
+        "wiki": film.wiki,
+        "path": film.path,
+    }
     if as_json:
         print_json(data)
         return
@@ -328,25 +410,45 @@ def stats_command(index_dir: str | None, as_json: bool) -> None:
     if as_json:
         print_json(stats.to_dict())
         return
-    click.echo(f"index:      {stats.index_dir}\nfilms:      {stats.films}\n"
-               f"terms:      {stats.terms}\nfields:     {', '.join(stats.fields)}\n"
-               f"stemmer:    {stats.stemmer}\nsize:       {stats.size_bytes / 1e6:.2f} MB\n"
-               f"last build: {stats.built_at}")
+    click.echo(
+        f"index:      {stats.index_dir}\nfilms:      {stats.films}\n"
+        f"terms:      {stats.terms}\nfields:     {', '.join(stats.fields)}\n"
+        f"stemmer:    {stats.stemmer}\nsize:       {stats.size_bytes / 1e6:.2f} MB\n"
+        f"last build: {stats.built_at}"
+    )
 
 
 @cli.command("eval")
 @click.argument("queries", type=click.Path(exists=True, dir_okay=False))
 @index_option
-@click.option("--form", "forms", multiple=True,
-              help="Query form to run (repeatable; default: every form in the file).")
-@click.option("--run", "run_path", type=click.Path(dir_okay=False),
-              help="Write TREC run files (RUN.FORM) and relevance judgements (RUN.qrels).")
+@click.option(
+    "--form",
+    "forms",
+    multiple=True,
+    help="Query form to run (repeatable; default: every form in the file).",
+)
+@click.option(
+    "--run",
+    "run_path",
+    type=click.Path(dir_okay=False),
+    help="Write TREC run files (RUN.FORM) and relevance judgements (RUN.qrels).",
+)
 @click.option("--tag", default="filmsearch", show_default=True, help="Run tag in TREC files.")
-@click.option("--baseline", is_flag=True,
-              help="Also run plain BM25 (one text field, k1=1.2, b=0.75) on the same index.")
+@click.option(
+    "--baseline",
+    is_flag=True,
+    help="Also run plain BM25 (one text field, k1=1.2, b=0.75) on the same index.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def eval_command(queries: str, index_dir: str | None, forms: tuple[str, ...],
-                 run_path: str | None, tag: str, baseline: bool, as_json: bool) -> None:
+def eval_command(
+    queries: str,
+    index_dir: str | None,
+    forms: tuple[str, ...],
+    run_path: str | None,
+    tag: str,
+    baseline: bool,
+    as_json: bool,
+) -> None:
     """Measure ranking on known-item requests (JSON Lines like tot-dev.jsonl).
 
     Reports MRR@10, success@1, success@10, nDCG@10 and mean latency for each
@@ -360,19 +462,29 @@ def eval_command(queries: str, index_dir: str | None, forms: tuple[str, ...],
     names = list(forms) or sorted({form for request in requests for form in request.forms})
     if run_path:
         os.makedirs(os.path.dirname(os.path.abspath(run_path)), exist_ok=True)
-    run_files = {form: open(f"{run_path}.{form}", "w", encoding="utf-8")
-                 for form in names} if run_path else {}
+    run_files = (
+        {form: open(f"{run_path}.{form}", "w", encoding="utf-8") for form in names}
+        if run_path
+        else {}
+    )
     try:
         systems = [False, True] if baseline else [False]
-        with FilmSearch(resolve_index(index_dir)) as fs, \
-                _progress(len(requests) * len(names) * len(systems)) as progress:
+        with (
+            FilmSearch(resolve_index(index_dir)) as fs,
+            _progress(len(requests) * len(names) * len(systems)) as progress,
+        ):
             reports = []
             for number, is_baseline in enumerate(systems):
                 offset = number * len(requests) * len(names)
                 reports += evaluate(
-                    fs, requests, names, baseline=is_baseline, tag=tag,
+                    fs,
+                    requests,
+                    names,
+                    baseline=is_baseline,
+                    tag=tag,
                     run_files=None if is_baseline else run_files,
-                    progress=progress and (lambda done, _, start=offset: progress(start + done, 0)))
+                    progress=progress and (lambda done, _, start=offset: progress(start + done, 0)),
+                )
         reports.sort(key=lambda report: report.form)
         if run_path:
             with open(f"{run_path}.qrels", "w", encoding="utf-8") as handle:
@@ -383,11 +495,15 @@ def eval_command(queries: str, index_dir: str | None, forms: tuple[str, ...],
     if as_json:
         print_json({"queries": queries, "forms": [report.to_dict() for report in reports]})
         return
-    click.echo(f"{'form':<8}{'ranking':<12}{'queries':>8}{'MRR@10':>9}{'succ@1':>9}"
-               f"{'succ@10':>9}{'nDCG@10':>9}{'mean ms':>9}")
+    click.echo(
+        f"{'form':<8}{'ranking':<12}{'queries':>8}{'MRR@10':>9}{'succ@1':>9}"
+        f"{'succ@10':>9}{'nDCG@10':>9}{'mean ms':>9}"
+    )
     for r in reports:
-        click.echo(f"{r.form:<8}{r.system:<12}{r.queries:>8}{r.mrr:>9.3f}{r.success_1:>9.3f}"
-                   f"{r.success_10:>9.3f}{r.ndcg:>9.3f}{r.mean_ms:>9.1f}")
+        click.echo(
+            f"{r.form:<8}{r.system:<12}{r.queries:>8}{r.mrr:>9.3f}{r.success_1:>9.3f}"
+            f"{r.success_10:>9.3f}{r.ndcg:>9.3f}{r.mean_ms:>9.1f}"
+        )
 
 
 @contextmanager

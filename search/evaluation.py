@@ -41,8 +41,11 @@ class Request:
     def is_answer(self, hit: Hit) -> bool:
         if self.answer_file and os.path.basename(hit.path) == self.answer_file:
             return True
-        return bool(self.answer_title) and hit.year == self.answer_year and \
-            _fold(hit.title) == _fold(self.answer_title)
+        return (
+            bool(self.answer_title)
+            and hit.year == self.answer_year
+            and _fold(hit.title) == _fold(self.answer_title)
+        )
 
 
 @dataclass
@@ -81,15 +84,23 @@ def read_requests(path: str | os.PathLike[str]) -> list[Request]:
             try:
                 row = json.loads(line)
                 answer = row.get("answer") or {}
-                forms = {key: value for key, value in row.items()
-                         if isinstance(value, str) and key != "id"}
+                forms = {
+                    key: value
+                    for key, value in row.items()
+                    if isinstance(value, str) and key != "id"
+                }
                 if not forms or not (answer.get("file") or answer.get("title")):
                     raise ValueError("needs at least one query form and an answer")
                 year = answer.get("year")
-                requests.append(Request(id=str(row.get("id", number)), forms=forms,
-                                        answer_file=os.path.basename(answer.get("file") or ""),
-                                        answer_title=answer.get("title") or "",
-                                        answer_year=int(year) if year else None))
+                requests.append(
+                    Request(
+                        id=str(row.get("id", number)),
+                        forms=forms,
+                        answer_file=os.path.basename(answer.get("file") or ""),
+                        answer_title=answer.get("title") or "",
+                        answer_year=int(year) if year else None,
+                    )
+                )
             except (ValueError, TypeError, AttributeError) as error:
                 raise DocumentError(path, number, f"not a request: {error}") from None
     return requests
@@ -105,10 +116,16 @@ def measure(rank: int | None) -> tuple[float, float, float, float]:
     return 1.0 / rank, float(rank == 1), 1.0, 1.0 / math.log2(rank + 1)
 
 
-def evaluate(fs: FilmSearch, requests: list[Request], forms: Iterable[str] | None = None, *,
-             baseline: bool = False, run_files: dict[str, TextIO] | None = None,
-             tag: str = "filmsearch",
-             progress: Callable[[int, int], None] | None = None) -> list[FormReport]:
+def evaluate(
+    fs: FilmSearch,
+    requests: list[Request],
+    forms: Iterable[str] | None = None,
+    *,
+    baseline: bool = False,
+    run_files: dict[str, TextIO] | None = None,
+    tag: str = "filmsearch",
+    progress: Callable[[int, int], None] | None = None,
+) -> list[FormReport]:
     """Run every request's query forms through ``fs`` and measure the rankings.
 
     With ``baseline``, the queries are ranked by plain BM25 instead (see
@@ -123,8 +140,9 @@ def evaluate(fs: FilmSearch, requests: list[Request], forms: Iterable[str] | Non
         for form in names:
             text = request.forms.get(form)
             if text is not None:
-                _run_one(fs, request, text, reports[form], (run_files or {}).get(form), tag,
-                         baseline)
+                _run_one(
+                    fs, request, text, reports[form], (run_files or {}).get(form), tag, baseline
+                )
             done += 1
             if progress:
                 progress(done, total)
@@ -137,8 +155,15 @@ def evaluate(fs: FilmSearch, requests: list[Request], forms: Iterable[str] | Non
     return list(reports.values())
 
 
-def _run_one(fs: FilmSearch, request: Request, text: str, report: FormReport,
-             run_file: TextIO | None, tag: str, baseline: bool) -> None:
+def _run_one(
+    fs: FilmSearch,
+    request: Request,
+    text: str,
+    report: FormReport,
+    run_file: TextIO | None,
+    tag: str,
+    baseline: bool,
+) -> None:
     started = time.perf_counter()
     results = fs.search(text, limit=K, snippets=False, plain=True, baseline=baseline)
     report.mean_ms += (time.perf_counter() - started) * 1000

@@ -31,8 +31,7 @@ class Snippet:
     text: str
     spans: tuple[tuple[int, int], ...] = ()
 
-    def render(self, before: str, after: str,
-               escape: Callable[[str], str] = lambda s: s) -> str:
+    def render(self, before: str, after: str, escape: Callable[[str], str] = lambda s: s) -> str:
         """The text with every matched word wrapped in ``before`` / ``after``."""
         out, last = [], 0
         for start, end in self.spans:
@@ -55,8 +54,15 @@ def _lead(text: str, max_chars: int) -> Snippet:
     return Snippet(text[: cut if cut > max_chars // 2 else max_chars] + ELLIPSIS)
 
 
-def make_snippet(text: str, terms: frozenset[str], analyzer: Any, *, max_chars: int = 220,
-                 fragments: int = 2, surround: int = 50) -> Snippet:
+def make_snippet(
+    text: str,
+    terms: frozenset[str],
+    analyzer: Any,
+    *,
+    max_chars: int = 220,
+    fragments: int = 2,
+    surround: int = 50,
+) -> Snippet:
     """The best ``fragments`` pieces of ``text`` that contain ``terms`` (analyzed forms)."""
     if not text:
         return Snippet("")
@@ -78,7 +84,7 @@ def make_snippet(text: str, terms: frozenset[str], analyzer: Any, *, max_chars: 
         if number:
             pieces.append(SEPARATOR)
             length += len(SEPARATOR)
-        piece = text[fragment.startchar:fragment.endchar]
+        piece = text[fragment.startchar : fragment.endchar]
         shift = length - fragment.startchar
         spans += [(shift + m.startchar, shift + m.endchar) for m in fragment.matches]
         pieces.append(piece)

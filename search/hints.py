@@ -39,12 +39,12 @@ def read_hints(text: str) -> Hints:
         else:  # '90s: the 1900s for 20-90, the 2000s for 00-10
             start = (1900 if int(short) >= 2 else 2000) + int(short) * 10
         low, high = {"early": (0, 4), "mid": (3, 7), "late": (5, 9)}.get(
-            (part or "").lower(), (0, 9))
+            (part or "").lower(), (0, 9)
+        )
         years.append((start + low, start + high))
     for match in _YEAR.finditer(_DECADE.sub(" ", text)):
         year = int(match.group(1))
         years.append((year - ranking.YEAR_HINT_SLACK, year + ranking.YEAR_HINT_SLACK))
     words = _WORD.findall(text.lower())
-    genres = tuple(dict.fromkeys(ranking.GENRE_HINTS[w] for w in words
-                                 if w in ranking.GENRE_HINTS))
+    genres = tuple(dict.fromkeys(ranking.GENRE_HINTS[w] for w in words if w in ranking.GENRE_HINTS))
     return Hints(tuple(dict.fromkeys(years)), genres)

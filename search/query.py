@@ -90,7 +90,7 @@ def _check_balanced(text: str) -> None:
                 raise QueryError("')' without a matching '('", pos)
             open_parens.pop()
     if quote_at is not None:
-        raise QueryError('unclosed quote \'"\'', quote_at)
+        raise QueryError("unclosed quote '\"'", quote_at)
     if open_parens:
         raise QueryError("'(' is never closed", open_parens[-1])
 
@@ -141,18 +141,19 @@ class ValidationPlugin(Plugin):
             for value in bounds:
                 if value not in (None, "") and not re.fullmatch(r"-?\d+", str(value).strip()):
                     raise QueryError(
-                        f"{field} range needs whole numbers, got {str(value).strip()!r}",
-                        position)
+                        f"{field} range needs whole numbers, got {str(value).strip()!r}", position
+                    )
             low, high = (int(v) if v not in (None, "") else None for v in bounds)
             if low is not None and high is not None and low > high:
-                raise QueryError(f"empty {field} range: the start {low} is after the end {high}",
-                                 position)
+                raise QueryError(
+                    f"empty {field} range: the start {low} is after the end {high}", position
+                )
         elif isinstance(node, syntax.TextNode):
             text = node.text
             if not re.fullmatch(r"-?\d+", text or ""):
                 raise QueryError(
-                    f"{field} expects a number or a range like 2010..2015, got {text!r}",
-                    position)
+                    f"{field} expects a number or a range like 2010..2015, got {text!r}", position
+                )
         else:
             raise QueryError(f"{field} expects a number or a range like 2010..2015", position)
 
@@ -185,10 +186,12 @@ class FieldsRequiredPlugin(Plugin):
 def make_parser(schema: Any) -> MultifieldParser:
     """A Whoosh parser over the free-text fields, with filmsearch's plugins."""
     fields = list(ranking.FIELD_WEIGHTS)
-    parser = MultifieldParser(fields, schema, fieldboosts=ranking.FIELD_WEIGHTS,
-                              group=KeywordsGroup)
-    parser.replace_plugin(MultifieldPlugin(fields, fieldboosts=ranking.FIELD_WEIGHTS,
-                                           group=FieldedWordGroup))
+    parser = MultifieldParser(
+        fields, schema, fieldboosts=ranking.FIELD_WEIGHTS, group=KeywordsGroup
+    )
+    parser.replace_plugin(
+        MultifieldPlugin(fields, fieldboosts=ranking.FIELD_WEIGHTS, group=FieldedWordGroup)
+    )
     parser.replace_plugin(FieldsPlugin(remove_unknown=False))
     parser.add_plugin(FieldAliasPlugin(FIELD_ALIASES))
     parser.add_plugin(GtLtPlugin())
@@ -257,9 +260,10 @@ def parse_query(text: str, parser: MultifieldParser, plain: bool = False) -> wq.
         parsed = parser.parse(text)
     except QueryError:
         raise
-    except Exception as error:  # noqa: BLE001 - Whoosh's parser has corner cases of its own
-        raise QueryError(f"cannot understand this query ({type(error).__name__}: {error})") \
-            from error
+    except Exception as error:
+        raise QueryError(
+            f"cannot understand this query ({type(error).__name__}: {error})"
+        ) from error
     return _exclude_negations(parsed)
 
 
@@ -271,9 +275,15 @@ def _name_query(field: str, value: str, schema: Any) -> wq.Query:
     return wq.Term(field, words[0]) if len(words) == 1 else wq.Phrase(field, words)
 
 
-def filter_query(schema: Any, *, director: str | None = None, cast: str | None = None,
-                 genre: str | None = None, year: str | None = None,
-                 runtime: str | None = None) -> wq.Query | None:
+def filter_query(
+    schema: Any,
+    *,
+    director: str | None = None,
+    cast: str | None = None,
+    genre: str | None = None,
+    year: str | None = None,
+    runtime: str | None = None,
+) -> wq.Query | None:
     """The AND of the given filter options, or None when there are none."""
     parts: list[wq.Query] = []
     for field, value in (("director", director), ("cast", cast), ("genre", genre)):

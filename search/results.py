@@ -47,8 +47,9 @@ class Hit:
             "score": round(self.score, 4),
             "path": self.path,
             "snippets": {name: s.text for name, s in self.snippets.items()},
-            "highlights": {name: [list(span) for span in s.spans]
-                           for name, s in self.snippets.items()},
+            "highlights": {
+                name: [list(span) for span in s.spans] for name, s in self.snippets.items()
+            },
         }
 
 
@@ -71,8 +72,12 @@ class Results:
         return self.hits[position]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"query": self.query, "total": self.total, "parsed": self.parsed,
-                "hits": [hit.to_dict() for hit in self.hits]}
+        return {
+            "query": self.query,
+            "total": self.total,
+            "parsed": self.parsed,
+            "hits": [hit.to_dict() for hit in self.hits],
+        }
 
 
 @dataclass(frozen=True)

@@ -67,8 +67,7 @@ class FilmSearch:
             except IndexDamagedError as error:
                 if index is not None:
                     index.close()
-                if attempt == OPEN_ATTEMPTS or not isinstance(error.__cause__,
-                                                              FileNotFoundError):
+                if attempt == OPEN_ATTEMPTS or not isinstance(error.__cause__, FileNotFoundError):
                     raise
                 time.sleep(0.02 * attempt)
         raise AssertionError("unreachable")
@@ -116,17 +115,26 @@ class FilmSearch:
                 with self._reading():
                     return work(searcher)
             except IndexDamagedError as error:
-                if attempt == OPEN_ATTEMPTS or not isinstance(error.__cause__,
-                                                              FileNotFoundError):
+                if attempt == OPEN_ATTEMPTS or not isinstance(error.__cause__, FileNotFoundError):
                     raise
                 time.sleep(0.02 * attempt)
                 self._reopen()
         raise AssertionError("unreachable")
 
-    def search(self, text: str = "", *, director: str | None = None, cast: str | None = None,
-               genre: str | None = None, year: str | None = None, runtime: str | None = None,
-               limit: int = 10, snippets: bool = True, plain: bool = False,
-               baseline: bool = False) -> Results:
+    def search(
+        self,
+        text: str = "",
+        *,
+        director: str | None = None,
+        cast: str | None = None,
+        genre: str | None = None,
+        year: str | None = None,
+        runtime: str | None = None,
+        limit: int = 10,
+        snippets: bool = True,
+        plain: bool = False,
+        baseline: bool = False,
+    ) -> Results:
         """Rank films for ``text`` (query syntax in search.query), filtered by the options.
 
         ``year`` and ``runtime`` take ``2012``, ``2010..2015``, ``..100`` or ``90..``.
@@ -141,8 +149,9 @@ class FilmSearch:
             q = baseline_query(plain_words(text)[:MAX_QUERY_CHARS], self._schema)
         else:
             q = read_description(parse_query(text, self._parser, plain=plain), text)
-        filters = filter_query(self._schema, director=director, cast=cast, genre=genre,
-                               year=year, runtime=runtime)
+        filters = filter_query(
+            self._schema, director=director, cast=cast, genre=genre, year=year, runtime=runtime
+        )
         if filters is not None:
             q = filters if isinstance(q, wq.Every) else wq.And([q, filters])
 
@@ -150,25 +159,43 @@ class FilmSearch:
             pruned = prune_keywords(q, searcher.reader(), ranking.MAX_KEYWORDS)
             best, total = _best_documents(searcher, pruned, limit)
             terms = _terms_by_field(pruned) if snippets else {}
-            hits = [self._hit(rank, searcher.stored_fields(docnum), score, terms, snippets)
-                    for rank, (docnum, score) in enumerate(best, start=1)]
+            hits = [
+                self._hit(rank, searcher.stored_fields(docnum), score, terms, snippets)
+                for rank, (docnum, score) in enumerate(best, start=1)
+            ]
             return Results(query=text, total=total, hits=hits, parsed=str(pruned))
 
         return self._retrying(run)
 
-    def _hit(self, rank: int, stored: dict[str, Any], score: float,
-             terms: dict[str, frozenset[str]], snippets: bool) -> Hit:
+    def _hit(
+        self,
+        rank: int,
+        stored: dict[str, Any],
+        score: float,
+        terms: dict[str, frozenset[str]],
+        snippets: bool,
+    ) -> Hit:
         film = document_to_film(stored)
         extracts = {}
         if snippets:
             for name in SNIPPET_FIELDS:
                 text = getattr(film, name)
-                extracts[name] = make_snippet(text, terms.get(name, frozenset()),
-                                              self._schema[name].analyzer)
-        return Hit(rank=rank, id=film.id, title=film.title, year=film.year,
-                   runtime=film.runtime, directors=film.directors, cast=film.cast,
-                   genres=film.genres, score=float(score), path=film.path,
-                   snippets=extracts)
+                extracts[name] = make_snippet(
+                    text, terms.get(name, frozenset()), self._schema[name].analyzer
+                )
+        return Hit(
+            rank=rank,
+            id=film.id,
+            title=film.title,
+            year=film.year,
+            runtime=film.runtime,
+            directors=film.directors,
+            cast=film.cast,
+            genres=film.genres,
+            score=float(score),
+            path=film.path,
+            snippets=extracts,
+        )
 
     def get(self, film_id: str) -> Film | None:
         """The whole film with this id, or None."""
@@ -181,27 +208,37 @@ class FilmSearch:
         return self._retrying(lambda searcher: self._stats(searcher.reader(), manifest))
 
     def _stats(self, reader: Any, manifest: dict[str, Any]) -> IndexStats:
-        size = sum(os.path.getsize(os.path.join(self.index_dir, name))
-                   for name in os.listdir(self.index_dir)
-                   if os.path.isfile(os.path.join(self.index_dir, name)))
+        size = sum(
+            os.path.getsize(os.path.join(self.index_dir, name))
+            for name in os.listdir(self.index_dir)
+            if os.path.isfile(os.path.join(self.index_dir, name))
+        )
         fields = [name for name in self._schema.names() if name != "source"]
-        terms = sum(1 for name in fields if self._schema[name].indexed
-                    for _ in reader.lexicon(name))
-        return IndexStats(index_dir=self.index_dir, films=reader.doc_count(), terms=terms,
-                          fields=fields, stemmer=schema_stemmer(self._schema),
-                          size_bytes=size, built_at=manifest.get("built_at", "?"))
+        terms = sum(
+            1 for name in fields if self._schema[name].indexed for _ in reader.lexicon(name)
+        )
+        return IndexStats(
+            index_dir=self.index_dir,
+            films=reader.doc_count(),
+            terms=terms,
+            fields=fields,
+            stemmer=schema_stemmer(self._schema),
+            size_bytes=size,
+            built_at=manifest.get("built_at", "?"),
+        )
 
 
-def _best_documents(searcher: Any, q: wq.Query, limit: int
-                    ) -> tuple[list[tuple[int, float]], int]:
+def _best_documents(searcher: Any, q: wq.Query, limit: int) -> tuple[list[tuple[int, float]], int]:
     """The ``limit`` best (document number, score) pairs and the number of matches."""
     if isinstance(q, (ScoredOr, FieldedWord)):  # keywords only: no need for a collector
         found = top_documents(q, searcher, limit)
         if found is not None:
             return found
     results = searcher.search(q, limit=limit)
-    return ([(results.docnum(n), results.score(n) or 0.0) for n in range(len(results.top_n))],
-            len(results))
+    return (
+        [(results.docnum(n), results.score(n) or 0.0) for n in range(len(results.top_n))],
+        len(results),
+    )
 
 
 def _terms_by_field(q: wq.Query) -> dict[str, frozenset[str]]:

@@ -34,15 +34,18 @@ _PER_DOCUMENT: weakref.WeakKeyDictionary[Any, dict[tuple[Any, ...], list[float]]
 _PER_DOCUMENT = weakref.WeakKeyDictionary()
 
 
-def field_factors(reader: Any, field: str, weight: float, b: float,
-                  avg_length: float) -> list[float]:
+def field_factors(
+    reader: Any, field: str, weight: float, b: float, avg_length: float
+) -> list[float]:
     """``weight / (1 - b + b * length / avg_length)`` for every document of a segment."""
     cache = _PER_DOCUMENT.setdefault(reader, {})
     key = ("factor", field, weight, b, avg_length)
     if key not in cache:
         length = reader.doc_field_length
-        cache[key] = [weight / (1.0 - b + b * (length(doc, field, 1) or 1) / avg_length)
-                      for doc in range(reader.doc_count_all())]
+        cache[key] = [
+            weight / (1.0 - b + b * (length(doc, field, 1) or 1) / avg_length)
+            for doc in range(reader.doc_count_all())
+        ]
     return cache[key]
 
 
@@ -52,8 +55,10 @@ def total_lengths(reader: Any, fields: Sequence[str]) -> list[float]:
     key = ("length", *fields)
     if key not in cache:
         length = reader.doc_field_length
-        cache[key] = [sum(length(doc, field, 0) or 0 for field in fields)
-                      for doc in range(reader.doc_count_all())]
+        cache[key] = [
+            sum(length(doc, field, 0) or 0 for field in fields)
+            for doc in range(reader.doc_count_all())
+        ]
     return cache[key]
 
 
@@ -84,8 +89,9 @@ class _ScoreCache:
 _WORD_CACHE: weakref.WeakKeyDictionary[Any, _ScoreCache] = weakref.WeakKeyDictionary()
 
 
-def posting_blocks(reader: Any, field: str, text: str | bytes
-                   ) -> Iterator[tuple[Sequence[int], Sequence[float]]]:
+def posting_blocks(
+    reader: Any, field: str, text: str | bytes
+) -> Iterator[tuple[Sequence[int], Sequence[float]]]:
     """The (document numbers, frequencies) of a term, a block at a time, deleted ones included."""
     if (field, text) not in reader:
         return
@@ -115,8 +121,11 @@ def word_scores(searcher: Any, terms: Sequence[wq.Term], boost: float = 1.0) -> 
     from query to query. The returned dict must not be changed.
     """
     reader = searcher.reader()
-    key = (ranking.K1, boost, tuple((t.fieldname, t.text, t.boost, ranking.field_b(t.fieldname))
-                                    for t in terms))
+    key = (
+        ranking.K1,
+        boost,
+        tuple((t.fieldname, t.text, t.boost, ranking.field_b(t.fieldname)) for t in terms),
+    )
     cache = _WORD_CACHE.setdefault(reader, _ScoreCache(WORD_CACHE_ENTRIES))
     scores = cache.get(key)
     if scores is None:
@@ -143,10 +152,11 @@ def _word_scores(searcher: Any, terms: Sequence[wq.Term], boost: float) -> dict[
         field = term.fieldname
         if field not in searcher.schema or not searcher.schema[field].scorable:
             continue
-        factors = field_factors(reader, field, term.boost, ranking.field_b(field),
-                                parent.avg_field_length(field) or 1.0)
+        factors = field_factors(
+            reader, field, term.boost, ranking.field_b(field), parent.avg_field_length(field) or 1.0
+        )
         for ids, freqs in posting_blocks(reader, field, term.text):
-            for doc, freq in zip(ids, freqs):
+            for doc, freq in zip(ids, freqs, strict=True):
                 pseudo_tf[doc] += freq * factors[doc]
     k1 = ranking.K1
     scale = word_idf * boost * (k1 + 1.0)
@@ -177,13 +187,12 @@ def baseline_word_scores(searcher: Any, terms: Sequence[wq.Term]) -> dict[int, f
     tf: defaultdict[int, float] = defaultdict(float)
     for term in terms:
         for ids, freqs in posting_blocks(reader, term.fieldname, term.text):
-            for doc, freq in zip(ids, freqs):
+            for doc, freq in zip(ids, freqs, strict=True):
                 tf[doc] += freq
     fields = ranking.BASELINE_FIELDS
     avg_length = sum(parent.avg_field_length(f) or 0.0 for f in fields) or 1.0
     lengths = total_lengths(reader, fields)
-    return {doc: ranking.bm25(word_idf, freq, lengths[doc], avg_length)
-            for doc, freq in tf.items()}
+    return {doc: ranking.bm25(word_idf, freq, lengths[doc], avg_length) for doc, freq in tf.items()}
 
 
 class ScoredDocs(matching.ListMatcher):
@@ -211,7 +220,7 @@ class ScoredDocs(matching.ListMatcher):
 
     def scored(self) -> Iterator[tuple[int, float]]:
         """Every (document number, score) pair, in document order."""
-        return zip(self._ids, self._weights)
+        return zip(self._ids, self._weights, strict=True)
 
 
 def scored_docs(scores: dict[int, float], reader: Any) -> Any:
@@ -224,7 +233,9 @@ def scored_docs(scores: dict[int, float], reader: Any) -> Any:
     return ScoredDocs(ids, [scores[doc] for doc in ids])
 
 
-def top_documents(q: wq.Query, searcher: Any, limit: int) -> tuple[list[tuple[int, float]], int] | None:
+def top_documents(
+    q: wq.Query, searcher: Any, limit: int
+) -> tuple[list[tuple[int, float]], int] | None:
     """The ``limit`` best (document number, score) of ``q`` and the number of matches.
 
     For queries whose matchers are ScoredDocs on every segment, this skips

@@ -26,12 +26,25 @@ Wiki info:
 """
 
 
-def seed_text(title: str = "Test_Film", year: str = "2001", runtime: str = "90",
-              director: str = "Some Director", cast: str = "Actor One,Actor Two,",
-              content: str = "A synopsis.", wiki: str = "Wiki text.") -> str:
+def seed_text(
+    title: str = "Test_Film",
+    year: str = "2001",
+    runtime: str = "90",
+    director: str = "Some Director",
+    cast: str = "Actor One,Actor Two,",
+    content: str = "A synopsis.",
+    wiki: str = "Wiki text.",
+) -> str:
     """The text of one seed-format document."""
-    return SEED_TEMPLATE.format(title=title, year=year, runtime=runtime, director=director,
-                                cast=cast, content=content, wiki=wiki)
+    return SEED_TEMPLATE.format(
+        title=title,
+        year=year,
+        runtime=runtime,
+        director=director,
+        cast=cast,
+        content=content,
+        wiki=wiki,
+    )
 
 
 @pytest.fixture(scope="session")
@@ -70,8 +83,9 @@ def shared_corpora() -> Path:
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption("--stress", action="store_true",
-                     help="run the robustness tests at full size (slow)")
+    parser.addoption(
+        "--stress", action="store_true", help="run the robustness tests at full size (slow)"
+    )
 
 
 @pytest.fixture(scope="session")

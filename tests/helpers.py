@@ -23,12 +23,20 @@ print(json.dumps({
 """
 
 
-def python(code: str, *args: str, timeout: float = 300, check: bool = True,
-           **kwargs) -> subprocess.CompletedProcess:
+def python(
+    code: str, *args: str, timeout: float = 300, check: bool = True, **kwargs
+) -> subprocess.CompletedProcess:
     """Run ``code`` in a fresh interpreter that imports the project."""
     env = dict(os.environ, PYTHONPATH=str(PROJECT))
-    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
-                          timeout=timeout, check=check, env=env, **kwargs)
+    return subprocess.run(
+        [sys.executable, "-c", code, *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=check,
+        env=env,
+        **kwargs,
+    )
 
 
 def build_in_subprocess(paths: list[Path], index_dir: Path, timeout: float = 300) -> dict:

@@ -21,21 +21,31 @@ def words(analyzer, text: str) -> list[str]:
 
 def test_text_is_lowercased_folded_stopped_and_stemmed() -> None:
     assert words(text_analyzer(), "The Trainers' ACCIDENTS in Antibes") == [
-        "trainer", "accid", "antib"]
+        "trainer",
+        "accid",
+        "antib",
+    ]
 
 
 def test_accents_fold_in_text_and_names() -> None:
     assert words(text_analyzer("none"), "Céline Almodóvar Kieślowski Noël") == [
-        "celine", "almodovar", "kieslowski", "noel"]
+        "celine",
+        "almodovar",
+        "kieslowski",
+        "noel",
+    ]
     assert words(name_analyzer(), "Céline Sallette") == ["celine", "sallette"]
 
 
-@pytest.mark.parametrize("stemmer, expected", [
-    ("snowball", ["trainer", "generous"]),
-    ("porter", ["trainer", "gener"]),
-    ("lancaster", ["train", "gen"]),
-    ("none", ["trainers", "generously"]),
-])
+@pytest.mark.parametrize(
+    "stemmer, expected",
+    [
+        ("snowball", ["trainer", "generous"]),
+        ("porter", ["trainer", "gener"]),
+        ("lancaster", ["train", "gen"]),
+        ("none", ["trainers", "generously"]),
+    ],
+)
 def test_each_stemmer_can_be_chosen(stemmer: str, expected: list[str]) -> None:
     assert stemmer in STEMMERS
     assert words(text_analyzer(stemmer), "trainers generously") == expected

@@ -45,8 +45,9 @@ def test_colour_on_request(run, index_dir: Path) -> None:
     assert "*whale*" not in result.output
 
 
-def test_index_reports_counts_and_reindex_skips_unchanged(run, seeds_dir: Path,
-                                                          tmp_path: Path) -> None:
+def test_index_reports_counts_and_reindex_skips_unchanged(
+    run, seeds_dir: Path, tmp_path: Path
+) -> None:
     target = str(tmp_path / "ix")
     count = len(list(seeds_dir.glob("*.txt")))
     first = run("index", str(seeds_dir), "--index", target)
@@ -61,8 +62,19 @@ def test_json_output_has_the_documented_shape(run, index_dir: Path) -> None:
     assert data["query"] == "whale" and isinstance(data["total"], int)
     assert len(data["hits"]) == 3
     for hit in data["hits"]:
-        assert set(hit) >= {"rank", "id", "title", "year", "runtime", "director", "cast",
-                            "genres", "score", "path", "snippets"}
+        assert set(hit) >= {
+            "rank",
+            "id",
+            "title",
+            "year",
+            "runtime",
+            "director",
+            "cast",
+            "genres",
+            "score",
+            "path",
+            "snippets",
+        }
         assert set(hit["snippets"]) == {"synopsis", "wiki"}
         for field, spans in hit["highlights"].items():
             words = {hit["snippets"][field][s:e].lower() for s, e in spans}
@@ -77,20 +89,34 @@ def test_ndjson_and_html_formats(run, index_dir: Path) -> None:
 
 
 def test_filter_options(run, index_dir: Path) -> None:
-    result = run("search", "--json", "--director", "audiard", "--year", "2010..2015",
-                 "--cast", "marion cotillard", "--index", str(index_dir))
+    result = run(
+        "search",
+        "--json",
+        "--director",
+        "audiard",
+        "--year",
+        "2010..2015",
+        "--cast",
+        "marion cotillard",
+        "--index",
+        str(index_dir),
+    )
     assert [hit["title"] for hit in json.loads(result.output)["hits"]] == ["Rust and Bone"]
 
 
-@pytest.mark.parametrize("args, fragment", [
-    (["year:abc"], "year expects a number"),
-    (["year:2015..2010"], "start 2015 is after the end 2010"),
-    (['"unclosed'], "unclosed quote"),
-    (["(whale"], "never closed"),
-    (["whale", "--year", "soon"], "year expects a number"),
-])
-def test_bad_query_exits_2_with_one_line(run, index_dir: Path, args: list[str],
-                                         fragment: str) -> None:
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (["year:abc"], "year expects a number"),
+        (["year:2015..2010"], "start 2015 is after the end 2010"),
+        (['"unclosed'], "unclosed quote"),
+        (["(whale"], "never closed"),
+        (["whale", "--year", "soon"], "year expects a number"),
+    ],
+)
+def test_bad_query_exits_2_with_one_line(
+    run, index_dir: Path, args: list[str], fragment: str
+) -> None:
     result = run("search", *args, "--index", str(index_dir))
     assert result.exit_code == 2
     assert result.output.count("\n") == 1 and fragment in result.output
@@ -106,8 +132,13 @@ def test_missing_index_exits_1_and_says_which_command_builds_it(run, tmp_path: P
 
 
 def test_usage_errors_exit_2_with_one_line(run, tmp_path: Path) -> None:
-    for args in (["index", str(tmp_path / "missing")], ["search", "--limit", "0", "x"],
-                 ["search", "--index", str(tmp_path)], ["search", "-5"], ["frobnicate"]):
+    for args in (
+        ["index", str(tmp_path / "missing")],
+        ["search", "--limit", "0", "x"],
+        ["search", "--index", str(tmp_path)],
+        ["search", "-5"],
+        ["frobnicate"],
+    ):
         result = run(*args)
         assert result.exit_code == 2, args
         assert result.output.startswith("filmsearch: error:") and result.output.count("\n") == 1
@@ -131,9 +162,9 @@ def test_index_location_from_environment(run, seeds_dir: Path, tmp_path: Path) -
     assert json.loads(result.output)["hits"][0]["title"] == "Portrait of a Lady on Fire"
 
 
-def test_default_index_location_is_a_per_user_data_folder(run, seeds_dir: Path,
-                                                          tmp_path: Path,
-                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_default_index_location_is_a_per_user_data_folder(
+    run, seeds_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     monkeypatch.delenv("FILMSEARCH_INDEX", raising=False)
     assert run("index", str(seeds_dir)).exit_code == 0
@@ -144,8 +175,9 @@ def test_show_prints_the_whole_film(run, index_dir: Path) -> None:
     result = run("show", "000_d3cc3de14da1a221", "--index", str(index_dir))
     assert result.exit_code == 0
     assert "title:    Rust and Bone" in result.output and "Marineland" in result.output
-    data = json.loads(run("show", "000_d3cc3de14da1a221", "--json", "--index",
-                          str(index_dir)).output)
+    data = json.loads(
+        run("show", "000_d3cc3de14da1a221", "--json", "--index", str(index_dir)).output
+    )
     assert data["cast"][1] == "Marion Cotillard"
     missing = run("show", "nope", "--index", str(index_dir))
     assert missing.exit_code == 1 and "no film with id 'nope'" in missing.output

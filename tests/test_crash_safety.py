@@ -22,8 +22,14 @@ from filmsearch.search.cli import cli
 from tests.conftest import seed_text
 from tests.helpers import PROJECT
 
-QUERIES = ["whale trainer accident", "heist", "director:audiard", 'cast:"marion cotillard"',
-           "year:1950..1970", "zeppelin"]
+QUERIES = [
+    "whale trainer accident",
+    "heist",
+    "director:audiard",
+    'cast:"marion cotillard"',
+    "year:1950..1970",
+    "zeppelin",
+]
 
 
 def snapshot(index_dir: Path) -> list:
@@ -33,35 +39,66 @@ def snapshot(index_dir: Path) -> list:
     does not fix, so they are listed by (score, id) here.
     """
     with FilmSearch(index_dir) as fs:
-        return [(q, sorted((-round(hit.score, 6), hit.id)
-                           for hit in fs.search(q, limit=5000, snippets=False)))
-                for q in QUERIES]
+        return [
+            (
+                q,
+                sorted(
+                    (-round(hit.score, 6), hit.id)
+                    for hit in fs.search(q, limit=5000, snippets=False)
+                ),
+            )
+            for q in QUERIES
+        ]
 
 
 def synthetic_corpus(folder: Path, films: int) -> Path:
     folder.mkdir()
     rng = random.Random(7)
-    words = "zeppelin airship storm harbour orphan detective violin desert train".split()
+    words = [
+        "zeppelin",
+        "airship",
+        "storm",
+        "harbour",
+        "orphan",
+        "detective",
+        "violin",
+        "desert",
+        "train",
+    ]
     for number in range(films):
         plot = " ".join(rng.choice(words) for _ in range(60))
         (folder / f"z{number:05d}.txt").write_text(
-            seed_text(title=f"Airship_{number}", content=plot, wiki=plot * 3))
+            seed_text(title=f"Airship_{number}", content=plot, wiki=plot * 3)
+        )
     return folder
 
 
-BUILD = "import sys; from filmsearch import build_index; " \
-        "build_index([sys.argv[1]], sys.argv[2], rebuild=sys.argv[3] == 'rebuild')"
+BUILD = (
+    "import sys; from filmsearch import build_index; "
+    "build_index([sys.argv[1]], sys.argv[2], rebuild=sys.argv[3] == 'rebuild')"
+)
 
 
 def start_build(corpus: Path, index_dir: Path, rebuild: bool) -> subprocess.Popen:
     env = {"PYTHONPATH": str(PROJECT)}
-    return subprocess.Popen([sys.executable, "-c", BUILD, str(corpus), str(index_dir),
-                             "rebuild" if rebuild else "update"], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            BUILD,
+            str(corpus),
+            str(index_dir),
+            "rebuild" if rebuild else "update",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 def test_sigkill_at_random_moments_never_loses_the_committed_index(
-        seeds_dir: Path, tmp_path: Path, stress: bool) -> None:
+    seeds_dir: Path, tmp_path: Path, stress: bool
+) -> None:
     big = synthetic_corpus(tmp_path / "big", 1500)
     index_dir = tmp_path / "ix"
     build_index([seeds_dir], index_dir)
@@ -121,20 +158,28 @@ print(json.dumps({"seen": sorted(seen), "errors": errors[:5], "searches": count}
 """
 
 
-def test_searches_during_rebuilds_see_old_or_new_never_a_mix(seeds_dir: Path,
-                                                            tmp_path: Path) -> None:
+def test_searches_during_rebuilds_see_old_or_new_never_a_mix(
+    seeds_dir: Path, tmp_path: Path
+) -> None:
     plain = tmp_path / "plain"
     shutil.copytree(seeds_dir, plain)
     with_zeppelins = tmp_path / "zeppelins"
     shutil.copytree(seeds_dir, with_zeppelins)
     for number in range(40):
         (with_zeppelins / f"zz{number}.txt").write_text(
-            seed_text(title=f"Zeppelin_{number}", content="a zeppelin over the city"))
+            seed_text(title=f"Zeppelin_{number}", content="a zeppelin over the city")
+        )
     index_dir = tmp_path / "ix"
     build_index([plain], index_dir)
-    readers = [subprocess.Popen([sys.executable, "-c", READER, str(index_dir), "8"],
-                                env={"PYTHONPATH": str(PROJECT)}, stdout=subprocess.PIPE,
-                                text=True) for _ in range(2)]
+    readers = [
+        subprocess.Popen(
+            [sys.executable, "-c", READER, str(index_dir), "8"],
+            env={"PYTHONPATH": str(PROJECT)},
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
     deadline = time.time() + 7
     rebuilds = 0
     while time.time() < deadline:
@@ -163,9 +208,17 @@ def test_a_killed_writers_lock_is_cleared_by_the_kernel(seeds_dir: Path, tmp_pat
     index_dir = tmp_path / "ix"
     build_index([seeds_dir], index_dir)
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time; from filmsearch.index.locking import writer_lock\n"
-         "with writer_lock(sys.argv[1]):\n print('held', flush=True); time.sleep(60)",
-         str(index_dir)], env={"PYTHONPATH": str(PROJECT)}, stdout=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from filmsearch.index.locking import writer_lock\n"
+            "with writer_lock(sys.argv[1]):\n print('held', flush=True); time.sleep(60)",
+            str(index_dir),
+        ],
+        env={"PYTHONPATH": str(PROJECT)},
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert holder.stdout.readline().strip() == "held"
     with pytest.raises(IndexLockedError, match=f"PID {holder.pid}"):
         build_index([seeds_dir], index_dir)
@@ -188,16 +241,23 @@ def damage(index_dir: Path, how: str) -> None:
         toc.write_bytes(toc.read_bytes()[:40])
 
 
-@pytest.mark.parametrize("how", ["truncated segment", "deleted segment",
-                                 "garbled table of contents", "truncated table of contents"])
-def test_damaged_index_gives_one_line_and_rebuild_repairs(seeds_dir: Path, tmp_path: Path,
-                                                          how: str) -> None:
+@pytest.mark.parametrize(
+    "how",
+    [
+        "truncated segment",
+        "deleted segment",
+        "garbled table of contents",
+        "truncated table of contents",
+    ],
+)
+def test_damaged_index_gives_one_line_and_rebuild_repairs(
+    seeds_dir: Path, tmp_path: Path, how: str
+) -> None:
     index_dir = tmp_path / "ix"
     build_index([seeds_dir], index_dir)
     damage(index_dir, how)
-    with pytest.raises(IndexDamagedError, match="--rebuild"):
-        with FilmSearch(index_dir) as fs:
-            fs.search("whale trainer accident")
+    with pytest.raises(IndexDamagedError, match="--rebuild"), FilmSearch(index_dir) as fs:
+        fs.search("whale trainer accident")
     result = CliRunner().invoke(cli, ["search", "whale", "--index", str(index_dir)])
     assert result.exit_code == 1
     assert result.output.startswith(f"filmsearch: error: the index at {index_dir} is damaged")

@@ -46,8 +46,10 @@ def test_utf16_with_bom_is_decoded(tmp_path: Path) -> None:
 
 
 def test_missing_empty_and_reordered_fields(tmp_path: Path) -> None:
-    text = ("Odd_Film\nCast: \nContent: Plot here.\nGenre: Drama, Crime\n"
-            "Director: Agnès Varda\nReleased Year: 1962\n")
+    text = (
+        "Odd_Film\nCast: \nContent: Plot here.\nGenre: Drama, Crime\n"
+        "Director: Agnès Varda\nReleased Year: 1962\n"
+    )
     parsed = read_film(write(tmp_path, "a.txt", text))
     film = parsed.film
     assert (film.year, film.runtime, film.cast) == (1962, None, ())
@@ -59,8 +61,10 @@ def test_missing_empty_and_reordered_fields(tmp_path: Path) -> None:
 
 
 def test_content_continues_over_lines_and_wiki_keeps_key_like_lines(tmp_path: Path) -> None:
-    text = ("T\nContent: First line.\nSecond line.\nWiki info:\nKeywords: heist, paris\n"
-            "Director: not a header here\n")
+    text = (
+        "T\nContent: First line.\nSecond line.\nWiki info:\nKeywords: heist, paris\n"
+        "Director: not a header here\n"
+    )
     film = read_film(write(tmp_path, "a.txt", text)).film
     assert film.synopsis == "First line.\nSecond line."
     assert "Keywords: heist, paris" in film.wiki
@@ -75,19 +79,30 @@ def test_bad_utf8_is_replaced_with_a_warning(tmp_path: Path) -> None:
     assert str(parsed.warnings[0]).startswith(f"{tmp_path / 'latin.txt'}:1: not valid UTF-8")
 
 
-@pytest.mark.parametrize("year, expected", [("20122", None), ("-5", None), ("MMXII", None),
-                                            ("2012-05-17", 2012), ("1999 (USA)", 1999),
-                                            ("", None)])
-def test_years_that_make_no_sense_are_left_empty(tmp_path: Path, year: str,
-                                                 expected: int | None) -> None:
+@pytest.mark.parametrize(
+    "year, expected",
+    [
+        ("20122", None),
+        ("-5", None),
+        ("MMXII", None),
+        ("2012-05-17", 2012),
+        ("1999 (USA)", 1999),
+        ("", None),
+    ],
+)
+def test_years_that_make_no_sense_are_left_empty(
+    tmp_path: Path, year: str, expected: int | None
+) -> None:
     parsed = read_film(write(tmp_path, "a.txt", seed_text(year=year)))
     assert parsed.film.year == expected
     if year and expected is None:
         assert any("invalid year" in str(w) and ":2:" in str(w) for w in parsed.warnings)
 
 
-@pytest.mark.parametrize("runtime, expected", [("122", 122), ("122 min", 122), ("2h 2m", 122),
-                                               ("2h", 120), ("long", None), ("0", None)])
+@pytest.mark.parametrize(
+    "runtime, expected",
+    [("122", 122), ("122 min", 122), ("2h 2m", 122), ("2h", 120), ("long", None), ("0", None)],
+)
 def test_running_times(tmp_path: Path, runtime: str, expected: int | None) -> None:
     assert read_film(write(tmp_path, "a.txt", seed_text(runtime=runtime))).film.runtime == expected
 
@@ -98,12 +113,15 @@ def test_repeated_field_warns_and_last_wins(tmp_path: Path) -> None:
     assert "repeated" in str(parsed.warnings[0]) and ":3:" in str(parsed.warnings[0])
 
 
-@pytest.mark.parametrize("data, reason", [
-    (b"", "empty file"),
-    (b"  \n\n", "empty file"),
-    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary data"),
-    (b"Released Year: 2000\nContent: no title\n", "no title line"),
-])
+@pytest.mark.parametrize(
+    "data, reason",
+    [
+        (b"", "empty file"),
+        (b"  \n\n", "empty file"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary data"),
+        (b"Released Year: 2000\nContent: no title\n", "no title line"),
+    ],
+)
 def test_unusable_files_raise_a_located_error(tmp_path: Path, data: bytes, reason: str) -> None:
     path = write(tmp_path, "bad.txt", data)
     with pytest.raises(DocumentError) as caught:

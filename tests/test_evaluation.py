@@ -15,12 +15,24 @@ from filmsearch.search.cli import cli
 from filmsearch.search.evaluation import evaluate, measure, read_requests
 
 REQUESTS = [
-    {"id": "q1", "short": "whale trainer accident", "long": "a film: a (whale) trainer's accident",
-     "answer": {"title": "Rust and Bone", "year": 2012, "file": "000_d3cc3de14da1a221.txt"}},
-    {"id": "q2", "short": "orca documentary", "long": "documentary about an orca at a park",
-     "answer": {"title": "Blackfish", "year": 2013, "file": ""}},
-    {"id": "q3", "short": "zzzz qqqq", "long": "nothing like this exists",
-     "answer": {"title": "Jaws", "year": 1975, "file": ""}},
+    {
+        "id": "q1",
+        "short": "whale trainer accident",
+        "long": "a film: a (whale) trainer's accident",
+        "answer": {"title": "Rust and Bone", "year": 2012, "file": "000_d3cc3de14da1a221.txt"},
+    },
+    {
+        "id": "q2",
+        "short": "orca documentary",
+        "long": "documentary about an orca at a park",
+        "answer": {"title": "Blackfish", "year": 2013, "file": ""},
+    },
+    {
+        "id": "q3",
+        "short": "zzzz qqqq",
+        "long": "nothing like this exists",
+        "answer": {"title": "Jaws", "year": 1975, "file": ""},
+    },
 ]
 
 
@@ -38,8 +50,9 @@ def test_measures_for_one_relevant_film() -> None:
     assert measure(None) == measure(11) == (0.0, 0.0, 0.0, 0.0)
 
 
-def test_evaluate_matches_answers_by_file_or_title_and_year(seed_search: FilmSearch,
-                                                           requests_file: Path) -> None:
+def test_evaluate_matches_answers_by_file_or_title_and_year(
+    seed_search: FilmSearch, requests_file: Path
+) -> None:
     reports = {r.form: r for r in evaluate(seed_search, read_requests(requests_file))}
     assert set(reports) == {"long", "short"}
     short = reports["short"]
@@ -55,16 +68,26 @@ def test_bad_request_lines_are_named(tmp_path: Path) -> None:
         read_requests(path)
 
 
-def test_eval_command_prints_each_form_and_writes_trec_files(seed_index: Path,
-                                                             requests_file: Path,
-                                                             tmp_path: Path) -> None:
+def test_eval_command_prints_each_form_and_writes_trec_files(
+    seed_index: Path, requests_file: Path, tmp_path: Path
+) -> None:
     run = tmp_path / "runs" / "seed"
-    result = CliRunner().invoke(cli, ["eval", str(requests_file), "--index", str(seed_index),
-                                      "--run", str(run)])
+    result = CliRunner().invoke(
+        cli, ["eval", str(requests_file), "--index", str(seed_index), "--run", str(run)]
+    )
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
-    assert lines[0].split() == ["form", "ranking", "queries", "MRR@10", "succ@1", "succ@10",
-                                "nDCG@10", "mean", "ms"]
+    assert lines[0].split() == [
+        "form",
+        "ranking",
+        "queries",
+        "MRR@10",
+        "succ@1",
+        "succ@10",
+        "nDCG@10",
+        "mean",
+        "ms",
+    ]
     short = next(line.split() for line in lines if line.startswith("short"))
     assert short[1:7] == ["filmsearch", "3", "0.667", "0.667", "0.667", "0.667"]
     first = (tmp_path / "runs" / "seed.short").read_text().splitlines()[0].split()
@@ -73,19 +96,25 @@ def test_eval_command_prints_each_form_and_writes_trec_files(seed_index: Path,
 
 
 def test_eval_command_json(seed_index: Path, requests_file: Path) -> None:
-    result = CliRunner().invoke(cli, ["eval", str(requests_file), "--index", str(seed_index),
-                                      "--form", "short", "--json"])
+    result = CliRunner().invoke(
+        cli, ["eval", str(requests_file), "--index", str(seed_index), "--form", "short", "--json"]
+    )
     forms = json.loads(result.output)["forms"]
     assert [f["form"] for f in forms] == ["short"] and forms[0]["queries"] == 3
 
 
 def test_baseline_runs_beside_on_the_same_index(seed_index: Path, requests_file: Path) -> None:
-    result = CliRunner().invoke(cli, ["eval", str(requests_file), "--index", str(seed_index),
-                                      "--baseline", "--json"])
+    result = CliRunner().invoke(
+        cli, ["eval", str(requests_file), "--index", str(seed_index), "--baseline", "--json"]
+    )
     assert result.exit_code == 0, result.output
     forms = json.loads(result.output)["forms"]
     assert [(f["form"], f["system"]) for f in forms] == [
-        ("long", "filmsearch"), ("long", "bm25"), ("short", "filmsearch"), ("short", "bm25")]
+        ("long", "filmsearch"),
+        ("long", "bm25"),
+        ("short", "filmsearch"),
+        ("short", "bm25"),
+    ]
     assert all(f["queries"] == 3 for f in forms)
 
 

@@ -20,27 +20,67 @@ from tests.conftest import seed_text
 from tests.helpers import build_in_subprocess
 
 WIKI_PLOTS = [
-    ["Release Year", "Title", "Origin/Ethnicity", "Director", "Cast", "Genre", "Wiki Page",
-     "Plot"],
-    ["1927", "The Lighthouse Keeper", "American", "Unknown", "", "unknown",
-     "https://en.wikipedia.org/wiki/X",
-     "A keeper tends the lamp alone.\nOne night, a schooner, lost in fog, runs aground."],
-    ["1931", "Harbour Lights", "British", "Edith Marlowe", "Ann Fry, Tom Hale", "drama",
-     "https://en.wikipedia.org/wiki/Y", "Two sisters run a dockside tavern."],
+    ["Release Year", "Title", "Origin/Ethnicity", "Director", "Cast", "Genre", "Wiki Page", "Plot"],
+    [
+        "1927",
+        "The Lighthouse Keeper",
+        "American",
+        "Unknown",
+        "",
+        "unknown",
+        "https://en.wikipedia.org/wiki/X",
+        "A keeper tends the lamp alone.\nOne night, a schooner, lost in fog, runs aground.",
+    ],
+    [
+        "1931",
+        "Harbour Lights",
+        "British",
+        "Edith Marlowe",
+        "Ann Fry, Tom Hale",
+        "drama",
+        "https://en.wikipedia.org/wiki/Y",
+        "Two sisters run a dockside tavern.",
+    ],
 ]
 TMDB = [
-    ["budget", "genres", "id", "keywords", "original_title", "overview", "release_date",
-     "runtime", "tagline", "title"],
-    ["100", json.dumps([{"id": 18, "name": "Drama"}, {"id": 10749, "name": "Romance"}]), "501",
-     json.dumps([{"id": 1, "name": "marine biologist"}]), "Le Grand Bleu",
-     "A diver and an orca trainer fall out.", "1988-05-11", "168.0", "Deep down.",
-     "The Big Blue"],
+    [
+        "budget",
+        "genres",
+        "id",
+        "keywords",
+        "original_title",
+        "overview",
+        "release_date",
+        "runtime",
+        "tagline",
+        "title",
+    ],
+    [
+        "100",
+        json.dumps([{"id": 18, "name": "Drama"}, {"id": 10749, "name": "Romance"}]),
+        "501",
+        json.dumps([{"id": 1, "name": "marine biologist"}]),
+        "Le Grand Bleu",
+        "A diver and an orca trainer fall out.",
+        "1988-05-11",
+        "168.0",
+        "Deep down.",
+        "The Big Blue",
+    ],
     ["5", "[]", "502", "[]", "Quiet", "Unknown", "", "", "", "Quiet Days"],
 ]
 FLAT = [
     ["title", "year", "runtime", "director", "cast", "genre", "synopsis", "wiki"],
-    ["Salt Road", "2016", "97", "Ines Carvalho", "Rui Vaz; Ana Sol", "Road movie, Drama",
-     "Two brothers haul salt across the border.", "Shot in Alentejo."],
+    [
+        "Salt Road",
+        "2016",
+        "97",
+        "Ines Carvalho",
+        "Rui Vaz; Ana Sol",
+        "Road movie, Drama",
+        "Two brothers haul salt across the border.",
+        "Shot in Alentejo.",
+    ],
 ]
 
 
@@ -81,17 +121,27 @@ def test_flat_csv_and_jsonl_with_project_field_names(tmp_path: Path) -> None:
     films = films_by_title(write_csv(tmp_path / "flat.csv", FLAT))
     assert films["Salt Road"].cast == ("Rui Vaz", "Ana Sol")
     assert films["Salt Road"].genres == ("Road movie", "Drama")
-    lines = [json.dumps({"title": "Glass Orchard", "year": 2003, "director": ["Lena Ode"],
-                         "cast": "Pim Bos, Ria Kok", "synopsis": "Apples grow under glass."}),
-             '{"title": "Broken", "year": ',  # truncated line
-             json.dumps(["not", "an", "object"]),
-             json.dumps({"year": 1999, "synopsis": "no title"}),
-             json.dumps({"title": "Night Ferry", "genre": ["Thriller"], "runtime": "1h 30m"})]
+    lines = [
+        json.dumps(
+            {
+                "title": "Glass Orchard",
+                "year": 2003,
+                "director": ["Lena Ode"],
+                "cast": "Pim Bos, Ria Kok",
+                "synopsis": "Apples grow under glass.",
+            }
+        ),
+        '{"title": "Broken", "year": ',  # truncated line
+        json.dumps(["not", "an", "object"]),
+        json.dumps({"year": 1999, "synopsis": "no title"}),
+        json.dumps({"title": "Night Ferry", "genre": ["Thriller"], "runtime": "1h 30m"}),
+    ]
     (tmp_path / "films.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
     report = build_index([tmp_path], tmp_path / "ix")
     assert report.films == 3  # one CSV row, two good JSON lines
     assert sorted(str(e).split(": ", 1)[0] for e in report.skipped) == [
-        f"{tmp_path / 'films.jsonl'}:{line}" for line in (2, 3, 4)]
+        f"{tmp_path / 'films.jsonl'}:{line}" for line in (2, 3, 4)
+    ]
     with FilmSearch(tmp_path / "ix") as fs:
         assert fs.search("apples glass")[0].title == "Glass Orchard"
         assert fs.search('director:"lena ode"')[0].year == 2003
@@ -123,9 +173,12 @@ def test_unrecognisable_csv_fails_in_one_line_listing_expected_columns(tmp_path:
 
 
 def test_a_bad_row_is_reported_and_skipped_the_rest_indexed(tmp_path: Path) -> None:
-    rows = [*WIKI_PLOTS, ["1933", "Too", "Many", "Cells", "x", "y", "z", "w", "extra"],
-            ["1934", "", "American", "A. Director", "", "", "", "A film with no title."],
-            ["1935", "Last Reel", "American", "Bo Lund", "", "comedy", "", "Ends well."]]
+    rows = [
+        *WIKI_PLOTS,
+        ["1933", "Too", "Many", "Cells", "x", "y", "z", "w", "extra"],
+        ["1934", "", "American", "A. Director", "", "", "", "A film with no title."],
+        ["1935", "Last Reel", "American", "Bo Lund", "", "comedy", "", "Ends well."],
+    ]
     path = write_csv(tmp_path / "plots.csv", rows)
     report = build_index([path], tmp_path / "ix")
     assert report.films == 3
@@ -162,13 +215,17 @@ def test_stats_json_reports_films(tmp_path: Path) -> None:
     assert json.loads(result.output)["films"] == 2
 
 
-@pytest.mark.parametrize("name, title_column, rows", [
-    ("wiki_movie_plots_1901_1935.csv", "Title", 300),
-    ("tmdb_5000_movies.csv", "title", 300),
-    ("tmdb5000_films.csv", "title", 300),
-])
-def test_real_dumps_index_without_skips(shared_corpora: Path, tmp_path: Path, name: str,
-                                        title_column: str, rows: int) -> None:
+@pytest.mark.parametrize(
+    "name, title_column, rows",
+    [
+        ("wiki_movie_plots_1901_1935.csv", "Title", 300),
+        ("tmdb_5000_movies.csv", "title", 300),
+        ("tmdb5000_films.csv", "title", 300),
+    ],
+)
+def test_real_dumps_index_without_skips(
+    shared_corpora: Path, tmp_path: Path, name: str, title_column: str, rows: int
+) -> None:
     with (shared_corpora.parent / name).open(newline="", encoding="utf-8") as handle:
         records = list(csv.DictReader(handle))[:rows]
     sample = tmp_path / name
@@ -180,8 +237,10 @@ def test_real_dumps_index_without_skips(shared_corpora: Path, tmp_path: Path, na
     assert report.skipped == [] and report.films == rows
     with FilmSearch(tmp_path / "ix") as fs:
         for record in records[:: rows // 10]:
-            titles = [hit.title for hit in fs.search(record[title_column], plain=True,
-                                                     limit=50, snippets=False)]
+            titles = [
+                hit.title
+                for hit in fs.search(record[title_column], plain=True, limit=50, snippets=False)
+            ]
             assert " ".join(record[title_column].split()) in titles
 
 
@@ -193,8 +252,10 @@ def test_parallel_build_matches_a_single_process_build(seeds_dir: Path, tmp_path
     assert two.films == one.films and two.skipped == one.skipped
     with FilmSearch(tmp_path / "one") as a, FilmSearch(tmp_path / "two") as b:
         for query in ("whale trainer accident", "heist paris", 'cast:"marion cotillard"'):
-            ranked = [sorted((-round(h.score, 6), h.id) for h in fs.search(query, limit=100))
-                      for fs in (a, b)]
+            ranked = [
+                sorted((-round(h.score, 6), h.id) for h in fs.search(query, limit=100))
+                for fs in (a, b)
+            ]
             assert ranked[0] == ranked[1] and ranked[0]
     (copy / "new.txt").write_text(seed_text(title="After_The_Parallel_Build"))
     update = build_index([copy], tmp_path / "two", jobs=2)
@@ -221,4 +282,5 @@ def test_pipes_named_like_dumps_are_skipped_not_waited_on(tmp_path: Path) -> Non
     report = build_in_subprocess([tmp_path], tmp_path / "ix", timeout=120)
     assert report["films"] == 1
     assert sorted(line.split(":")[0] for line in report["skipped"]) == sorted(
-        str(tmp_path / name) for name in ("pipe.csv", "pipe.jsonl", "pipe.txt"))
+        str(tmp_path / name) for name in ("pipe.csv", "pipe.jsonl", "pipe.txt")
+    )

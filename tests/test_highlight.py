@@ -5,8 +5,10 @@ from __future__ import annotations
 from filmsearch.index.analysis import text_analyzer
 from filmsearch.search.highlight import ELLIPSIS, Snippet, make_snippet
 
-TEXT = ("Ali takes a job as a bouncer. " * 10 + "She suffers a tragic accident during a "
-        "show at the marine park, where she was a whale trainer. " + "Filler words here. " * 20)
+TEXT = (
+    "Ali takes a job as a bouncer. " * 10 + "She suffers a tragic accident during a "
+    "show at the marine park, where she was a whale trainer. " + "Filler words here. " * 20
+)
 
 
 def test_snippet_spans_point_at_the_matched_words() -> None:
@@ -29,7 +31,8 @@ def test_without_matches_the_snippet_is_the_start_of_the_text() -> None:
 
 
 def test_newlines_do_not_leak_into_snippets() -> None:
-    snippet = make_snippet("First line\nsecond whale line\r\nthird", frozenset({"whale"}),
-                           text_analyzer())
+    snippet = make_snippet(
+        "First line\nsecond whale line\r\nthird", frozenset({"whale"}), text_analyzer()
+    )
     assert "\n" not in snippet.text and "\r" not in snippet.text
     assert [snippet.text[s:e] for s, e in snippet.spans] == ["whale"]

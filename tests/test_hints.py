@@ -12,13 +12,16 @@ from filmsearch.search.hints import read_hints
 from tests.conftest import seed_text
 
 
-@pytest.mark.parametrize("text, years", [
-    ("animated movie from the 2000s", ((2000, 2009),)),
-    ("saw it in the early 90s", ((1990, 1994),)),
-    ("a late-80s horror", ((1985, 1989),)),
-    ("probably from '70s or 1995", ((1970, 1979), (1994, 1996))),
-    ("no dates here, only 300 spartans", ()),
-])
+@pytest.mark.parametrize(
+    "text, years",
+    [
+        ("animated movie from the 2000s", ((2000, 2009),)),
+        ("saw it in the early 90s", ((1990, 1994),)),
+        ("a late-80s horror", ((1985, 1989),)),
+        ("probably from '70s or 1995", ((1970, 1979), (1994, 1996))),
+        ("no dates here, only 300 spartans", ()),
+    ],
+)
 def test_year_and_decade_hints_are_read(text: str, years: tuple) -> None:
     assert read_hints(text).years == years
 
@@ -32,13 +35,22 @@ def test_genre_hints_are_read() -> None:
 def twins(tmp_path: Path) -> Path:
     """Two films with the same synopsis, from different decades and genres."""
     plot = "a lighthouse keeper finds a diver washed ashore"
-    for name, title, year, genre in (("a", "Keeper_One", "1984", "Horror"),
-                                     ("b", "Keeper_Two", "2006", "Animation")):
+    for name, title, year, genre in (
+        ("a", "Keeper_One", "1984", "Horror"),
+        ("b", "Keeper_Two", "2006", "Animation"),
+    ):
         text = seed_text(title=title, year=year, content=plot, wiki="")
         (tmp_path / f"{name}.txt").write_text(
-            text.replace("Wiki info:", f"Genre: {genre}\nWiki info:"))
-    (tmp_path / "c.txt").write_text(seed_text(title="Movie_Scene_Remembered", year="1999",
-                                              content="two chefs cook for a wedding", wiki=""))
+            text.replace("Wiki info:", f"Genre: {genre}\nWiki info:")
+        )
+    (tmp_path / "c.txt").write_text(
+        seed_text(
+            title="Movie_Scene_Remembered",
+            year="1999",
+            content="two chefs cook for a wedding",
+            wiki="",
+        )
+    )
     build_index([tmp_path], tmp_path / "ix")
     return tmp_path / "ix"
 

@@ -11,13 +11,74 @@ from filmsearch.search import FilmSearch, QueryError
 from filmsearch.search.cli import cli
 from filmsearch.search.query import MAX_QUERY_CHARS
 
-PIECES = st.sampled_from([
-    "AND", "OR", "NOT", "(", ")", '"', "'", "*", "?", "~", "~2", "^", "^3", ":", "..", "[", "]",
-    "{", "}", " TO ", "year:", "runtime:", "cast:", "title:", "director:", "genre:", "wiki:",
-    "plot:", "foo:", "http://", "whale", "trainer", "2012", "-5", "2010..2015", "..1990", ">",
-    "<", ">=", "=", "\\", "/", "+", "-", "!", "&&", "||", "\x00", "\u202e", "\u200f", "\u0301",
-    "\u0651", "😀", "👩‍👩‍👧", "שלום", "مرحبا", "ǅ", "ﬁ", "İ", "ß", "\ufffd", " ", "\t", "\n",
-])
+PIECES = st.sampled_from(
+    [
+        "AND",
+        "OR",
+        "NOT",
+        "(",
+        ")",
+        '"',
+        "'",
+        "*",
+        "?",
+        "~",
+        "~2",
+        "^",
+        "^3",
+        ":",
+        "..",
+        "[",
+        "]",
+        "{",
+        "}",
+        " TO ",
+        "year:",
+        "runtime:",
+        "cast:",
+        "title:",
+        "director:",
+        "genre:",
+        "wiki:",
+        "plot:",
+        "foo:",
+        "http://",
+        "whale",
+        "trainer",
+        "2012",
+        "-5",
+        "2010..2015",
+        "..1990",
+        ">",
+        "<",
+        ">=",
+        "=",
+        "\\",
+        "/",
+        "+",
+        "-",
+        "!",
+        "&&",
+        "||",
+        "\x00",
+        "\u202e",
+        "\u200f",
+        "\u0301",
+        "\u0651",
+        "😀",
+        "👩‍👩‍👧",
+        "שלום",
+        "مرحبا",
+        "ǅ",
+        "ﬁ",
+        "İ",
+        "ß",
+        "\ufffd",
+        " ",
+        "\t",
+        "\n",
+    ]
+)
 QUERIES = st.one_of(
     st.lists(PIECES, max_size=40).map("".join),
     st.lists(PIECES, max_size=40).map(" ".join),
@@ -37,12 +98,17 @@ def fs(seed_index):
         yield searcher
 
 
-def test_generated_queries_answer_or_raise_query_error(fs: FilmSearch,
-                                                       request: pytest.FixtureRequest) -> None:
+def test_generated_queries_answer_or_raise_query_error(
+    fs: FilmSearch, request: pytest.FixtureRequest
+) -> None:
     outcomes = {"answered": 0, "query errors": 0}
 
-    @settings(max_examples=examples(request), deadline=None, database=None,
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=examples(request),
+        deadline=None,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
     @given(QUERIES)
     def check(text: str) -> None:
         try:
@@ -63,8 +129,9 @@ def test_generated_queries_answer_or_raise_query_error(fs: FilmSearch,
 def test_cli_turns_query_errors_into_one_line_and_exit_2(seed_index) -> None:
     runner = CliRunner()
 
-    @settings(max_examples=500, deadline=None, database=None,
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=500, deadline=None, database=None, suppress_health_check=list(HealthCheck)
+    )
     @given(st.lists(PIECES, min_size=1, max_size=15).map(" ".join))
     def check(text: str) -> None:
         result = runner.invoke(cli, ["search", text, "--index", str(seed_index), "--json"])
@@ -76,12 +143,15 @@ def test_cli_turns_query_errors_into_one_line_and_exit_2(seed_index) -> None:
     check()
 
 
-@pytest.mark.parametrize("text", [
-    "whale " * 20_000,                     # 120 KB of one word
-    "(" * 50_000 + "whale" + ")" * 50_000,  # 100 KB of nesting
-    '"' + "a b " * 25_000 + '"',           # one 100 KB phrase
-    "year:2012 " * 10_000,
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "whale " * 20_000,  # 120 KB of one word
+        "(" * 50_000 + "whale" + ")" * 50_000,  # 100 KB of nesting
+        '"' + "a b " * 25_000 + '"',  # one 100 KB phrase
+        "year:2012 " * 10_000,
+    ],
+)
 def test_very_long_queries_are_cut_and_answered(fs: FilmSearch, text: str) -> None:
     assert len(text) > MAX_QUERY_CHARS
     try:

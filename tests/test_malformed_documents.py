@@ -8,7 +8,6 @@ import random
 import re
 from pathlib import Path
 
-
 from filmsearch.search import FilmSearch
 from tests.conftest import seed_text
 from tests.helpers import build_in_subprocess
@@ -17,8 +16,11 @@ LOCATED = re.compile(r"^(?P<path>/.+?):(?P<line>\d+): (?P<reason>.+)$")
 
 
 def good(rng: random.Random, number: int) -> bytes:
-    return seed_text(title=f"Good_Film_{number}", year=str(rng.randint(1900, 2020)),
-                     content=f"goodmarker plot number {number}").encode()
+    return seed_text(
+        title=f"Good_Film_{number}",
+        year=str(rng.randint(1900, 2020)),
+        content=f"goodmarker plot number {number}",
+    ).encode()
 
 
 # Each maker returns (bytes, must_be_reported). Strange-but-usable documents are
@@ -72,8 +74,9 @@ def huge_cast(rng, n):
 
 
 def png(rng, n):
-    return b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(rng.getrandbits(8) for _ in range(200)
-                                                        ), True
+    return b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(
+        rng.getrandbits(8) for _ in range(200)
+    ), True
 
 
 def control_chars(rng, n):
@@ -92,8 +95,22 @@ def nul_inside(rng, n):
     return seed_text(title=f"Nul_{n}").encode().replace(b"plot", b"pl\x00ot") + b"\x00", True
 
 
-MAKERS = [random_bytes, truncated_utf8, latin1, utf16, zero_bytes, title_only, repeated_fields,
-          absurd_year, bad_runtime, png, control_chars, old_mac, bom_only, nul_inside]
+MAKERS = [
+    random_bytes,
+    truncated_utf8,
+    latin1,
+    utf16,
+    zero_bytes,
+    title_only,
+    repeated_fields,
+    absurd_year,
+    bad_runtime,
+    png,
+    control_chars,
+    old_mac,
+    bom_only,
+    nul_inside,
+]
 
 
 def test_broken_and_strange_documents(tmp_path: Path, stress: bool) -> None:
@@ -114,8 +131,11 @@ def test_broken_and_strange_documents(tmp_path: Path, stress: bool) -> None:
         path.write_bytes(data)
         (must_report if report else usable).add(str(path))
     usable.add(_write(folder / "crowd.txt", huge_cast(rng, 0)[0]))
-    must_report.add(_write(folder / "fifty_mb.txt",
-                           b"Huge\nContent: " + b"lorem ipsum " * (50 * 1024 * 1024 // 12)))
+    must_report.add(
+        _write(
+            folder / "fifty_mb.txt", b"Huge\nContent: " + b"lorem ipsum " * (50 * 1024 * 1024 // 12)
+        )
+    )
     # Things that are not readable documents at all.
     (folder / "loop_a.txt").symlink_to(folder / "loop_b.txt")
     (folder / "loop_b.txt").symlink_to(folder / "loop_a.txt")
@@ -125,8 +145,9 @@ def test_broken_and_strange_documents(tmp_path: Path, stress: bool) -> None:
     locked = folder / "no_permission.txt"
     locked.write_bytes(good(rng, -1))
     locked.chmod(0)
-    must_report |= {str(folder / name) for name in ("loop_a.txt", "loop_b.txt", "dangling.txt",
-                                                    "pipe.txt")}
+    must_report |= {
+        str(folder / name) for name in ("loop_a.txt", "loop_b.txt", "dangling.txt", "pipe.txt")
+    }
 
     report = build_in_subprocess([folder], tmp_path / "ix", timeout=600)
 
@@ -141,8 +162,10 @@ def test_broken_and_strange_documents(tmp_path: Path, stress: bool) -> None:
         found = {hit.title for hit in fs.search("goodmarker", limit=count)}
         assert found >= goods
         assert fs.search("title:crowd").total == 1
-    print(f"{count + 8} documents: {report['films']} films indexed, {len(report['skipped'])} "
-          f"skipped, {len(report['warnings'])} warnings, peak RSS {report['max_rss_mb']:.0f} MB")
+    print(
+        f"{count + 8} documents: {report['films']} films indexed, {len(report['skipped'])} "
+        f"skipped, {len(report['warnings'])} warnings, peak RSS {report['max_rss_mb']:.0f} MB"
+    )
 
 
 def _write(path: Path, data: bytes) -> str:

@@ -16,19 +16,23 @@ def parse(text: str) -> wq.Query:
     return parse_query(text, PARSER)
 
 
-@pytest.mark.parametrize("text, message, position", [
-    ("year:abc", "year expects a number", 5),
-    ("whale year:2015..2010", "start 2015 is after the end 2010", 11),
-    ('whale "trainer accident', "unclosed quote", 6),
-    ("(whale OR orca", "'(' is never closed", 0),
-    ("whale)", "')' without a matching '('", 5),
-    ("directr:audiard", "unknown field 'directr'", 8),
-    ("runtime:long", "runtime expects a number", 8),
-    ("year:[2015 TO 2010]", "start 2015 is after the end 2010", 5),
-    (">>", "cannot understand this query", None),
-])
-def test_malformed_queries_say_what_and_where(text: str, message: str,
-                                              position: int | None) -> None:
+@pytest.mark.parametrize(
+    "text, message, position",
+    [
+        ("year:abc", "year expects a number", 5),
+        ("whale year:2015..2010", "start 2015 is after the end 2010", 11),
+        ('whale "trainer accident', "unclosed quote", 6),
+        ("(whale OR orca", "'(' is never closed", 0),
+        ("whale)", "')' without a matching '('", 5),
+        ("directr:audiard", "unknown field 'directr'", 8),
+        ("runtime:long", "runtime expects a number", 8),
+        ("year:[2015 TO 2010]", "start 2015 is after the end 2010", 5),
+        (">>", "cannot understand this query", None),
+    ],
+)
+def test_malformed_queries_say_what_and_where(
+    text: str, message: str, position: int | None
+) -> None:
     with pytest.raises(QueryError) as caught:
         parse(text)
     assert message in str(caught.value)
@@ -37,10 +41,16 @@ def test_malformed_queries_say_what_and_where(text: str, message: str,
         assert f"at position {position}" in str(caught.value)
 
 
-@pytest.mark.parametrize("text, low, high", [
-    ("year:2010..2015", 2010, 2015), ("year:[2010 TO 2015]", 2010, 2015),
-    ("year:2010..", 2010, None), ("runtime:..100", None, 100), ("1990..1999", 1990, 1999),
-])
+@pytest.mark.parametrize(
+    "text, low, high",
+    [
+        ("year:2010..2015", 2010, 2015),
+        ("year:[2010 TO 2015]", 2010, 2015),
+        ("year:2010..", 2010, None),
+        ("runtime:..100", None, 100),
+        ("1990..1999", 1990, 1999),
+    ],
+)
 def test_ranges_become_numeric_ranges(text: str, low: int | None, high: int | None) -> None:
     q = parse(text)
     assert isinstance(q, wq.NumericRange)
@@ -72,8 +82,15 @@ def test_empty_query_matches_everything() -> None:
     assert isinstance(parse("   "), wq.Every)
 
 
-@pytest.mark.parametrize("text, bounds", [("2012", (2012, 2012)), ("2010..2015", (2010, 2015)),
-                                          ("..1990", (None, 1990)), ("2000..", (2000, None))])
+@pytest.mark.parametrize(
+    "text, bounds",
+    [
+        ("2012", (2012, 2012)),
+        ("2010..2015", (2010, 2015)),
+        ("..1990", (None, 1990)),
+        ("2000..", (2000, None)),
+    ],
+)
 def test_range_options(text: str, bounds: tuple) -> None:
     assert parse_range(text) == bounds
 

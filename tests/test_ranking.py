@@ -14,15 +14,15 @@ from tests.conftest import seed_text
 
 KNOWN_ITEMS = [
     ("whale trainer accident", "Rust and Bone"),
-    ("trainers accidents", "Rust and Bone"),                      # stemmed variant
-    ("celine sallette", "Rust and Bone"),                         # accented name, typed plain
+    ("trainers accidents", "Rust and Bone"),  # stemmed variant
+    ("celine sallette", "Rust and Bone"),  # accented name, typed plain
     ("noemie merlant", "Portrait of a Lady on Fire"),
     ("almodovar mother", "All About My Mother"),
-    ("director:audiard prison", "A Prophet"),                     # director field
-    ('cast:"marion cotillard" singer', "La Vie en Rose"),         # cast phrase
-    ('director:"jean-pierre dardenne"', "Two Days, One Night"),   # one of two directors
-    ("year:1950..1960 jewellery heist paris", "Rififi"),          # year range
-    ("2001 space odyssey", "2001: A Space Odyssey"),              # digits and punctuation
+    ("director:audiard prison", "A Prophet"),  # director field
+    ('cast:"marion cotillard" singer', "La Vie en Rose"),  # cast phrase
+    ('director:"jean-pierre dardenne"', "Two Days, One Night"),  # one of two directors
+    ("year:1950..1960 jewellery heist paris", "Rififi"),  # year range
+    ("2001 space odyssey", "2001: A Space Odyssey"),  # digits and punctuation
     ("ocean's eleven", "Ocean's Eleven"),
     ("se7en", "Se7en"),
     ("8½", "8½"),
@@ -109,11 +109,15 @@ def test_repeated_words_are_scored_once(seed_search: FilmSearch) -> None:
 
 
 def test_search_scores_follow_the_bm25f_formula(tmp_path: Path) -> None:
-    films = {"a": ("Alpha", "zorblat zorblat city"), "b": ("Beta", "city lights"),
-             "c": ("Zorblat", "nothing")}
+    films = {
+        "a": ("Alpha", "zorblat zorblat city"),
+        "b": ("Beta", "city lights"),
+        "c": ("Zorblat", "nothing"),
+    }
     for name, (title, content) in films.items():
-        (tmp_path / f"{name}.txt").write_text(seed_text(title=title, content=content,
-                                                        wiki="", cast="", director=""))
+        (tmp_path / f"{name}.txt").write_text(
+            seed_text(title=title, content=content, wiki="", cast="", director="")
+        )
     build_index([tmp_path], tmp_path / "ix")
     with FilmSearch(tmp_path / "ix") as fs:
         hits = {hit.title: hit.score for hit in fs.search("zorblat")}
@@ -121,6 +125,13 @@ def test_search_scores_follow_the_bm25f_formula(tmp_path: Path) -> None:
     synopsis_avg, title_avg = (3 + 2 + 1) / 3, 1.0  # words per synopsis and per title
     b_title = ranking.field_b("title")
     assert math.isclose(hits["Alpha"], bm25f(word_idf, [(2, 3, synopsis_avg, 1.0, 0.75)]))
-    assert math.isclose(hits["Zorblat"], bm25f(word_idf, [
-        (1, 1, title_avg, ranking.FIELD_WEIGHTS["title"], b_title),
-        (1, 1, title_avg, ranking.FIELD_WEIGHTS["title_exact"], b_title)]))
+    assert math.isclose(
+        hits["Zorblat"],
+        bm25f(
+            word_idf,
+            [
+                (1, 1, title_avg, ranking.FIELD_WEIGHTS["title"], b_title),
+                (1, 1, title_avg, ranking.FIELD_WEIGHTS["title_exact"], b_title),
+            ],
+        ),
+    )

@@ -42,8 +42,19 @@ def test_to_dict_has_the_documented_shape_and_only_json(seed_search: FilmSearch)
     data = seed_search.search("whale", limit=2).to_dict()
     assert {"query", "total", "hits"} <= set(data)
     hit = data["hits"][0]
-    assert {"rank", "id", "title", "year", "runtime", "director", "cast", "genres", "score",
-            "path", "snippets"} <= set(hit)
+    assert {
+        "rank",
+        "id",
+        "title",
+        "year",
+        "runtime",
+        "director",
+        "cast",
+        "genres",
+        "score",
+        "path",
+        "snippets",
+    } <= set(hit)
     assert set(hit["snippets"]) == {"synopsis", "wiki"}
     assert only_json(data)
     json.dumps(data)
@@ -51,8 +62,11 @@ def test_to_dict_has_the_documented_shape_and_only_json(seed_search: FilmSearch)
 
 def test_filters_alone_list_matching_films(seed_search: FilmSearch) -> None:
     results = seed_search.search(cast="Catherine Deneuve", limit=10)
-    assert {hit.title for hit in results} == {"The Last Metro", "The Umbrellas of Cherbourg",
-                                              "Belle de Jour"}
+    assert {hit.title for hit in results} == {
+        "The Last Metro",
+        "The Umbrellas of Cherbourg",
+        "Belle de Jour",
+    }
 
 
 def test_get_returns_the_whole_film(seed_search: FilmSearch) -> None:
@@ -101,8 +115,9 @@ def test_replaced_and_removed_films_stop_matching(corpus_copy: Path, tmp_path: P
         assert fs.search("quimbly zeppelinfilm").total == 0
 
 
-def test_films_deleted_in_an_unmerged_segment_never_come_back(corpus_copy: Path,
-                                                              tmp_path: Path) -> None:
+def test_films_deleted_in_an_unmerged_segment_never_come_back(
+    corpus_copy: Path, tmp_path: Path
+) -> None:
     index_dir = tmp_path / "ix"
     build_index([corpus_copy], index_dir)
     with closing(open_index(index_dir)) as ix:

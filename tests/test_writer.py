@@ -21,8 +21,7 @@ from tests.conftest import seed_text
 
 def titles(index_dir: Path) -> set[str]:
     with FilmSearch(index_dir) as fs:
-        return {hit.title for hit in fs.search("", year="1800..2100", limit=1000,
-                                               snippets=False)}
+        return {hit.title for hit in fs.search("", year="1800..2100", limit=1000, snippets=False)}
 
 
 def test_first_build_indexes_every_seed(seeds_dir: Path, tmp_path: Path) -> None:
@@ -33,7 +32,8 @@ def test_first_build_indexes_every_seed(seeds_dir: Path, tmp_path: Path) -> None
 
 
 def test_reindexing_skips_unchanged_replaces_changed_removes_deleted(
-        corpus_copy: Path, tmp_path: Path) -> None:
+    corpus_copy: Path, tmp_path: Path
+) -> None:
     index_dir = tmp_path / "ix"
     first = build_index([corpus_copy], index_dir)
     again = build_index([corpus_copy], index_dir)
@@ -53,8 +53,7 @@ def test_reindexing_skips_unchanged_replaces_changed_removes_deleted(
     assert "Brand New Film" in names
 
 
-def test_indexing_a_single_file_leaves_other_films_alone(corpus_copy: Path,
-                                                          tmp_path: Path) -> None:
+def test_indexing_a_single_file_leaves_other_films_alone(corpus_copy: Path, tmp_path: Path) -> None:
     index_dir = tmp_path / "ix"
     build_index([corpus_copy], index_dir)
     extra = tmp_path / "extra.txt"
@@ -72,8 +71,11 @@ def test_broken_documents_are_reported_and_skipped_the_rest_indexed(tmp_path: Pa
     (folder / "image.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00IHDR")
     (folder / "latin1.txt").write_bytes(b"Caf\xe9_Noir\nReleased Year: 1950\n")
     seen: list[tuple[str, bool]] = []
-    report = build_index([folder], tmp_path / "ix",
-                         on_problem=lambda error, skipped: seen.append((str(error), skipped)))
+    report = build_index(
+        [folder],
+        tmp_path / "ix",
+        on_problem=lambda error, skipped: seen.append((str(error), skipped)),
+    )
     assert report.films == 2
     assert sorted(Path(e.path).name for e in report.skipped) == ["empty.txt", "image.txt"]
     assert all(isinstance(e, DocumentError) and e.line >= 1 for e in report.skipped)
@@ -82,7 +84,8 @@ def test_broken_documents_are_reported_and_skipped_the_rest_indexed(tmp_path: Pa
 
 
 def test_a_build_interrupted_midway_leaves_the_committed_index_intact(
-        corpus_copy: Path, tmp_path: Path) -> None:
+    corpus_copy: Path, tmp_path: Path
+) -> None:
     index_dir = tmp_path / "ix"
     build_index([corpus_copy], index_dir)
     before = titles(index_dir)
@@ -99,8 +102,7 @@ def test_a_build_interrupted_midway_leaves_the_committed_index_intact(
     assert build_index([corpus_copy], index_dir).replaced == len(before)
 
 
-def test_an_interrupted_first_build_leaves_no_half_index(corpus_copy: Path,
-                                                          tmp_path: Path) -> None:
+def test_an_interrupted_first_build_leaves_no_half_index(corpus_copy: Path, tmp_path: Path) -> None:
     def interrupt(done: int, total: int) -> None:
         raise KeyboardInterrupt
 
@@ -113,8 +115,9 @@ def test_an_interrupted_first_build_leaves_no_half_index(corpus_copy: Path,
     assert build_index([corpus_copy], index_dir).films > 60
 
 
-def test_stemmer_is_recorded_and_a_different_one_needs_rebuild(seeds_dir: Path,
-                                                               tmp_path: Path) -> None:
+def test_stemmer_is_recorded_and_a_different_one_needs_rebuild(
+    seeds_dir: Path, tmp_path: Path
+) -> None:
     index_dir = tmp_path / "ix"
     build_index([seeds_dir], index_dir, stemmer="porter")
     assert json.loads((index_dir / MANIFEST).read_text())["stemmer"] == "porter"
@@ -126,8 +129,9 @@ def test_stemmer_is_recorded_and_a_different_one_needs_rebuild(seeds_dir: Path,
     assert read_manifest(index_dir)["stemmer"] == "lancaster"
 
 
-def test_refuses_to_write_into_a_folder_that_is_not_an_index(seeds_dir: Path,
-                                                             tmp_path: Path) -> None:
+def test_refuses_to_write_into_a_folder_that_is_not_an_index(
+    seeds_dir: Path, tmp_path: Path
+) -> None:
     (tmp_path / "precious.txt").write_text("do not delete")
     with pytest.raises(IndexMismatchError, match="not a filmsearch index"):
         build_index([seeds_dir], tmp_path)
