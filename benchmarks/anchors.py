@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from filmsearch.index.documents import Film
 
@@ -31,6 +31,16 @@ def film_text(film: Film) -> str:
 def words_only(text: str) -> str:
     """A request as lower-case words: no query syntax for any parser to trip on."""
     return " ".join(_WORDS.findall(text.lower()))
+
+
+class Anchor(Protocol):
+    """What run.py needs of an engine it compares filmsearch with."""
+
+    name: str
+
+    def build(self, films: Iterable[Film], folder: Path) -> None: ...
+
+    def search(self, text: str, k: int = 10) -> list[str]: ...
 
 
 class PlainWhoosh:
@@ -139,4 +149,4 @@ class Tantivy:
         return [self.searcher.doc(address)["id"][0] for _, address in hits]
 
 
-ANCHORS = {"whoosh": PlainWhoosh, "bm25s": Bm25s, "tantivy": Tantivy}
+ANCHORS: dict[str, type[Anchor]] = {"whoosh": PlainWhoosh, "bm25s": Bm25s, "tantivy": Tantivy}

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import gc
 import json
 import os
@@ -57,6 +58,10 @@ def percentiles(times_ms: list[float]) -> dict[str, float]:
         return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
     return {"p50_ms": at(0.50), "p95_ms": at(0.95), "p99_ms": at(0.99), "queries": len(times_ms)}
+
+
+def _search_text(fs: FilmSearch, text: str, *, plain: bool, snippets: bool) -> Any:
+    return fs.search(text, plain=plain, snippets=snippets)
 
 
 def time_each(run: Callable[[str], Any], texts: list[str]) -> tuple[dict[str, float], list[Any]]:
@@ -113,7 +118,7 @@ def build_in_child(engine: str, out: Path, sources: list[Path]) -> dict[str, flo
     )
     if done.returncode != 0:
         raise RuntimeError(f"{engine} build failed: {done.stderr.strip()[-500:]}")
-    figures = json.loads(done.stdout.strip().splitlines()[-1])
+    figures: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
     source_mb = (
         sum(
             p.stat().st_size
@@ -200,7 +205,7 @@ def measure_filmsearch(index_dir: Path, requests: list[dict[str, Any]]) -> dict[
             with FilmSearch(index_dir) as fs:
                 fs.search("open the files", snippets=False)
                 figures, results = time_each(
-                    lambda t, s=snippets, p=plain: fs.search(t, plain=p, snippets=s), texts
+                    functools.partial(_search_text, fs, plain=plain, snippets=snippets), texts
                 )
             row[f"{form}_{'snippets' if snippets else 'no_snippets'}"] = figures
         if plain:
@@ -259,7 +264,7 @@ def pruning_check(index_dir: Path, requests: list[dict[str, Any]]) -> dict[str, 
 
 def synthetic_queries(count: int, words: int, seed: int) -> list[str]:
     films = generate_films(count, seed=seed)
-    texts = []
+    texts: list[str] = []
     for film in films:
         pool = (str(film["synopsis"]) + " " + str(film["wiki"])).split()
         if pool:
@@ -325,13 +330,14 @@ def main() -> None:
             print(f"synthetic corpus of {size:,} films …", file=sys.stderr)
             source = work / f"synthetic-{size}.jsonl"
             write_corpus(source, size)
-            row = build_in_child("filmsearch", work / f"synthetic-{size}", [source])
+            row: dict[str, Any] = dict(
+                build_in_child("filmsearch", work / f"synthetic-{size}", [source])
+            )
             with FilmSearch(work / f"synthetic-{size}") as fs:
                 for label, words in (("short", 3), ("long", 40)):
                     texts = synthetic_queries(200, words, seed=size + words)
-                    row[f"{label}_snippets"] = time_each(lambda t: fs.search(t, plain=True), texts)[
-                        0
-                    ]
+                    search = functools.partial(_search_text, fs, plain=True, snippets=True)
+                    row[f"{label}_snippets"] = time_each(search, texts)[0]
             results["synthetic"][str(size)] = row
             shutil.rmtree(work / f"synthetic-{size}", ignore_errors=True)
             source.unlink()

@@ -15,12 +15,13 @@ from .errors import (
     IndexNotFoundError,
 )
 from .formats import FORMATS, detect_format
-from .writer import BuildReport, build_index, open_index, read_manifest
+from .writer import BuildProgress, BuildReport, build_index, open_index, read_manifest
 
 __all__ = [
     "DEFAULT_STEMMER",
     "FORMATS",
     "STEMMERS",
+    "BuildProgress",
     "BuildReport",
     "DocumentError",
     "Film",

@@ -22,7 +22,7 @@ index schema, and the query parser takes them from there.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from nltk.stem import LancasterStemmer, PorterStemmer, SnowballStemmer
@@ -66,7 +66,8 @@ class NltkStemFilter(StemFilter):
 
     def __init__(self, stemmer: str = DEFAULT_STEMMER, cachesize: int = 100_000) -> None:
         self.stemmer = stemmer
-        super().__init__(stemfn=stem_function(stemmer), cachesize=cachesize)
+        # whoosh's StemFilter.__init__ is unannotated
+        super().__init__(stemfn=stem_function(stemmer), cachesize=cachesize)  # type: ignore[no-untyped-call]
 
     def __getstate__(self) -> dict[str, Any]:
         return {"stemmer": self.stemmer, "cachesize": self.cachesize, "ignore": self.ignore}
@@ -106,7 +107,8 @@ class NameListTokenizer(Tokenizer):
             for token in self.words(
                 name, positions=positions, chars=chars, start_pos=pos, start_char=offset, **kwargs
             ):
-                token.name_number = number
+                # Token takes any attribute; whoosh does not declare this one
+                token.name_number = number  # type: ignore[attr-defined]
                 pos += 1
                 yield token
             offset += len(name) + len(NAME_SEPARATOR)
@@ -127,7 +129,8 @@ class NameGapFilter(Filter):
 
     __hash__ = None  # type: ignore[assignment]
 
-    def __call__(self, tokens: Iterator[Token]) -> Iterator[Token]:
+    def __call__(self, tokens: Iterable[Token]) -> Iterator[Token]:  # type: ignore[override]
+        # (whoosh's Composable.__call__ is declared without arguments)
         for token in tokens:
             if token.positions:
                 token.pos += getattr(token, "name_number", 0) * self.gap

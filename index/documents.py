@@ -23,8 +23,8 @@ import codecs
 import os
 import re
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from .errors import DocumentError
 
@@ -143,7 +143,7 @@ def parse_minutes(value: str) -> int | None:
 def parse_number(
     value: str,
     what: str,
-    parse: Any,
+    parse: Callable[[str], int | None],
     bounds: tuple[int, int],
     path: str,
     line: int,
@@ -177,6 +177,7 @@ def parse_text(text: str, path: str, film_id: str) -> ParsedDocument:
             continue
         match = _HEADER.match(raw)
         key = _KEYS.get(" ".join(match.group(1).lower().split())) if match else None
+        field_name, field_value = (match.group(1), match.group(2)) if match else ("", "")
         if not title and key is None:
             if raw.strip():
                 title = raw.strip().replace("_", " ")
@@ -190,12 +191,12 @@ def parse_text(text: str, path: str, film_id: str) -> ParsedDocument:
                     DocumentError(
                         path,
                         number,
-                        f"field {match.group(1).strip()!r} repeated "
+                        f"field {field_name.strip()!r} repeated "
                         f"(first on line {seen_at[key]}); the last one wins",
                     )
                 )
             seen_at[key] = number
-            values[key] = [match.group(2).strip()]
+            values[key] = [field_value.strip()]
             current = key
         elif current == "synopsis":
             values["synopsis"].append(raw)

@@ -20,7 +20,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterable
 from contextlib import closing
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from whoosh import index as whoosh_index
@@ -50,8 +50,37 @@ WRITER_MB = 256
 #: Corpora larger than this (bytes of source files, about 1,000 films) use every core.
 PARALLEL_BYTES = 1024 * 1024
 
-ProgressCallback = Callable[[int, int], None]
+PathArg = str | os.PathLike[str]
+
+
+@dataclass(frozen=True)
+class BuildProgress:
+    """Where a build is: sent to ``build_index``'s ``progress`` callback after each film,
+    after each file, and when the commit starts (``phase`` "committing")."""
+
+    phase: str  # "reading" or "committing"
+    films: int  # films read so far, unchanged files' films included
+    files_done: int
+    files_total: int
+    bytes_done: int  # of the source files, counted a whole file at a time
+    bytes_total: int
+
+
+ProgressCallback = Callable[[BuildProgress], None]
 ProblemCallback = Callable[[DocumentError, bool], None]
+
+
+def path_list(paths: PathArg | Iterable[PathArg], argument: str) -> list[str]:
+    """One path or an iterable of paths, as a list of strings; TypeError naming ``argument``."""
+    items: object = [paths] if isinstance(paths, (str, os.PathLike)) else paths
+    if isinstance(items, bytes) or not isinstance(items, Iterable):
+        raise TypeError(f"{argument} must be a path or an iterable of paths, not {items!r:.60}")
+    result = []
+    for item in items:
+        if not isinstance(item, (str, os.PathLike)):
+            raise TypeError(f"{argument} must hold str or os.PathLike paths, not {item!r:.60}")
+        result.append(os.fspath(item))
+    return result
 
 
 @dataclass
@@ -179,8 +208,8 @@ def _publish(workdir: str, index_dir: str) -> int:
 
 
 def build_index(
-    paths: Iterable[str | os.PathLike[str]],
-    index_dir: str | os.PathLike[str],
+    paths: PathArg | Iterable[PathArg],
+    index_dir: PathArg,
     *,
     stemmer: str | None = None,
     rebuild: bool = False,
@@ -189,7 +218,9 @@ def build_index(
     progress: ProgressCallback | None = None,
     on_problem: ProblemCallback | None = None,
 ) -> BuildReport:
-    """Index the film files under ``paths`` into ``index_dir``; return what was done.
+    """Index the film files under ``paths`` (one path or several) into ``index_dir``.
+
+    Returns a BuildReport of what was done.
 
     ``source_format`` is one of ``FORMATS``: seed documents, CSV dumps, JSON
     Lines, or "auto" to detect each file's format. ``jobs`` is the number of
@@ -203,6 +234,9 @@ def build_index(
     Raises IndexLockedError if another process is writing the same index.
     """
     started = time.perf_counter()
+    roots = [os.path.abspath(path) for path in path_list(paths, "paths")]
+    if not isinstance(index_dir, (str, os.PathLike)):
+        raise TypeError(f"index_dir must be a str or os.PathLike path, not {index_dir!r:.60}")
     index_dir = os.path.abspath(os.fspath(index_dir))
     if stemmer is not None and stemmer not in STEMMERS:
         raise ValueError(f"unknown stemmer {stemmer!r}; choose one of {', '.join(STEMMERS)}")
@@ -216,7 +250,6 @@ def build_index(
         if on_problem:
             on_problem(error, skipped)
 
-    roots = [os.path.abspath(os.fspath(p)) for p in paths]
     sources: list[str] = []
     for item in iter_source_files(roots):
         if isinstance(item, DocumentError):
@@ -277,7 +310,9 @@ def build_index(
     return report
 
 
-def _read_existing(index_dir: str, tolerate_damage: bool) -> tuple[Any | None, dict[str, str]]:
+def _read_existing(
+    index_dir: str, tolerate_damage: bool
+) -> tuple[Any | None, dict[str, tuple[str, int]]]:
     """The existing index, open, and its indexed sources; (None, {}) if there is none.
 
     A damaged index raises IndexDamagedError, or counts as none with ``tolerate_damage``.
@@ -337,7 +372,7 @@ def _update(
             f"the index at {ix.storage.folder} is being written by another process"
         ) from None
     try:
-        _index_sources(writer, sources, known, report, problem, progress, source_format)
+        read = _index_sources(writer, sources, known, report, problem, progress, source_format)
         for path in known.keys() - set(sources):
             if _under(path, roots):
                 report.removed += writer.delete_by_term("path", path)
@@ -345,6 +380,8 @@ def _update(
         _cancel(writer)
         raise
     if report.changed or always:
+        if progress:
+            progress(replace(read, phase="committing"))
         writer.commit()
     else:
         _cancel(writer)
@@ -373,11 +410,30 @@ def _index_sources(
     problem: ProblemCallback,
     progress: ProgressCallback | None,
     source_format: str,
-) -> None:
-    for done, path in enumerate(sources, start=1):
-        _index_source(writer, path, known, report, problem, source_format)
+) -> BuildProgress:
+    """Add, replace or skip the films of every source; report progress after each film."""
+    sizes = [_size(path) for path in sources]
+    state = BuildProgress("reading", 0, 0, len(sources), 0, sum(sizes))
+
+    def film_read() -> None:
+        nonlocal state
+        state = replace(state, films=state.films + 1)
         if progress:
-            progress(done, len(sources))
+            progress(state)
+
+    for done, (path, size) in enumerate(zip(sources, sizes, strict=True), start=1):
+        _index_source(writer, path, known, report, problem, source_format, film_read)
+        state = replace(state, files_done=done, bytes_done=state.bytes_done + size)
+        if progress:
+            progress(state)
+    return state
+
+
+def _size(path: str) -> int:
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0
 
 
 def _index_source(
@@ -387,13 +443,16 @@ def _index_source(
     report: BuildReport,
     problem: ProblemCallback,
     source_format: str,
+    film_read: Callable[[], None],
 ) -> None:
-    """Add, replace or skip the films of one file."""
+    """Add, replace or skip the films of one file; ``film_read()`` after each film."""
     try:
         digest = stream_digest(path)
         old_digest, old_count = known.get(path, ("", 0))
         if old_digest == digest:
             report.unchanged += old_count
+            for _ in range(old_count):
+                film_read()
             return
         films = read_source(path, source_format)
         first = next(films, None)  # a file-level error (unreadable, no title column) comes here
@@ -411,6 +470,7 @@ def _index_source(
             problem(warning, False)
         writer.add_document(**film_to_document(item.film, digest))
         added += 1
+        film_read()
     replaced = min(old_count, added)
     report.replaced += replaced
     report.added += added - replaced

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import copy
 from collections import defaultdict
-from typing import Any
+from typing import Any, cast
 
 from whoosh import query as wq
 from whoosh.qparser import syntax
@@ -37,7 +37,8 @@ class FieldedWord(wq.compound.CompoundQuery):
             return term_scores.matcher_scores(
                 wq.Or(self.subqueries, boost=self.boost), searcher, context
             )
-        return term_scores.word_scores(searcher, self.subqueries, self.boost)
+        terms = cast("list[wq.Term]", self.subqueries)  # checked just above
+        return term_scores.word_scores(searcher, terms, self.boost)
 
     def _matcher(self, subs: list[wq.Query], searcher: Any, context: Any) -> Any:
         return term_scores.scored_docs(self.scores(searcher, context), searcher.reader())
@@ -67,7 +68,7 @@ class ScoredOr(wq.Or):
                 scores = term_scores.matcher_scores(sub, searcher, context)
             for doc, score in scores.items():
                 totals[doc] += score
-                matched[doc] += sub.boost
+                matched[doc] += boost_of(sub)
         self.combine(totals, matched, subs, searcher, context)
         return term_scores.scored_docs(totals, searcher.reader())
 
@@ -104,10 +105,10 @@ class Keywords(ScoredOr):
         context: Any,
     ) -> None:
         if ranking.COORDINATION and len(subs) <= ranking.COORDINATION_MAX_CLAUSES:
-            weight = sum(sub.boost for sub in subs)  # filler words count for little
+            weight = sum(boost_of(sub) for sub in subs)  # filler words count for little
             for doc, share in matched.items():
                 totals[doc] *= (share / weight) ** ranking.COORDINATION
-        boosts = [
+        boosts: list[tuple[wq.Query, float]] = [
             (wq.NumericRange("year", low, high), ranking.YEAR_HINT_BOOST)
             for low, high in self.hints.years
         ]
@@ -152,9 +153,14 @@ def _reweighted(term: wq.Query) -> wq.Query:
     weight = ranking.VERBOSE_FIELD_WEIGHTS.get(getattr(term, "fieldname", ""))
     if weight is None:
         return term
-    term = copy.copy(term)
-    term.boost = weight
-    return term
+    reweighted = copy.copy(term)
+    reweighted.boost = weight  # type: ignore[attr-defined]  # every field clause has a boost
+    return reweighted
+
+
+def boost_of(q: wq.Query) -> float:
+    """A clause's boost (whoosh declares it on most query classes, not on Query)."""
+    return float(getattr(q, "boost", 1.0))
 
 
 def _weigh_filler(q: wq.Query) -> wq.Query:
@@ -185,7 +191,8 @@ class BaselineWord(wq.compound.CompoundQuery):
 
     def scores(self, searcher: Any, context: Any) -> dict[int, float]:
         """Plain BM25 score of every film of the segment that contains the word."""
-        return term_scores.baseline_word_scores(searcher, self.subqueries)
+        terms = cast("list[wq.Term]", self.subqueries)  # the baseline parser makes Terms
+        return term_scores.baseline_word_scores(searcher, terms)
 
     def _matcher(self, subs: list[wq.Query], searcher: Any, context: Any) -> Any:
         return term_scores.scored_docs(self.scores(searcher, context), searcher.reader())

@@ -26,6 +26,7 @@ from whoosh.qparser import (
     GtLtPlugin,
     MultifieldParser,
     MultifieldPlugin,
+    QueryParser,
     syntax,
 )
 from whoosh.qparser.plugins import Plugin, TaggingPlugin
@@ -49,7 +50,7 @@ MAX_QUERY_CHARS = 10_000
 _RANGE_TEXT = re.compile(r"^\s*(-?\d+)?\s*\.\.\s*(-?\d+)?\s*$")
 
 
-class QueryError(FilmSearchError):
+class QueryError(FilmSearchError, ValueError):
     """The query text cannot be understood; ``position`` is a 0-based character offset."""
 
     def __init__(self, message: str, position: int | None = None) -> None:
@@ -57,6 +58,33 @@ class QueryError(FilmSearchError):
         self.position = position
         where = f" at position {position}" if position is not None else ""
         super().__init__(f"bad query{where}: {message}")
+
+
+#: What ``year=`` and ``runtime=`` accept: 2012, (2010, 2015), (None, 100) or "2010..2015".
+RangeArg = int | tuple[int | None, int | None] | str
+
+
+def range_bounds(value: RangeArg, what: str) -> tuple[int | None, int | None]:
+    """Inclusive bounds of a ``year``/``runtime`` argument; TypeError naming ``what``."""
+    if isinstance(value, bool):
+        raise TypeError(f"{what} must be an int, a (low, high) tuple or a string, not {value!r}")
+    if isinstance(value, int):
+        return value, value
+    if isinstance(value, str):
+        return parse_range(value, what)
+    if isinstance(value, tuple) and len(value) == 2:
+        low, high = value
+        if all(
+            bound is None or (isinstance(bound, int) and not isinstance(bound, bool))
+            for bound in value
+        ):
+            if low is not None and high is not None and low > high:
+                raise ValueError(f"{what} range {value!r}: the start is after the end")
+            return low, high
+    raise TypeError(
+        f"{what} must be an int, a (low, high) tuple of ints or None, or a string like "
+        f"'2010..2015', not {value!r:.60}"
+    )
 
 
 def parse_range(text: str, what: str = "year") -> tuple[int | None, int | None]:
@@ -99,7 +127,7 @@ class DottedRangePlugin(TaggingPlugin):
     """Tags ``2010..2015``, ``2010..`` and ``..2015`` as numeric ranges (inclusive)."""
 
     priority = 1
-    expr = r"(?=-?\d|\.\.-?\d)(?P<start>-?\d+)?\.\.(?P<end>-?\d+)?(?=$|[\s)])"
+    expr = re.compile(r"(?=-?\d|\.\.-?\d)(?P<start>-?\d+)?\.\.(?P<end>-?\d+)?(?=$|[\s)])")
 
     def create(self, parser: Any, match: re.Match[str]) -> syntax.RangeNode:
         return syntax.RangeNode(match.group("start"), match.group("end"), False, False)
@@ -183,7 +211,7 @@ class FieldsRequiredPlugin(Plugin):
         return syntax.AndGroup(fielded)
 
 
-def make_parser(schema: Any) -> MultifieldParser:
+def make_parser(schema: Any) -> QueryParser:
     """A Whoosh parser over the free-text fields, with filmsearch's plugins."""
     fields = list(ranking.FIELD_WEIGHTS)
     parser = MultifieldParser(
@@ -195,7 +223,7 @@ def make_parser(schema: Any) -> MultifieldParser:
     parser.replace_plugin(FieldsPlugin(remove_unknown=False))
     parser.add_plugin(FieldAliasPlugin(FIELD_ALIASES))
     parser.add_plugin(GtLtPlugin())
-    parser.add_plugin(DottedRangePlugin())
+    parser.add_plugin(DottedRangePlugin())  # type: ignore[no-untyped-call]  # whoosh's Plugin.__init__
     parser.add_plugin(ValidationPlugin(schema))
     parser.add_plugin(FieldsRequiredPlugin())
     return parser
@@ -244,7 +272,7 @@ def plain_query(words: str, schema: Any) -> wq.Query:
     return clauses[0] if len(clauses) == 1 else Keywords(clauses)
 
 
-def parse_query(text: str, parser: MultifieldParser, plain: bool = False) -> wq.Query:
+def parse_query(text: str, parser: QueryParser, plain: bool = False) -> wq.Query:
     """Parse user query text; raise QueryError if it is malformed.
 
     With ``plain``, the text is read as words only (no fields, phrases or
@@ -281,17 +309,17 @@ def filter_query(
     director: str | None = None,
     cast: str | None = None,
     genre: str | None = None,
-    year: str | None = None,
-    runtime: str | None = None,
+    year: RangeArg | None = None,
+    runtime: RangeArg | None = None,
 ) -> wq.Query | None:
     """The AND of the given filter options, or None when there are none."""
     parts: list[wq.Query] = []
     for field, value in (("director", director), ("cast", cast), ("genre", genre)):
         if value:
             parts.append(_name_query(field, value, schema))
-    for field, value in (("year", year), ("runtime", runtime)):
-        if value:
-            low, high = parse_range(value, field)
+    for field, bounds in (("year", year), ("runtime", runtime)):
+        if bounds is not None and bounds != "":
+            low, high = range_bounds(bounds, field)
             parts.append(wq.NumericRange(field, low, high))
     if not parts:
         return None

@@ -33,7 +33,14 @@ from .bm25f import (
     read_description,
 )
 from .highlight import make_snippet
-from .query import MAX_QUERY_CHARS, filter_query, make_parser, parse_query, plain_words
+from .query import (
+    MAX_QUERY_CHARS,
+    RangeArg,
+    filter_query,
+    make_parser,
+    parse_query,
+    plain_words,
+)
 from .results import SNIPPET_FIELDS, Hit, IndexStats, Results
 from .term_scores import top_documents
 
@@ -128,8 +135,8 @@ class FilmSearch:
         director: str | None = None,
         cast: str | None = None,
         genre: str | None = None,
-        year: str | None = None,
-        runtime: str | None = None,
+        year: RangeArg | None = None,
+        runtime: RangeArg | None = None,
         limit: int = 10,
         snippets: bool = True,
         plain: bool = False,
@@ -137,14 +144,22 @@ class FilmSearch:
     ) -> Results:
         """Rank films for ``text`` (query syntax in search.query), filtered by the options.
 
-        ``year`` and ``runtime`` take ``2012``, ``2010..2015``, ``..100`` or ``90..``.
+        ``year`` and ``runtime`` take ``2012``, ``(2010, 2015)``, ``(None, 100)``, or the
+        strings ``"2010..2015"``, ``"..100"``, ``"90.."``.
         With ``plain``, ``text`` is read as words only (see ``query.plain_words``).
         With ``baseline``, the words are ranked by plain BM25 over title, synopsis
         and wiki text as one field (``ranking.BASELINE_*``), for comparison.
         Raises QueryError for malformed query text or options.
         """
+        if not isinstance(text, str):
+            raise TypeError(f"text must be a str, not {type(text).__name__}")
+        if isinstance(limit, bool) or not isinstance(limit, int):
+            raise TypeError(f"limit must be an int, not {type(limit).__name__}")
         if limit < 1:
-            raise ValueError("limit must be at least 1")
+            raise ValueError(f"limit must be at least 1, got {limit}")
+        for name, value in (("director", director), ("cast", cast), ("genre", genre)):
+            if value is not None and not isinstance(value, str):
+                raise TypeError(f"{name} must be a str, not {type(value).__name__}")
         if baseline:
             q = baseline_query(plain_words(text)[:MAX_QUERY_CHARS], self._schema)
         else:
@@ -246,5 +261,6 @@ def _terms_by_field(q: wq.Query) -> dict[str, frozenset[str]]:
     found: dict[str, set[str]] = defaultdict(set)
     for field, text in q.iter_all_terms():
         if field in SNIPPET_FIELDS:
-            found[field].add(text.decode("utf-8") if isinstance(text, bytes) else text)
+            word: str | bytes = text  # whoosh declares str, but gives bytes for some queries
+            found[field].add(word.decode("utf-8") if isinstance(word, bytes) else word)
     return {field: frozenset(words) for field, words in found.items()}

@@ -95,14 +95,14 @@ def posting_blocks(
     """The (document numbers, frequencies) of a term, a block at a time, deleted ones included."""
     if (field, text) not in reader:
         return
-    matcher = reader.postings(field, text)
+    matcher: Any = reader.postings(field, text)
     if isinstance(matcher, FilterMatcher):  # deletions: the caller drops deleted films
         matcher = matcher.child
     if isinstance(matcher, W3LeafMatcher):
         while matcher.is_active():
             matcher._read_ids()
             matcher._read_weights()
-            yield matcher._ids, matcher._weights
+            yield matcher._ids or (), matcher._weights or ()  # both read just above
             matcher._next_block()
         return
     ids, weights = [], []
@@ -203,11 +203,13 @@ class ScoredDocs(matching.ListMatcher):
     """
 
     def __init__(self, ids: list[int], scores: list[float], position: int = 0) -> None:
-        super().__init__(ids, weights=scores, position=position)
-        self._max_score = max(scores)
+        # whoosh's ListMatcher.__init__ is unannotated
+        super().__init__(ids, weights=scores, position=position)  # type: ignore[no-untyped-call]
+        self._max_score: float = max(scores)
+        self._scores = scores
 
     def copy(self) -> ScoredDocs:
-        return ScoredDocs(self._ids, self._weights, self._i)
+        return ScoredDocs(self._ids, self._scores, self._i)
 
     def max_quality(self) -> float:
         return self._max_score
@@ -216,11 +218,12 @@ class ScoredDocs(matching.ListMatcher):
         return self._max_score
 
     def score(self) -> float:
-        return self._weights[self._i]
+        position: int = self._i
+        return self._scores[position]
 
     def scored(self) -> Iterator[tuple[int, float]]:
         """Every (document number, score) pair, in document order."""
-        return zip(self._ids, self._weights, strict=True)
+        return zip(self._ids, self._scores, strict=True)
 
 
 def scored_docs(scores: dict[int, float], reader: Any) -> Any:

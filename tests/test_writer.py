@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from filmsearch.index import (
+    BuildProgress,
     DocumentError,
     IndexMismatchError,
     IndexNotFoundError,
@@ -92,8 +93,8 @@ def test_a_build_interrupted_midway_leaves_the_committed_index_intact(
     for path in corpus_copy.glob("*.txt"):
         path.write_text(seed_text(title="Overwritten_" + path.stem))
 
-    def interrupt(done: int, total: int) -> None:
-        if done == total // 2:
+    def interrupt(state: BuildProgress) -> None:
+        if state.files_done == state.files_total // 2:
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
@@ -103,7 +104,7 @@ def test_a_build_interrupted_midway_leaves_the_committed_index_intact(
 
 
 def test_an_interrupted_first_build_leaves_no_half_index(corpus_copy: Path, tmp_path: Path) -> None:
-    def interrupt(done: int, total: int) -> None:
+    def interrupt(state: BuildProgress) -> None:
         raise KeyboardInterrupt
 
     index_dir = tmp_path / "ix"
