@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -26,6 +27,10 @@ class Hit:
     score: float
     path: str
     snippets: dict[str, Snippet] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        year = f" ({self.year})" if self.year else ""
+        return f"<Hit {self.rank}: {self.title!r}{year} id={self.id!r} score={self.score:.3f}>"
 
     @property
     def director(self) -> str:
@@ -62,10 +67,15 @@ class Results:
     hits: list[Hit]
     parsed: str = ""
 
+    def __repr__(self) -> str:
+        shown = ", ".join(repr(hit.title) for hit in self.hits[:3])
+        more = ", …" if len(self.hits) > 3 else ""
+        return f"<Results for {self.query[:60]!r}: {self.total} match, [{shown}{more}]>"
+
     def __len__(self) -> int:
         return len(self.hits)
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[Hit]:
         return iter(self.hits)
 
     def __getitem__(self, position: int) -> Hit:
