@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from filmsearch.index import build_index
 from filmsearch.search import FilmSearch
@@ -82,6 +83,16 @@ def shared_corpora() -> Path:
     return films
 
 
+#: Hypothesis profiles: "ci" keeps the default suite fast; "long" (FILMSEARCH_TEST_PROFILE=long,
+#: or --stress) is for nightly and pre-release runs. Tests that want a size of their own
+#: scale it from settings().max_examples.
+settings.register_profile("ci", max_examples=50, deadline=None)
+settings.register_profile(
+    "long", max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.load_profile(os.environ.get("FILMSEARCH_TEST_PROFILE", "ci"))
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--stress", action="store_true", help="run the robustness tests at full size (slow)"
@@ -92,6 +103,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def stress(request: pytest.FixtureRequest) -> bool:
     """True when the robustness tests should run at full size."""
     return bool(request.config.getoption("--stress"))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if config.getoption("--stress"):
+        settings.load_profile("long")
 
 
 def pytest_report_header(config: pytest.Config) -> str:
