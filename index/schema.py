@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from whoosh.fields import ID, NUMERIC, TEXT, Schema
@@ -24,15 +25,16 @@ NUMERIC_FIELDS = ("year", "runtime")
 def build_schema(stemmer: str = DEFAULT_STEMMER) -> Schema:
     """The filmsearch schema, with ``stemmer`` in the text analyzer.
 
-    ``source`` holds ``path<TAB>content digest`` so that an update can tell
-    unchanged files from the term list alone, without loading stored fields.
+    ``source`` holds ``path<TAB>content digest``, indexed and stored, so that an
+    update can tell unchanged files from the stored fields of the live documents
+    (the term list still counts deleted ones).
     """
     text = text_analyzer(stemmer)
     names = name_analyzer()
     return Schema(
         id=ID(stored=True, unique=True),
         path=ID(stored=True),
-        source=ID,
+        source=ID(stored=True),
         title=TEXT(analyzer=text, stored=True, phrase=True),
         title_exact=TEXT(analyzer=exact_analyzer(), phrase=True),
         year=NUMERIC(int, bits=32, stored=True, signed=True),
@@ -45,26 +47,60 @@ def build_schema(stemmer: str = DEFAULT_STEMMER) -> Schema:
     )
 
 
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _escape_surrogate(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    if 0xDC80 <= code <= 0xDCFF:  # a byte that was not UTF-8, as os.fsdecode keeps it
+        return f"\\x{code - 0xDC00:02x}"
+    return f"\\u{code:04x}"
+
+
+def index_text(text: str) -> str:
+    """``text`` with every lone surrogate written out as an escape, so that it encodes to UTF-8.
+
+    A file name that is not UTF-8 reaches Python with its odd bytes as lone
+    surrogates (``os.fsdecode``), and JSON may hold ``"\\ud800"``; Whoosh
+    cannot store either. The byte 0xff becomes the four characters ``\\xff``,
+    other surrogates ``\\udXXX``. The same text always gives the same result, so
+    a path escaped this way still identifies its file from one update to the next.
+    Text without lone surrogates (nearly all) is returned unchanged.
+    """
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return _LONE_SURROGATE.sub(_escape_surrogate, text)
+    return text
+
+
 def source_key(path: str, digest: str) -> str:
     """The ``source`` term that identifies one version of one file."""
-    return f"{path}\t{digest}"
+    return f"{index_text(path)}\t{digest}"
 
 
 def film_to_document(film: Film, digest: str) -> dict[str, Any]:
-    """Keyword arguments for ``IndexWriter.add_document``; lists are stored as lists."""
+    """Keyword arguments for ``IndexWriter.add_document``; lists are stored as lists.
+
+    Every text goes through ``index_text``, so a document can always be written.
+    """
+    title = index_text(film.title)
     doc: dict[str, Any] = {
-        "id": film.id,
-        "path": film.path,
+        "id": index_text(film.id),
+        "path": index_text(film.path),
         "source": source_key(film.path, digest),
-        "title": film.title,
-        "title_exact": film.title,
-        "synopsis": film.synopsis,
-        "wiki": film.wiki,
+        "title": title,
+        "title_exact": title,
+        "synopsis": index_text(film.synopsis),
+        "wiki": index_text(film.wiki),
     }
     for field, names in (("director", film.directors), ("cast", film.cast), ("genre", film.genres)):
         if names:
-            doc[field] = join_names(names)
-            doc[f"_stored_{field}"] = list(names)
+            clean = [index_text(name) for name in names]
+            doc[field] = join_names(clean)
+            doc[f"_stored_{field}"] = clean
     if film.year is not None:
         doc["year"] = film.year
     if film.runtime is not None:

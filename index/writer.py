@@ -15,10 +15,13 @@ import contextlib
 import itertools
 import json
 import os
+import pickle
+import queue
 import shutil
+import signal
 import tempfile
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import closing
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -26,10 +29,12 @@ from typing import Any
 from whoosh import index as whoosh_index
 from whoosh.filedb.filestore import FileStorage
 from whoosh.index import TOC, LockError, clean_files
+from whoosh.multiproc import MpWriter, SubWriterTask
 
 from .analysis import DEFAULT_STEMMER, STEMMERS, NltkStemFilter
 from .errors import (
     DocumentError,
+    FilmSearchError,
     IndexDamagedError,
     IndexLockedError,
     IndexMismatchError,
@@ -37,11 +42,14 @@ from .errors import (
     reading_index,
 )
 from .formats import FORMATS, iter_source_files, read_source, stream_digest
-from .locking import writer_lock
-from .schema import build_schema, film_to_document
+from .locking import LOCK_FILE, writer_lock
+from .schema import build_schema, film_to_document, index_text
 
 #: Written beside the Whoosh files on every build; marks a folder as a filmsearch index.
 MANIFEST = "filmsearch.json"
+#: The manifest while it is written; hidden, so that a racing writer never takes it for
+#: a stranger's file.
+MANIFEST_TMP = ".filmsearch.json.tmp"
 FORMAT_VERSION = 1
 INDEX_NAME = "MAIN"
 BUILD_PREFIX = ".filmsearch-build-"
@@ -130,14 +138,35 @@ def open_index(index_dir: str | os.PathLike[str]) -> Any:
 
 
 def indexed_sources(ix: Any) -> dict[str, tuple[str, int]]:
-    """Map every indexed source path to the digest of the version indexed and its film count."""
-    known = {}
+    """Map every source path in the index to the digest of its indexed version and its film count.
+
+    Only live documents count: Whoosh's term list and document frequencies still
+    count deleted documents until their segment is merged away, so they cannot
+    tell whether a file's films are in the index. Paths are as stored (escaped by
+    ``index_text``). A path whose live films come from two versions gets the
+    digest "", so that its next update replaces them.
+    """
+    known: dict[str, tuple[str, int]] = {}
     with ix.reader() as reader:
-        for term in reader.lexicon("source"):
-            key = term.decode("utf-8") if isinstance(term, bytes) else term
-            path, digest = key.rsplit("\t", 1)
-            known[path] = (digest, reader.doc_frequency("source", term))
+        if reader.schema["source"].stored:
+            keys: Iterator[str] = (
+                stored.get("source", "") for stored in reader.all_stored_fields()
+            )
+        else:  # an index built before ``source`` was stored: count live postings
+            keys = _live_source_terms(reader)
+        for key in keys:
+            path, _, digest = key.rpartition("\t")
+            old_digest, count = known.get(path, (digest, 0))
+            known[path] = (digest if old_digest == digest else "", count + 1)
     return known
+
+
+def _live_source_terms(reader: Any) -> Iterator[str]:
+    """Each ``source`` term once per live document that holds it."""
+    for term in reader.lexicon("source"):
+        key = term.decode("utf-8") if isinstance(term, bytes) else term
+        for _ in reader.postings("source", term).all_ids():  # skips deleted documents
+            yield key
 
 
 def _write_manifest(index_dir: str, stemmer: str, films: int) -> None:
@@ -147,7 +176,7 @@ def _write_manifest(index_dir: str, stemmer: str, films: int) -> None:
         "films": films,
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
-    tmp = os.path.join(index_dir, MANIFEST + ".tmp")
+    tmp = os.path.join(index_dir, MANIFEST_TMP)
     with open(tmp, "w", encoding="utf-8") as handle:
         json.dump(manifest, handle, indent=2)
     os.replace(tmp, os.path.join(index_dir, MANIFEST))
@@ -157,18 +186,29 @@ def _under(path: str, roots: list[str]) -> bool:
     return any(path == root or path.startswith(root.rstrip(os.sep) + os.sep) for root in roots)
 
 
+def _ours(name: str) -> bool:
+    """Whether a name in an index folder is one that filmsearch writes before the manifest."""
+    return name in (LOCK_FILE, MANIFEST_TMP) or name.startswith(BUILD_PREFIX)
+
+
 def _prepare_target(index_dir: str) -> None:
-    """Refuse to build into a folder that holds anything but a filmsearch index."""
+    """Refuse to build into a folder that holds anything but a filmsearch index.
+
+    A missing or empty folder is fine, and so is one holding only what a
+    writer creates before its manifest (the lock file, a build folder): that is
+    another writer's first build, which the lock will name. Anything else, hidden
+    files included, is somebody's data.
+    """
     if os.path.exists(index_dir) and not os.path.isdir(index_dir):
         raise IndexMismatchError(f"{index_dir} is a file, not an index folder")
-    visible = (
-        [name for name in os.listdir(index_dir) if not name.startswith(".")]
-        if os.path.isdir(index_dir)
-        else []
-    )
-    if visible and read_manifest(index_dir) is None:
+    if not os.path.isdir(index_dir) or read_manifest(index_dir) is not None:
+        return
+    foreign = sorted(name for name in os.listdir(index_dir) if not _ours(name))
+    if foreign:
+        more = f" and {len(foreign) - 1} more" if len(foreign) > 1 else ""
         raise IndexMismatchError(
-            f"{index_dir} exists and is not a filmsearch index; choose another --index folder"
+            f"{index_dir} is not empty and is not a filmsearch index (it holds "
+            f"{foreign[0]!r}{more}); choose an empty or new --index folder"
         )
 
 
@@ -231,7 +271,17 @@ def build_index(
     or to Snowball for a new index. Asking for a different stemmer than the
     index's needs ``rebuild=True``. Bad documents are reported through
     ``on_problem(error, skipped)`` and in the report, and never stop the build.
-    Raises IndexLockedError if another process is writing the same index.
+
+    A file reached twice (a folder given twice, a folder and a file in it, a
+    link) is read once. Within one file, the first film with a given id is
+    kept; later films with the same id are reported (``duplicate id``) and
+    skipped. A changed file that can no longer be read loses its films, as a
+    fresh build would not have them either.
+
+    Raises IndexLockedError if another process is writing the same index,
+    IndexMismatchError if ``index_dir`` is a folder that is neither empty nor a
+    filmsearch index, and FilmSearchError (or OSError, such as a full disk) if
+    writing fails; the index is then left as it was last committed.
     """
     started = time.perf_counter()
     roots = [os.path.abspath(path) for path in path_list(paths, "paths")]
@@ -250,14 +300,10 @@ def build_index(
         if on_problem:
             on_problem(error, skipped)
 
-    sources: list[str] = []
-    for item in iter_source_files(roots):
-        if isinstance(item, DocumentError):
-            problem(item, True)
-        else:
-            sources.append(item)
+    sources = _unique_sources(iter_source_files(roots), problem)
 
     with writer_lock(index_dir):
+        _prepare_target(index_dir)  # again: the folder cannot change under the lock
         _remove_stale_builds(index_dir)
         existing, known = _read_existing(index_dir, tolerate_damage=rebuild)
         try:
@@ -310,6 +356,28 @@ def build_index(
     return report
 
 
+def _unique_sources(items: Iterable[str | DocumentError], problem: ProblemCallback) -> list[str]:
+    """The source files to read, each once (by real path), in order; problems reported."""
+    sources: list[str] = []
+    seen_files: set[str] = set()
+    seen_keys: dict[str, str] = {}
+    for item in items:
+        if isinstance(item, DocumentError):
+            problem(item, True)
+            continue
+        real = os.path.realpath(item)
+        if real in seen_files:
+            continue
+        seen_files.add(real)
+        key = index_text(item)
+        if key in seen_keys:  # two names that differ only in bytes that are not UTF-8
+            problem(DocumentError(item, 1, f"same name as {seen_keys[key]} once escaped"), True)
+            continue
+        seen_keys[key] = item
+        sources.append(item)
+    return sources
+
+
 def _read_existing(
     index_dir: str, tolerate_damage: bool
 ) -> tuple[Any | None, dict[str, tuple[str, int]]]:
@@ -359,47 +427,73 @@ def _update(
 ) -> None:
     """Apply the sources to ``ix`` in one writer: commit if anything changed, else cancel.
 
-    With ``jobs`` > 1, Whoosh's multiprocessing writer analyses documents in
-    ``jobs`` worker processes, each writing its own segment, merged at commit.
+    With ``jobs`` > 1, worker processes analyse documents, each writing its own
+    segment (see ``_FilmMpWriter``). Whatever fails or interrupts the build
+    (Ctrl-C included), the writer is cancelled and its workers stopped before
+    the exception goes on, so the index stays as last committed.
     """
     try:
         if jobs > 1:
-            writer = ix.writer(procs=jobs, limitmb=WRITER_MB // jobs, multisegment=True)
+            writer: Any = _FilmMpWriter(ix, procs=jobs, limitmb=WRITER_MB // jobs)
         else:
             writer = ix.writer(limitmb=WRITER_MB)
     except LockError:
         raise IndexLockedError(
             f"the index at {ix.storage.folder} is being written by another process"
         ) from None
+    committed = False
     try:
         read = _index_sources(writer, sources, known, report, problem, progress, source_format)
-        for path in known.keys() - set(sources):
-            if _under(path, roots):
+        escaped_roots = [index_text(root) for root in roots]
+        for path in known.keys() - {index_text(source) for source in sources}:
+            if _under(path, escaped_roots):
                 report.removed += writer.delete_by_term("path", path)
-    except BaseException:
-        _cancel(writer)
-        raise
-    if report.changed or always:
-        if progress:
-            progress(replace(read, phase="committing"))
-        writer.commit()
-    else:
-        _cancel(writer)
+        if report.changed or always:
+            if progress:
+                progress(replace(read, phase="committing"))
+            writer.commit()
+            committed = True
+    finally:
+        if committed:
+            _stop_workers(writer)
+        else:
+            _cancel(writer)
+
+
+@contextlib.contextmanager
+def _sigint_deferred() -> Iterator[None]:
+    """Hold back Ctrl-C (SIGINT) for the duration; it is delivered at the end."""
+    if not hasattr(signal, "pthread_sigmask"):  # pragma: no cover - Windows
+        yield
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
 def _cancel(writer: Any) -> None:
-    """Cancel a writer, stopping the worker processes of a multiprocessing writer.
+    """Cancel a writer and stop the worker processes of a parallel one.
 
     Whoosh's MpWriter.cancel() only flags its workers in this process, so they
-    would wait for documents forever.
+    would wait for documents forever; they are terminated here. A writer whose
+    commit failed halfway may refuse to cancel: its lock and temporary files are
+    then released by hand. A second Ctrl-C waits until this is done.
     """
-    try:
-        writer.cancel()
-    finally:
-        for task in getattr(writer, "tasks", []):
-            if task.is_alive():
-                task.terminate()
-                task.join(5)
+    with _sigint_deferred():
+        try:
+            _stop_workers(writer)
+        finally:
+            try:
+                writer.cancel()
+            except Exception:
+                writer._cleanup_on_error()
+
+
+def _stop_workers(writer: Any) -> None:
+    if isinstance(writer, _FilmMpWriter):
+        writer.stop_workers()
 
 
 def _index_sources(
@@ -446,9 +540,10 @@ def _index_source(
     film_read: Callable[[], None],
 ) -> None:
     """Add, replace or skip the films of one file; ``film_read()`` after each film."""
+    key = index_text(path)
+    old_digest, old_count = known.get(key, ("", 0))
     try:
         digest = stream_digest(path)
-        old_digest, old_count = known.get(path, ("", 0))
         if old_digest == digest:
             report.unchanged += old_count
             for _ in range(old_count):
@@ -458,20 +553,244 @@ def _index_source(
         first = next(films, None)  # a file-level error (unreadable, no title column) comes here
     except DocumentError as error:
         problem(error, True)
-        return
-    if path in known:
-        writer.delete_by_term("path", path)
+        first, films = None, iter(())
+    if old_count:
+        writer.delete_by_term("path", key)
     added = 0
-    for item in itertools.chain([first] if first else [], films):
+    first_of_id: dict[str, int] = {}
+    for number, item in enumerate(itertools.chain([first] if first else [], films), start=1):
         if isinstance(item, DocumentError):
             problem(item, True)
             continue
+        film_id = index_text(item.film.id)
+        if film_id in first_of_id:
+            problem(
+                DocumentError(
+                    path,
+                    getattr(item, "line", 1),
+                    f"duplicate id {film_id!r} (record {number}; the first, record "
+                    f"{first_of_id[film_id]}, is kept); skipped",
+                ),
+                True,
+            )
+            continue
+        first_of_id[film_id] = number
         for warning in item.warnings:
             problem(warning, False)
-        writer.add_document(**film_to_document(item.film, digest))
+        _add_document(writer, film_to_document(item.film, digest))
         added += 1
         film_read()
     replaced = min(old_count, added)
     report.replaced += replaced
     report.added += added - replaced
     report.removed += old_count - replaced
+
+
+def _add_document(writer: Any, document: dict[str, Any]) -> None:
+    """Add one document; what Whoosh raises other than OSError becomes FilmSearchError."""
+    try:
+        writer.add_document(**document)
+    except OSError:
+        raise
+    except Exception as error:
+        raise FilmSearchError(
+            f"could not index a film of {document.get('path', '?')} "
+            f"({type(error).__name__}: {error}); the index was left as it was"
+        ) from error
+
+
+@dataclass(frozen=True)
+class _WorkerFailure:
+    """What a worker process sends back instead of its segment when it fails."""
+
+    message: str
+    errno: int | None = None
+
+    def raise_(self) -> None:
+        if self.errno is not None:
+            raise OSError(self.errno, self.message)
+        raise FilmSearchError(self.message)
+
+
+class _Worker(SubWriterTask):
+    """A worker process of a parallel build.
+
+    It ignores Ctrl-C (the parent stops it), never prints a traceback, and
+    reports a failure on the result queue instead of its segment.
+    """
+
+    def run(self) -> None:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        if hasattr(signal, "pthread_sigmask"):  # blocked by the parent around the fork
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+        base: Any = super()  # Whoosh's methods are untyped
+        try:
+            base.run()
+        except BaseException as error:
+            if isinstance(error, OSError) and error.errno is not None:
+                strerror = error.strerror or os.strerror(error.errno)
+                failure = _WorkerFailure(
+                    f"{strerror} (in a worker process writing the index); "
+                    "the index was left as it was",
+                    error.errno,
+                )
+            elif isinstance(error, FilmSearchError):
+                failure = _WorkerFailure(str(error))
+            else:
+                failure = _WorkerFailure(
+                    f"a worker process failed ({type(error).__name__}: {error}); "
+                    "the index was left as it was"
+                )
+            with contextlib.suppress(BaseException):
+                self.resultqueue.put(failure, timeout=5)
+            raise SystemExit(1) from None  # ends the process quietly
+
+    def _process_file(self, filename: str, doc_count: int) -> None:
+        writer = self.writer
+        tempstorage = writer.temp_storage()
+        with tempstorage.open_file(filename).raw_file() as handle:
+            for _ in range(doc_count):
+                code, fields = pickle.load(handle)
+                assert code == 0
+                _add_document(writer, fields)
+        tempstorage.delete_file(filename)
+
+
+class _FilmMpWriter(MpWriter):
+    """Whoosh's multiprocessing writer, made to fail loudly instead of losing films.
+
+    Whoosh's MpWriter waits for a dead worker forever when its job queue is
+    full, drops the results of workers that died (committing without their
+    films), and leaves its workers to Ctrl-C. Here: workers are ``_Worker``
+    processes that ignore SIGINT; the parent checks on them while it waits,
+    raises the failure a worker reports (FilmSearchError, or OSError such as
+    ENOSPC), and before committing checks that the workers' segments hold every
+    document sent. Each worker writes its own segment (``multisegment``).
+    """
+
+    def __init__(self, ix: Any, procs: int, limitmb: int) -> None:
+        base: Any = super()  # Whoosh's methods are untyped
+        base.__init__(ix, procs=procs, multisegment=True, limitmb=limitmb)
+        self.sent = 0
+
+    def _new_task(self) -> _Worker:
+        worker: Any = _Worker  # its __init__ is Whoosh's, untyped
+        task: _Worker = worker(
+            self.storage,
+            self.indexname,
+            self.jobqueue,
+            self.resultqueue,
+            self.subargs,
+            self.multisegment,
+        )
+        self.tasks.append(task)
+        with _sigint_deferred():  # the worker must not see a Ctrl-C before it ignores them
+            task.start()
+        return task
+
+    def add_document(self, **fields: Any) -> None:
+        self.sent += 1
+        base: Any = super()  # Whoosh's methods are untyped
+        base.add_document(**fields)
+
+    def _enqueue(self) -> None:
+        filename = f"{len(self.tasks)}-{self.sent}-{os.getpid()}.doclist"
+        whoosh: Any = self  # Whoosh's methods are untyped
+        with whoosh.temp_storage().create_file(filename).raw_file() as handle:
+            for item in self.docbuffer:
+                pickle.dump(item, handle, 2)
+        if len(self.tasks) < self.procs:
+            self._new_task()
+        self._put((filename, len(self.docbuffer)))
+        self.docbuffer = []
+
+    def _put(self, job: tuple[str, int] | None) -> None:
+        """Queue a job (None: finish), checking on the workers while the queue is full."""
+        while True:
+            try:
+                self.jobqueue.put(job, timeout=0.1)
+                return
+            except queue.Full:
+                self._check_workers(all_must_live=True)
+
+    def _check_workers(self, all_must_live: bool) -> None:
+        """Raise if a worker failed, or (``all_must_live``) if every worker has ended."""
+        codes = [task.exitcode for task in self.tasks]
+        if any(code not in (None, 0) for code in codes) or (
+            all_must_live and all(code is not None for code in codes)
+        ):
+            self._raise_failure(codes)
+
+    def _raise_failure(self, codes: list[int | None]) -> None:
+        deadline = time.monotonic() + 1
+        while time.monotonic() < deadline:
+            try:
+                item = self.resultqueue.get(timeout=0.1)
+            except queue.Empty:
+                continue
+            if isinstance(item, _WorkerFailure):
+                item.raise_()
+        raise FilmSearchError(
+            "a worker process ended unexpectedly (exit codes "
+            f"{', '.join(str(code) for code in codes)}); the index was left as it was"
+        )
+
+    def _results(self) -> list[Any]:
+        """One ``(run, fieldnames, segment)`` result per worker, or the failure raised."""
+        results: list[Any] = []
+        missing_since: float | None = None
+        while len(results) < len(self.tasks):
+            try:
+                item = self.resultqueue.get(timeout=0.1)
+            except queue.Empty:
+                self._check_workers(all_must_live=False)
+                ended = sum(task.exitcode is not None for task in self.tasks)
+                if ended <= len(results):
+                    missing_since = None
+                elif missing_since is None:
+                    missing_since = time.monotonic()
+                elif time.monotonic() - missing_since > 5:  # ended, said nothing
+                    self._raise_failure([task.exitcode for task in self.tasks])
+                continue
+            if isinstance(item, _WorkerFailure):
+                item.raise_()
+            results.append(item)
+        return results
+
+    def _commit(self, mergetype: Any, optimize: Any, merge: Any) -> None:
+        whoosh: Any = self  # Whoosh's methods are untyped
+        if self.docbuffer:
+            self._enqueue()
+        for _ in self.tasks:
+            self._put(None)
+        finalsegments = whoosh._merge_segments(mergetype, optimize, merge)
+        results = self._results()
+        for task in self.tasks:
+            task.join(10)
+        received = sum(segment.doc_count() for _, _, segment in results)
+        if received != self.sent:
+            raise FilmSearchError(
+                f"the worker processes indexed {received} of {self.sent} films; "
+                "the index was left as it was"
+            )
+        finalsegments += [segment for _, _, segment in results]
+        if self._added:
+            finalsegments.append(whoosh._finalize_segment())
+        else:
+            whoosh._close_segment()
+        whoosh._commit_toc(finalsegments)
+        whoosh._finish()
+
+    def stop_workers(self) -> None:
+        """Terminate the workers still running, wait for them, and close the queues."""
+        for task in self.tasks:
+            if task.exitcode is None:
+                task.terminate()
+        for task in self.tasks:
+            task.join(5)
+            if task.exitcode is None:
+                task.kill()
+                task.join(5)
+        for channel in (self.jobqueue, self.resultqueue):
+            channel.cancel_join_thread()
+            channel.close()
