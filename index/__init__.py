@@ -4,6 +4,7 @@ from filmsearch.index import build_index
 report = build_index(["seeds/"], "my-index")
 """
 
+from . import safe_pickle  # noqa: F401  # imported to restrict every unpickling Whoosh does
 from .analysis import DEFAULT_STEMMER, STEMMERS
 from .documents import Film, ParsedDocument, read_film
 from .errors import (
