@@ -6,17 +6,25 @@ Exit codes: 0 success, 1 runtime problem (no index yet, unreadable files),
 
 from __future__ import annotations
 
-import json
+import contextlib
 import os
 import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TextIO
 
 import click
 import platformdirs
 
-from filmsearch.index import STEMMERS, BuildReport, DocumentError, FilmSearchError, build_index
+from filmsearch.index import (
+    STEMMERS,
+    BuildProgress,
+    BuildReport,
+    DocumentError,
+    FilmSearchError,
+    build_index,
+)
 from filmsearch.index.errors import IndexMismatchError
 from filmsearch.index.formats import FORMATS
 
@@ -24,6 +32,7 @@ from .evaluation import evaluate, read_requests, write_qrels
 from .query import QueryError
 from .results import SNIPPET_FIELDS, Hit, Results
 from .searcher import FilmSearch
+from .terminal import for_json, for_terminal
 
 ENV_INDEX = "FILMSEARCH_INDEX"
 PLAIN_MARKS = ("*", "*")
@@ -39,20 +48,27 @@ class CliError(click.ClickException):
 
     def __init__(self, message: str, exit_code: int = 1) -> None:
         super().__init__(message)
-        self.exit_code = exit_code
+        self.exit_code = exit_code  # type: ignore[misc]  # click declares it on the class
 
     def show(self, file: Any = None) -> None:
-        click.echo(f"filmsearch: error: {self.format_message()}", err=True)
+        say(f"filmsearch: error: {self.format_message()}", err=True)
+
+
+#: Exit code after Ctrl-C, as shells report a process killed by SIGINT.
+EXIT_INTERRUPTED = 130
+#: Exit code when the reader of our output went away (``| head``), as ``cat`` gives.
+EXIT_BROKEN_PIPE = 141
 
 
 class FilmSearchGroup(click.Group):
     """Turns library errors and usage errors into one-line messages with the right exit code."""
 
-    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
-        if not standalone_mode:
-            return super().main(*args, standalone_mode=False, **kwargs)
+    def main(  # type: ignore[override]  # always standalone: exits with our codes
+        self, args: list[str] | None = None, prog_name: str | None = None, **extra: Any
+    ) -> None:
         try:
-            result = super().main(*args, standalone_mode=False, **kwargs)
+            result = super().main(args, prog_name, standalone_mode=False, **extra)
+            sys.stdout.flush()  # here, so that a closed pipe is seen before the exit
         except click.UsageError as error:
             if type(error).__name__ == "NoArgsIsHelpError" and error.ctx:  # bare "filmsearch"
                 click.echo(error.ctx.get_help())
@@ -65,9 +81,12 @@ class FilmSearchGroup(click.Group):
         except click.ClickException as error:
             error.show()
             sys.exit(error.exit_code)
-        except click.Abort:
-            click.echo("filmsearch: aborted", err=True)
-            sys.exit(1)
+        except (click.Abort, KeyboardInterrupt):
+            say("filmsearch: interrupted", err=True)
+            sys.exit(EXIT_INTERRUPTED)
+        except BrokenPipeError:
+            _quiet_broken_pipe()
+            sys.exit(EXIT_BROKEN_PIPE)
         sys.exit(result if isinstance(result, int) else 0)
 
     def invoke(self, ctx: click.Context) -> Any:
@@ -77,6 +96,9 @@ class FilmSearchGroup(click.Group):
             raise CliError(str(error), 2) from None
         except FilmSearchError as error:
             raise CliError(str(error), 1) from None
+        except BrokenPipeError:  # click would exit 1 with no word
+            _quiet_broken_pipe()
+            raise click.exceptions.Exit(EXIT_BROKEN_PIPE) from None
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
         except OSError as error:
@@ -90,6 +112,20 @@ class FilmSearchGroup(click.Group):
                 f"internal error: {type(error).__name__}: {error} "
                 "(set FILMSEARCH_DEBUG=1 for a traceback)"
             ) from None
+
+
+def _quiet_broken_pipe() -> None:
+    """Point stdout at /dev/null so Python's exit-time flush cannot fail again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+
+
+def say(text: str, *, err: bool = False, multiline: bool = False) -> None:
+    """Print text that may hold document or index data, with control characters escaped.
+
+    Output that adds colour of its own escapes each piece with ``for_terminal`` instead.
+    """
+    click.echo(for_terminal(text, multiline=multiline), err=err)
 
 
 def index_option(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -114,8 +150,8 @@ def use_color(choice: bool | None) -> bool:
     return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
 
 
-def print_json(data: Any) -> None:
-    click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+def print_json(data: Any, indent: int | None = 2) -> None:
+    click.echo(for_json(data, indent=indent))
 
 
 @click.group(cls=FilmSearchGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -142,8 +178,7 @@ def cli() -> None:
 )
 @click.option("--rebuild", is_flag=True, help="Build from scratch instead of updating.")
 @click.option(
-    "--format",
-    "source_format",
+    "--source-format",
     type=click.Choice(FORMATS),
     default="auto",
     show_default=True,
@@ -177,38 +212,80 @@ def index_command(
       filmsearch index seeds/ --index ./films.idx
       filmsearch index wiki_movie_plots.csv tmdb_5000_movies.csv --jobs 2
     """
-    target = resolve_index(index_dir)
+    status = StatusLine(enabled=sys.stderr.isatty() and not quiet)
 
     def report_problem(error: DocumentError, skipped: bool) -> None:
-        click.echo(f"{'skipped' if skipped else 'warning'}: {error}", err=True)
+        status.above(f"{'skipped' if skipped else 'warning'}: {error}")
 
-    bar: dict[str, Any] = {}
-
-    def progress(done: int, total: int) -> None:
-        if "bar" not in bar:
-            bar["bar"] = click.progressbar(length=total, label="indexing", file=sys.stderr)
-            bar["bar"].__enter__()
-        bar["bar"].update(1)
-
-    show_bar = sys.stderr.isatty() and not quiet
-    try:
+    with status:
         report = build_index(
             paths,
-            target,
+            resolve_index(index_dir),
             stemmer=stemmer,
             rebuild=rebuild,
             source_format=source_format,
             jobs=jobs,
-            progress=progress if show_bar else None,
+            progress=status.build_progress,
             on_problem=report_problem,
         )
-    finally:
-        if "bar" in bar:
-            bar["bar"].__exit__(None, None, None)
     if not quiet:
-        click.echo(summarize_build(report))
+        say(summarize_build(report))
     if report.films == 0 and report.skipped:
         raise CliError("no film could be indexed", 1)
+
+
+class StatusLine:
+    """One line on stderr that redraws itself (a terminal only); messages print above it."""
+
+    #: Seconds between redraws: a build reads thousands of films a second.
+    INTERVAL = 0.1
+
+    def __init__(self, enabled: bool, stream: TextIO | None = None) -> None:
+        self.enabled = enabled
+        self.stream = stream or sys.stderr
+        self.text = ""
+        self.drawn_at = 0.0
+
+    def __enter__(self) -> StatusLine:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._clear()
+
+    def _clear(self) -> None:
+        if self.enabled and self.text:
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()
+
+    def show(self, text: str, force: bool = False) -> None:
+        """Replace the line with ``text``, at most every INTERVAL seconds unless ``force``."""
+        now = time.monotonic()
+        if not self.enabled or (not force and now - self.drawn_at < self.INTERVAL):
+            return
+        self.text, self.drawn_at = for_terminal(text), now
+        self.stream.write("\r\x1b[K" + self.text)
+        self.stream.flush()
+
+    def above(self, message: str) -> None:
+        """Print ``message`` as its own line on stderr, then redraw the status under it."""
+        self._clear()
+        say(message, err=True)
+        if self.enabled and self.text:
+            self.stream.write(self.text)
+            self.stream.flush()
+
+    def build_progress(self, state: BuildProgress) -> None:
+        """The ``progress`` callback of build_index: films read, share of the bytes, phase."""
+        if state.phase == "committing":
+            self.show(f"committing {state.films:,} films …", force=True)
+            return
+        share = state.bytes_done / state.bytes_total if state.bytes_total else 1.0
+        self.show(
+            f"indexing: {state.films:,} films read, "
+            f"file {min(state.files_done + 1, state.files_total)} of {state.files_total} "
+            f"({share:.0%} of {state.bytes_total / 1e6:.1f} MB)",
+            force=state.films == 1,
+        )
 
 
 def summarize_build(report: BuildReport) -> str:
@@ -296,18 +373,21 @@ def search_command(
         print_json(results.to_dict())
     elif output == "ndjson":
         for hit in results:
-            click.echo(json.dumps(hit.to_dict(), ensure_ascii=False))
+            print_json(hit.to_dict(), indent=None)
     elif output == "html":
-        click.echo(render_html(results))
+        say(render_html(results), multiline=True)
     else:
         colored = use_color(color)
         click.echo(render_text(results, colored), color=colored)
 
 
 def render_text(results: Results, color: bool) -> str:
-    """Human-readable results; matched words in bold colour, or between asterisks."""
+    """Human-readable results; matched words in bold colour, or between asterisks.
+
+    Film text is shown with control characters escaped (``for_terminal``).
+    """
     if not results.hits:
-        return f"No films match {results.query!r}."
+        return f"No films match {for_terminal(repr(results.query))}."
     lines = [
         f"{results.total} film{'s' if results.total != 1 else ''} match; "
         f"showing {len(results.hits)}.",
@@ -315,24 +395,23 @@ def render_text(results: Results, color: bool) -> str:
     ]
     for hit in results:
         lines.append(f"{hit.rank:>2}. " + _headline(hit, color))
-        lines.append(f"    id {hit.id}")
+        lines.append(f"    id {for_terminal(hit.id)}")
         for name in SNIPPET_FIELDS:
             snippet = hit.snippets.get(name)
             if snippet and snippet.text:
-                if color:
-                    marked = snippet.render("\x1b[1;33m", "\x1b[0m")
-                else:
-                    marked = snippet.render(*PLAIN_MARKS)
+                marks = ("\x1b[1;33m", "\x1b[0m") if color else PLAIN_MARKS
+                marked = snippet.render(*marks, escape=for_terminal)
                 lines.append(f"    {name}: {marked}")
         lines.append("")
     return "\n".join(lines).rstrip()
 
 
 def _headline(hit: Hit, color: bool) -> str:
-    title = click.style(hit.title, bold=True) if color else hit.title
+    title = for_terminal(hit.title)
+    title = click.style(title, bold=True) if color else title
     parts = [f"{title} ({hit.year})" if hit.year else title]
     if hit.directors:
-        parts.append(hit.director)
+        parts.append(for_terminal(hit.director))
     if hit.runtime:
         parts.append(f"{hit.runtime} min")
     parts.append(f"score {hit.score:.2f}")
@@ -391,8 +470,8 @@ def show_command(film_id: str, index_dir: str | None, as_json: bool) -> None:
     for key in ("title", "year", "runtime", "director", "cast", "genres", "path"):
         value = data[key]
         value = ", ".join(value) if isinstance(value, list) else value
-        click.echo(f"{key + ':':<10}{'' if value is None else value}")
-    click.echo(f"\nsynopsis:\n{film.synopsis}\n\nwiki:\n{film.wiki}")
+        say(f"{key + ':':<10}{'' if value is None else value}")
+    say(f"\nsynopsis:\n{film.synopsis}\n\nwiki:\n{film.wiki}", multiline=True)
 
 
 @cli.command("stats")
@@ -410,12 +489,16 @@ def stats_command(index_dir: str | None, as_json: bool) -> None:
     if as_json:
         print_json(stats.to_dict())
         return
-    click.echo(
-        f"index:      {stats.index_dir}\nfilms:      {stats.films}\n"
-        f"terms:      {stats.terms}\nfields:     {', '.join(stats.fields)}\n"
-        f"stemmer:    {stats.stemmer}\nsize:       {stats.size_bytes / 1e6:.2f} MB\n"
-        f"last build: {stats.built_at}"
-    )
+    for label, value in (
+        ("index", stats.index_dir),
+        ("films", stats.films),
+        ("terms", stats.terms),
+        ("fields", ", ".join(stats.fields)),
+        ("stemmer", stats.stemmer),
+        ("size", f"{stats.size_bytes / 1e6:.2f} MB"),
+        ("last build", stats.built_at),
+    ):
+        say(f"{label + ':':<12}{value}")
 
 
 @cli.command("eval")
@@ -462,20 +545,18 @@ def eval_command(
     names = list(forms) or sorted({form for request in requests for form in request.forms})
     if run_path:
         os.makedirs(os.path.dirname(os.path.abspath(run_path)), exist_ok=True)
-    run_files = (
-        {form: open(f"{run_path}.{form}", "w", encoding="utf-8") for form in names}
-        if run_path
-        else {}
-    )
-    try:
-        systems = [False, True] if baseline else [False]
+    systems = [False, True] if baseline else [False]
+    with contextlib.ExitStack() as files:
+        run_files: dict[str, TextIO] = {
+            form: files.enter_context(open(f"{run_path}.{form}", "w", encoding="utf-8"))
+            for form in (names if run_path else [])
+        }
         with (
             FilmSearch(resolve_index(index_dir)) as fs,
             _progress(len(requests) * len(names) * len(systems)) as progress,
         ):
             reports = []
             for number, is_baseline in enumerate(systems):
-                offset = number * len(requests) * len(names)
                 reports += evaluate(
                     fs,
                     requests,
@@ -483,27 +564,29 @@ def eval_command(
                     baseline=is_baseline,
                     tag=tag,
                     run_files=None if is_baseline else run_files,
-                    progress=progress and (lambda done, _, start=offset: progress(start + done, 0)),
+                    progress=progress and _shifted(progress, number * len(requests) * len(names)),
                 )
         reports.sort(key=lambda report: report.form)
         if run_path:
             with open(f"{run_path}.qrels", "w", encoding="utf-8") as handle:
                 write_qrels(requests, handle)
-    finally:
-        for handle in run_files.values():
-            handle.close()
     if as_json:
         print_json({"queries": queries, "forms": [report.to_dict() for report in reports]})
         return
-    click.echo(
+    say(
         f"{'form':<8}{'ranking':<12}{'queries':>8}{'MRR@10':>9}{'succ@1':>9}"
         f"{'succ@10':>9}{'nDCG@10':>9}{'mean ms':>9}"
     )
     for r in reports:
-        click.echo(
+        say(
             f"{r.form:<8}{r.system:<12}{r.queries:>8}{r.mrr:>9.3f}{r.success_1:>9.3f}"
             f"{r.success_10:>9.3f}{r.ndcg:>9.3f}{r.mean_ms:>9.1f}"
         )
+
+
+def _shifted(progress: Callable[[int, int], None], start: int) -> Callable[[int, int], None]:
+    """A progress callback for one of several passes, counting on from ``start``."""
+    return lambda done, total: progress(start + done, total)
 
 
 @contextmanager
