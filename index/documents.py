@@ -26,12 +26,14 @@ import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from .errors import DocumentError
+from .errors import DocumentError, NotFilmsError, escape_surrogates
 
 #: Largest file read; a larger one is skipped, so memory stays bounded.
 MAX_FILE_BYTES = 64 * 1024 * 1024
 #: Longest text kept for one field; longer text is cut there, with a warning.
 MAX_FIELD_CHARS = 2_000_000
+#: Longest title kept; a longer one is cut there, with a warning.
+MAX_TITLE_CHARS = 1000
 #: Plausible release years; anything else is reported and left empty.
 YEAR_RANGE = (1870, 2100)
 #: Plausible running times in minutes.
@@ -57,7 +59,12 @@ _KEYS = {
     "wiki": "wiki",
 }
 _HEADER = re.compile(r"^\s*([A-Za-z][A-Za-z ]{0,30}?)\s*:(.*)$")
-_LIST_SPLIT = re.compile(r"\s*[,;]\s*")
+_LIST_SPLIT = re.compile(r"[,;]")
+#: How a NotFilmsError says what a seed document lacks.
+NOT_A_FILM = (
+    'not a film document (no "Released Year:", "Director:", "Content:" '
+    "or other known field line after the title)"
+)
 
 
 @dataclass(frozen=True)
@@ -82,6 +89,8 @@ class ParsedDocument:
 
     film: Film
     warnings: list[DocumentError] = field(default_factory=list)
+    #: The line the film starts on (its row, for CSV and JSON Lines), for reports.
+    line: int = 1
 
 
 def decode(data: bytes, path: str) -> tuple[str, list[DocumentError]]:
@@ -118,13 +127,20 @@ def _looks_utf16(data: bytes) -> bool:
 
 
 def split_names(value: str) -> tuple[str, ...]:
-    """Split a comma- or semicolon-separated list of names, dropping empty entries."""
-    return tuple(name for name in _LIST_SPLIT.split(value.strip()) if name)
+    """Split a comma- or semicolon-separated list of names, dropping empty entries.
+
+    Split on the separators and strip each name: a pattern that also eats the
+    spaces around a separator takes quadratic time on a long run of spaces.
+    """
+    return tuple(name for part in _LIST_SPLIT.split(value) if (name := part.strip()))
 
 
+# At most 6 digits: int() of a 5,000-digit string is slow, and an error from Python 3.11.
 _YEAR = re.compile(r"^(\d{4})(?:$|[-/.\s(])")
-_MINUTES = re.compile(r"^(\d+)\s*(?:m|min|mins|minutes)?\.?$", re.IGNORECASE)
-_HOURS = re.compile(r"^(\d+)\s*h(?:ours?)?\s*(?:(\d+)\s*(?:m|min|mins|minutes)?)?$", re.IGNORECASE)
+_MINUTES = re.compile(r"^(\d{1,6})\s*(?:m|min|mins|minutes)?\.?$", re.IGNORECASE)
+_HOURS = re.compile(
+    r"^(\d{1,6})\s*h(?:ours?)?\s*(?:(\d{1,6})\s*(?:m|min|mins|minutes)?)?$", re.IGNORECASE
+)
 
 
 def parse_year(value: str) -> int | None:
@@ -160,8 +176,13 @@ def parse_number(
     return number
 
 
-def parse_text(text: str, path: str, film_id: str) -> ParsedDocument:
-    """Parse the text of one seed document; raise DocumentError if it holds no film."""
+def parse_text(text: str, path: str, film_id: str, require_field: bool = True) -> ParsedDocument:
+    """Parse the text of one seed document; raise DocumentError if it holds no film.
+
+    A title with no known field line after it (requirements.txt, notes, a
+    licence) is not a film: NotFilmsError, or with ``require_field=False`` (the
+    user said the file is a seed document) a film with only a title, and a warning.
+    """
     if "\x00" in text:
         line = text.count("\n", 0, text.index("\x00")) + 1
         raise DocumentError(path, line, "binary data (NUL byte); not a text document")
@@ -180,8 +201,14 @@ def parse_text(text: str, path: str, film_id: str) -> ParsedDocument:
         field_name, field_value = (match.group(1), match.group(2)) if match else ("", "")
         if not title and key is None:
             if raw.strip():
-                title = raw.strip().replace("_", " ")
-                title = " ".join(title.split())
+                title = " ".join(raw.replace("_", " ").split())
+                if len(title) > MAX_TITLE_CHARS:
+                    warnings.append(
+                        DocumentError(
+                            path, number, f"title longer than {MAX_TITLE_CHARS:,} characters; cut"
+                        )
+                    )
+                    title = title[:MAX_TITLE_CHARS]
             continue
         if key is not None:
             if not title:
@@ -205,6 +232,8 @@ def parse_text(text: str, path: str, film_id: str) -> ParsedDocument:
     if not title:
         raise DocumentError(path, 1, "empty document (no title line)")
     if not values:
+        if require_field:
+            raise NotFilmsError(path, 1, NOT_A_FILM)
         warnings.append(DocumentError(path, 1, "only a title; no other field"))
 
     def text_of(key: str) -> str:
@@ -245,13 +274,14 @@ def parse_text(text: str, path: str, film_id: str) -> ParsedDocument:
     return ParsedDocument(film, warnings)
 
 
-def parse_bytes(data: bytes, path: str) -> ParsedDocument:
+def parse_bytes(data: bytes, path: str, require_field: bool = True) -> ParsedDocument:
     """Decode and parse one seed document's bytes; the film id is the file's stem."""
     if not data.strip():
         raise DocumentError(path, 1, "empty file")
     text, warnings = decode(data, path)
-    film_id = os.path.splitext(os.path.basename(path))[0]
-    parsed = parse_text(text, path, film_id)
+    # A file name's undecodable bytes (lone surrogates from os.fsdecode) cannot be indexed.
+    film_id = escape_surrogates(os.path.splitext(os.path.basename(path))[0])
+    parsed = parse_text(text, path, film_id, require_field)
     parsed.warnings[:0] = warnings
     return parsed
 
@@ -286,6 +316,6 @@ def read_bytes(path: str | os.PathLike[str]) -> bytes:
         raise DocumentError(path, 1, f"cannot read: {exc.strerror or exc}") from None
 
 
-def read_film(path: str | os.PathLike[str]) -> ParsedDocument:
-    """Read one seed document from disk."""
-    return parse_bytes(read_bytes(path), os.fspath(path))
+def read_film(path: str | os.PathLike[str], require_field: bool = True) -> ParsedDocument:
+    """Read one seed document from disk (see parse_text for ``require_field``)."""
+    return parse_bytes(read_bytes(path), os.fspath(path), require_field)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import re
 import struct
 import zlib
 from collections.abc import Iterator
@@ -16,14 +17,71 @@ class FilmSearchError(Exception):
     """Base class of every error filmsearch raises on purpose."""
 
 
+#: Characters that would break a one-line report or reach a terminal raw: C0 and C1
+#: controls, DEL, line and paragraph separators, and lone surrogates (which cannot
+#: be written as UTF-8; os.fsdecode turns undecodable file-name bytes into them).
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escape_one(match: re.Match[str]) -> str:
+    char = match.group()
+    code = ord(char)
+    if char in _NAMED:
+        return _NAMED[char]
+    if 0xDC80 <= code <= 0xDCFF:  # a file-name byte os.fsdecode could not decode
+        return f"\\x{code - 0xDC00:02x}"
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
+
+
+def escape_controls(text: str) -> str:
+    """``text`` with control characters and lone surrogates escaped as ``\\n``, ``\\x1b``, ….
+
+    The result is one line, safe to print to a terminal and encodable as UTF-8;
+    a file name's undecodable byte 0xff shows as ``\\xff``.
+    """
+    return _UNPRINTABLE.sub(_escape_one, text)
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def escape_surrogates(text: str) -> str:
+    """``text`` made encodable as UTF-8: each lone surrogate written as ``\\xff`` or ``\\ud800``.
+
+    Paths from os.fsdecode hold undecodable bytes as lone surrogates; Whoosh,
+    terminals and JSON writers cannot encode them. Other text is unchanged.
+    """
+    return _SURROGATE.sub(_escape_one, text)
+
+
 class DocumentError(FilmSearchError):
-    """A source document could not be used (or only partly): ``path:line: reason``."""
+    """A source document could not be used (or only partly): ``path:line: reason``.
+
+    ``path`` and ``reason`` keep the raw values; the message (``str()``) escapes
+    control characters and undecodable file-name bytes, so a report is always
+    exactly one printable line.
+    """
 
     def __init__(self, path: str | os.PathLike[str], line: int, reason: str) -> None:
         self.path = os.fspath(path)
         self.line = line
         self.reason = reason
-        super().__init__(f"{self.path}:{line}: {reason}")
+        super().__init__(f"{escape_controls(self.path)}:{line}: {escape_controls(reason)}")
+
+    def __reduce__(self) -> tuple[type[DocumentError], tuple[str, int, str]]:
+        # Exceptions pickle as cls(*args); ours takes (path, line, reason), not the message.
+        return (type(self), (self.path, self.line, self.reason))
+
+
+class NotFilmsError(DocumentError):
+    """A file that does not look like film documents, so it was not indexed.
+
+    A seed document needs a title line and at least one known field line
+    (``Released Year:``, ``Director:``, ``Content:``, …); a CSV needs a title
+    column; a JSON Lines file needs objects with a title key. Build reports
+    count these files as "not films" rather than as broken documents.
+    """
 
 
 class IndexNotFoundError(FilmSearchError):

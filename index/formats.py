@@ -9,23 +9,26 @@ is a CSV header, anything else is a seed document. ``--format`` overrides it.
 from __future__ import annotations
 
 import codecs
+import csv
 import hashlib
 import os
 from collections.abc import Callable, Iterable, Iterator
 
 from .documents import ParsedDocument, check_regular_file, read_film
 from .errors import DocumentError
-from .tabular import column_map, read_csv, read_jsonl
+from .tabular import column_map, load_json, read_csv, read_jsonl
 
 #: Formats a user may name; "auto" detects each file's own.
 FORMATS = ("auto", "seed", "csv", "jsonl")
 #: Extensions read when a folder is walked, and the format each implies.
 EXTENSIONS = {".txt": "seed", ".csv": "csv", ".tsv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
-#: Readers of the formats that hold many films per file.
-MULTI_FILM_READERS: dict[str, Callable[[str], Iterator[ParsedDocument | DocumentError]]] = {
-    "csv": read_csv,
+#: Readers of the formats that hold many films per file: (path, require_films) -> items.
+MULTI_FILM_READERS: dict[str, Callable[[str, bool], Iterator[ParsedDocument | DocumentError]]] = {
+    "csv": lambda path, require_films: read_csv(path),
     "jsonl": read_jsonl,
 }
+#: What a reader may raise on a file no check foresaw; reported, never aborting a build.
+UNFORESEEN = (RecursionError, ValueError, UnicodeError, LookupError, csv.Error, MemoryError)
 
 
 def detect_format(path: str) -> str:
@@ -40,7 +43,7 @@ def detect_format(path: str) -> str:
     except (OSError, DocumentError):
         return "seed"  # the seed reader reports why the file cannot be read
     text = head.removeprefix(codecs.BOM_UTF8).decode("utf-8", errors="replace").lstrip()
-    if text.startswith("{"):
+    if text.startswith("{") and _first_line_is_object(text, len(head) < 8192):
         return "jsonl"
     first_line = text.split("\n", 1)[0]
     delimiter = max(",;\t|", key=first_line.count)
@@ -50,18 +53,60 @@ def detect_format(path: str) -> str:
     return "seed"
 
 
+def _first_line_is_object(text: str, whole: bool) -> bool:
+    """Whether ``text`` (the start of a file) begins with a line holding one JSON object.
+
+    Pretty-printed JSON (a settings file) starts with a line holding only "{".
+    A first line longer than the sample read is given the benefit of the doubt.
+    """
+    line, newline, _ = text.partition("\n")
+    if not newline and not whole:
+        return True
+    try:
+        return isinstance(load_json(line)[0], dict)
+    except ValueError:
+        return False
+
+
 def read_source(path: str, source_format: str = "auto") -> Iterator[ParsedDocument | DocumentError]:
     """Every film in the file at ``path``, or a DocumentError for each part that is unusable.
 
-    A file that cannot be used at all (unreadable, not a regular file, a CSV
-    with no title column) raises DocumentError when iteration starts.
+    A file that cannot be used at all (unreadable, not a regular file, a broken
+    CSV header) raises DocumentError when iteration starts; after the first
+    item, problems are yielded, never raised. One bad record is one
+    DocumentError (``path:line: reason``); the records after it are read.
+
+    A file that does not look like films raises NotFilmsError first: a seed
+    document with no known field line after its title, a CSV with no title
+    column, JSON Lines whose objects have no title key. This holds for files
+    found in folders and files named one by one; ``source_format`` other than
+    "auto" says what the files are, and then title-only seed documents and
+    JSON Lines without titles are read (a CSV still needs a title column).
     """
-    if source_format == "auto":
+    require_films = source_format == "auto"
+    if require_films:
         source_format = detect_format(path)
-    if source_format == "seed":
-        yield read_film(path)
-    else:
-        yield from MULTI_FILM_READERS[source_format](path)
+    started = False
+    try:
+        if source_format == "seed":
+            film = read_film(path, require_films)
+            started = True
+            yield film
+        else:
+            for item in MULTI_FILM_READERS[source_format](path, require_films):
+                started = True
+                yield item
+    except DocumentError as error:
+        if not started:
+            raise
+        yield error  # a reader's error after the first item: reported, not raised
+    except UNFORESEEN as exc:
+        unforeseen = DocumentError(
+            path, 1, f"cannot read ({type(exc).__name__}: {str(exc)[:200]}); file skipped"
+        )
+        if not started:
+            raise unforeseen from None
+        yield unforeseen
 
 
 def stream_digest(path: str, chunk: int = 1 << 20) -> str:
