@@ -269,7 +269,7 @@ class StatusLine:
     def above(self, message: str) -> None:
         """Print ``message`` as its own line on stderr, then redraw the status under it."""
         self._clear()
-        say(message, err=True)
+        self.stream.write(for_terminal(message) + "\n")
         if self.enabled and self.text:
             self.stream.write(self.text)
             self.stream.flush()

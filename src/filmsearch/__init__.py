@@ -16,6 +16,7 @@ from importlib.metadata import PackageNotFoundError, version
 from filmsearch.index import (
     DEFAULT_STEMMER,
     STEMMERS,
+    BuildProgress,
     BuildReport,
     DocumentError,
     Film,
@@ -36,6 +37,7 @@ except PackageNotFoundError:  # running from a source tree that was never instal
 __all__ = [
     "DEFAULT_STEMMER",
     "STEMMERS",
+    "BuildProgress",
     "BuildReport",
     "DocumentError",
     "Film",
