@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from whoosh.fields import ID, NUMERIC, TEXT, Schema
@@ -15,6 +14,7 @@ from .analysis import (
     text_analyzer,
 )
 from .documents import Film
+from .errors import escape_surrogates
 
 #: Fields searched by free keywords (their weights live in search.ranking).
 TEXT_FIELDS = ("title", "title_exact", "director", "cast", "genre", "synopsis", "wiki")
@@ -47,16 +47,6 @@ def build_schema(stemmer: str = DEFAULT_STEMMER) -> Schema:
     )
 
 
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-def _escape_surrogate(match: re.Match[str]) -> str:
-    code = ord(match.group())
-    if 0xDC80 <= code <= 0xDCFF:  # a byte that was not UTF-8, as os.fsdecode keeps it
-        return f"\\x{code - 0xDC00:02x}"
-    return f"\\u{code:04x}"
-
-
 def index_text(text: str) -> str:
     """``text`` with every lone surrogate written out as an escape, so that it encodes to UTF-8.
 
@@ -72,7 +62,7 @@ def index_text(text: str) -> str:
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
-        return _LONE_SURROGATE.sub(_escape_surrogate, text)
+        return escape_surrogates(text)
     return text
 
 

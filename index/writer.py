@@ -462,15 +462,24 @@ def _update(
 
 @contextlib.contextmanager
 def _sigint_deferred() -> Iterator[None]:
-    """Hold back Ctrl-C (SIGINT) for the duration; it is delivered at the end."""
-    if not hasattr(signal, "pthread_sigmask"):  # pragma: no cover - Windows
+    """Hold back Ctrl-C (SIGINT) for the duration; one that came is raised again at the end.
+
+    A KeyboardInterrupt in the middle of starting a worker would leave a process
+    nobody knows the PID of, and one in the middle of stopping workers would
+    leave some running. Only the main thread receives KeyboardInterrupt.
+    """
+    interrupted: list[int] = []
+    try:
+        old = signal.signal(signal.SIGINT, lambda signum, frame: interrupted.append(signum))
+    except ValueError:  # not the main thread
         yield
         return
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+        signal.signal(signal.SIGINT, old)
+        if interrupted:
+            signal.raise_signal(signal.SIGINT)
 
 
 def _cancel(writer: Any) -> None:
@@ -557,8 +566,8 @@ def _index_source(
     if old_count:
         writer.delete_by_term("path", key)
     added = 0
-    first_of_id: dict[str, int] = {}
-    for number, item in enumerate(itertools.chain([first] if first else [], films), start=1):
+    first_of_id: dict[str, int] = {}  # id: line
+    for item in itertools.chain([first] if first else [], films):
         if isinstance(item, DocumentError):
             problem(item, True)
             continue
@@ -567,14 +576,13 @@ def _index_source(
             problem(
                 DocumentError(
                     path,
-                    getattr(item, "line", 1),
-                    f"duplicate id {film_id!r} (record {number}; the first, record "
-                    f"{first_of_id[film_id]}, is kept); skipped",
+                    item.line,
+                    f"duplicate id {film_id!r}, first on line {first_of_id[film_id]}; skipped",
                 ),
                 True,
             )
             continue
-        first_of_id[film_id] = number
+        first_of_id[film_id] = item.line
         for warning in item.warnings:
             problem(warning, False)
         _add_document(writer, film_to_document(item.film, digest))
@@ -620,9 +628,7 @@ class _Worker(SubWriterTask):
     """
 
     def run(self) -> None:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        if hasattr(signal, "pthread_sigmask"):  # blocked by the parent around the fork
-            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # (until here, _sigint_deferred's)
         base: Any = super()  # Whoosh's methods are untyped
         try:
             base.run()
@@ -684,7 +690,7 @@ class _FilmMpWriter(MpWriter):
             self.multisegment,
         )
         self.tasks.append(task)
-        with _sigint_deferred():  # the worker must not see a Ctrl-C before it ignores them
+        with _sigint_deferred():  # neither this process nor the worker may stop halfway
             task.start()
         return task
 
@@ -783,14 +789,18 @@ class _FilmMpWriter(MpWriter):
 
     def stop_workers(self) -> None:
         """Terminate the workers still running, wait for them, and close the queues."""
-        for task in self.tasks:
+        started = [task for task in self.tasks if getattr(task, "_popen", None) is not None]
+        for task in started:
             if task.exitcode is None:
-                task.terminate()
-        for task in self.tasks:
+                with contextlib.suppress(OSError):
+                    task.terminate()
+        for task in started:
             task.join(5)
             if task.exitcode is None:
-                task.kill()
+                with contextlib.suppress(OSError):
+                    task.kill()
                 task.join(5)
         for channel in (self.jobqueue, self.resultqueue):
-            channel.cancel_join_thread()
-            channel.close()
+            with contextlib.suppress(Exception):
+                channel.cancel_join_thread()
+                channel.close()

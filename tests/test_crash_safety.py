@@ -283,3 +283,66 @@ def test_a_whoosh_index_filmsearch_did_not_build_is_not_opened(tmp_path: Path) -
     index.create_in(str(tmp_path), fields.Schema(body=fields.TEXT))
     with pytest.raises(IndexMismatchError, match="did not build"):
         FilmSearch(tmp_path)
+
+
+SLOW_TO_NAME = """
+import os, sys, time
+pwrite = os.pwrite
+
+def slow_pwrite(fd, data, offset):
+    print("locked", flush=True)  # the lock is taken; the PID is not written yet
+    time.sleep(1)
+    return pwrite(fd, data, offset)
+
+os.pwrite = slow_pwrite
+from filmsearch.index.locking import writer_lock
+with writer_lock(sys.argv[1]):
+    print("named", flush=True)
+    time.sleep(60)
+"""
+
+PAUSED_FIRST_BUILD = """
+import os, sys, time
+replace = os.replace
+paused = []
+
+def slow_replace(source, target):
+    if not paused:  # the manifest of a first build: written, not yet in place
+        paused.append(True)
+        print("paused", flush=True)
+        time.sleep(60)
+    return replace(source, target)
+
+os.replace = slow_replace
+from filmsearch.index import build_index
+build_index([sys.argv[1]], sys.argv[2])
+"""
+
+
+@pytest.mark.parametrize("moment", ["before it names itself", "in its first build"])
+def test_a_racing_writer_is_always_told_the_pid_of_the_holder(
+    seeds_dir: Path, tmp_path: Path, moment: str
+) -> None:
+    index_dir = tmp_path / "ix"
+    if moment == "before it names itself":
+        build_index([seeds_dir], index_dir)
+        args = [SLOW_TO_NAME, str(index_dir)]
+    else:
+        args = [PAUSED_FIRST_BUILD, str(seeds_dir), str(index_dir)]
+    holder = subprocess.Popen(
+        [sys.executable, "-c", *args],
+        env={"PYTHONPATH": str(PROJECT)},
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() in ("locked", "paused")
+        with pytest.raises(IndexLockedError, match=rf"being written by PID {holder.pid};"):
+            build_index([seeds_dir], index_dir)
+        result = CliRunner().invoke(cli, ["index", str(seeds_dir), "--index", str(index_dir)])
+        assert result.exit_code == 1 and f"being written by PID {holder.pid};" in result.output
+    finally:
+        holder.kill()
+        holder.wait()
+    assert build_index([seeds_dir], index_dir).films > 60

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from filmsearch.index import (
     BuildProgress,
@@ -13,10 +14,12 @@ from filmsearch.index import (
     IndexMismatchError,
     IndexNotFoundError,
     build_index,
+    open_index,
     read_manifest,
 )
 from filmsearch.index.writer import MANIFEST
 from filmsearch.search import FilmSearch
+from filmsearch.search.cli import cli
 from tests.conftest import seed_text
 
 
@@ -152,3 +155,93 @@ def test_real_corpus_sample_indexes_without_skips(shared_corpora: Path, tmp_path
     report = build_index([sample], tmp_path / "ix")
     assert report.skipped == []
     assert report.films == len(list(sample.iterdir()))
+
+
+def live_films(index_dir: Path) -> list[tuple[str, str, str]]:
+    """Every live document of the index as (id, title, path), sorted."""
+    ix = open_index(index_dir)
+    try:
+        with ix.reader() as reader:
+            return sorted((d["id"], d["title"], d["path"]) for d in reader.all_stored_fields())
+    finally:
+        ix.close()
+
+
+def test_a_file_reached_twice_is_indexed_once(seeds_dir: Path, tmp_path: Path) -> None:
+    count = len(list(seeds_dir.glob("*.txt")))
+    one = sorted(seeds_dir.glob("*.txt"))[3]
+    link = tmp_path / "link"
+    link.symlink_to(seeds_dir, target_is_directory=True)
+    for number, paths in enumerate(
+        [[seeds_dir, seeds_dir], [seeds_dir, one], [one, seeds_dir], [seeds_dir, link / one.name]]
+    ):
+        index_dir = tmp_path / f"ix{number}"
+        report = build_index(paths, index_dir)
+        assert (report.added, report.films) == (count, count), paths
+        films = live_films(index_dir)
+        assert len(films) == count and len({film_id for film_id, _, _ in films}) == count
+        assert build_index(paths, index_dir).unchanged == count
+
+
+def test_two_records_with_one_id_give_one_film_and_a_report(tmp_path: Path) -> None:
+    folder = tmp_path / "dumps"
+    folder.mkdir()
+    (folder / "films.csv").write_text(
+        "id,title,year,overview\n"
+        "7,First Seven,2001,a plot\n"
+        "8,Eight,2002,a plot\n"
+        '7,"Second Seven",2003,"a plot\nover two lines"\n'
+        "9,Nine,2004,a plot\n"
+        "7,Third Seven,2005,a plot\n"
+    )
+    (folder / "more.jsonl").write_text(
+        '{"id": "a", "title": "First A"}\n'
+        '{"id": "b", "title": "B"}\n'
+        '{"id": "a", "title": "Second A"}\n'
+    )
+    seen: list[str] = []
+    report = build_index(
+        [folder], tmp_path / "ix", on_problem=lambda error, skipped: seen.append(str(error))
+    )
+    films = live_films(tmp_path / "ix")
+    assert [(film_id, title) for film_id, title, _ in films] == [
+        ("films:7", "First Seven"),
+        ("films:8", "Eight"),
+        ("films:9", "Nine"),
+        ("more:a", "First A"),
+        ("more:b", "B"),
+    ]
+    assert report.films == 5
+    csv_path, jsonl_path = folder / "films.csv", folder / "more.jsonl"
+    assert sorted(seen) == [
+        f"{csv_path}:4: duplicate id 'films:7', first on line 2; skipped",
+        f"{csv_path}:7: duplicate id 'films:7', first on line 2; skipped",
+        f"{jsonl_path}:3: duplicate id 'more:a', first on line 1; skipped",
+    ]
+    assert len(report.skipped) == 3
+
+
+def test_a_folder_that_is_not_empty_and_not_an_index_is_refused(
+    seeds_dir: Path, tmp_path: Path
+) -> None:
+    hidden = tmp_path / "dotfiles"
+    hidden.mkdir()
+    (hidden / ".bashrc").write_text("export PATH")
+    (hidden / ".config").mkdir()
+    with pytest.raises(IndexMismatchError) as caught:
+        build_index([seeds_dir], hidden)
+    message = str(caught.value)
+    assert str(hidden) in message and "not empty" in message
+    assert "not a filmsearch index" in message
+    assert sorted(p.name for p in hidden.iterdir()) == [".bashrc", ".config"]  # untouched
+
+    result = CliRunner().invoke(
+        cli, ["index", str(seeds_dir)], env={"FILMSEARCH_INDEX": str(hidden)}
+    )
+    assert result.exit_code == 2 and "not a filmsearch index" in result.output
+    assert sorted(p.name for p in hidden.iterdir()) == [".bashrc", ".config"]
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert build_index([seeds_dir], empty).films > 60
+    assert build_index([seeds_dir], tmp_path / "new" / "ix").films > 60
