@@ -75,6 +75,7 @@ JSONL_LOOKAHEAD = 1000
 _DATE_YEAR = re.compile(r"\b(\d{4})\b")
 _DECIMAL = re.compile(r"^(\d+)\.\d+$")
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_ESCAPED_SURROGATE = re.compile(r"\\u[dD][89a-fA-F]")
 _NEWLINES = ("\n", "\r")
 
 # A field can never be longer than a row; the row limits bound memory.
@@ -128,13 +129,18 @@ def load_json(text: str) -> tuple[Any, bool]:
     huge integers and non-finite numbers are kept as text.
     """
     try:
-        value = json.loads(
-            text, parse_int=_parse_int, parse_float=_parse_float, parse_constant=_NonFinite
-        )
+        try:
+            value = json.loads(text, parse_float=_parse_float, parse_constant=_NonFinite)
+        except ValueError:  # perhaps an integer of more than 4,300 digits: keep those as text
+            value = json.loads(
+                text, parse_int=_parse_int, parse_float=_parse_float, parse_constant=_NonFinite
+            )
     except RecursionError:
         raise _UnusableValue(f"JSON nested more than {MAX_JSON_DEPTH} levels deep") from None
     except ValueError as exc:
         raise _UnusableValue(f"not valid JSON ({str(exc)[:200]})") from None
+    if text.count("[") + text.count("{") <= MAX_JSON_DEPTH and not _ESCAPED_SURROGATE.search(text):
+        return value, False  # nothing to clean (most values): no need to walk them
     replaced: list[bool] = []
     return _clean(value, 0, replaced), bool(replaced)
 

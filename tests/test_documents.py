@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import codecs
+import pickle
 from pathlib import Path
 
 import pytest
 
 from filmsearch.index import DocumentError, read_film
 from filmsearch.index.documents import MAX_FIELD_CHARS, parse_bytes
+from filmsearch.index.errors import NotFilmsError
 from filmsearch.index.formats import iter_source_files
 from tests.conftest import SHARED, seed_text
 
@@ -151,3 +153,34 @@ def test_every_real_corpus_file_parses(shared_corpora: Path) -> None:
     titles = [read_film(path).film.title for path in files]
     assert all(titles) and len(titles) == len(files)
     assert SHARED.is_dir()
+
+
+def test_a_title_with_no_known_field_is_not_a_film(tmp_path: Path) -> None:
+    path = write(tmp_path, "requirements.txt", "click>=8\nwhoosh3\nTodo: pin versions\n")
+    with pytest.raises(NotFilmsError) as caught:
+        read_film(path)
+    assert str(caught.value).startswith(f'{path}:1: not a film document (no "Released Year:"')
+    forced = read_film(path, require_field=False)  # what --format seed asks for
+    assert forced.film.title == "click>=8"
+    assert any("only a title" in str(w) for w in forced.warnings)
+
+
+def test_a_report_is_one_printable_line_whatever_the_file_name() -> None:
+    error = DocumentError("/films/two\nlines\x1b[31m\udcff.txt", 3, "bad\x07 value\r")
+    assert str(error) == "/films/two\\nlines\\x1b[31m\\xff.txt:3: bad\\x07 value\\r"
+    assert error.path == "/films/two\nlines\x1b[31m\udcff.txt" and error.line == 3
+    copy = pickle.loads(pickle.dumps(NotFilmsError("/a.txt", 1, "why")))
+    assert isinstance(copy, NotFilmsError) and (copy.path, copy.line, copy.reason) == (
+        "/a.txt",
+        1,
+        "why",
+    )
+
+
+def test_titles_and_numbers_are_bounded(tmp_path: Path) -> None:
+    text = "T" * 5000 + "\nRunning time: " + "9" * 5000 + "\nReleased Year: " + "1" * 5000 + "\n"
+    parsed = read_film(write(tmp_path, "a.txt", text))
+    assert len(parsed.film.title) == 1000
+    assert (parsed.film.year, parsed.film.runtime) == (None, None)
+    reasons = sorted(w.reason.split(" ", 2)[1] for w in parsed.warnings)
+    assert reasons == ["longer", "running", "year"]

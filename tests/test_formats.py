@@ -13,6 +13,8 @@ import pytest
 from click.testing import CliRunner
 
 from filmsearch.index import DocumentError, Film, build_index, detect_format
+from filmsearch.index.errors import NotFilmsError
+from filmsearch.index.formats import read_source
 from filmsearch.index.tabular import read_csv
 from filmsearch.search import FilmSearch
 from filmsearch.search.cli import cli
@@ -284,3 +286,45 @@ def test_pipes_named_like_dumps_are_skipped_not_waited_on(tmp_path: Path) -> Non
     assert sorted(line.split(":")[0] for line in report["skipped"]) == sorted(
         str(tmp_path / name) for name in ("pipe.csv", "pipe.jsonl", "pipe.txt")
     )
+
+
+def test_json_lines_without_title_keys_are_not_films_unless_the_format_is_forced(
+    tmp_path: Path,
+) -> None:
+    events = tmp_path / "events.jsonl"
+    events.write_text('{"event": "start"}\n\n{"event": "stop"}\n')
+    with pytest.raises(NotFilmsError, match=r"events\.jsonl:1: not films: no JSON object"):
+        list(read_source(str(events)))
+    forced = list(read_source(str(events), "jsonl"))
+    assert [(e.line, e.reason) for e in forced if isinstance(e, DocumentError)] == [
+        (1, "no title; row skipped"),
+        (3, "no title; row skipped"),
+    ]
+    late = tmp_path / "late.jsonl"  # a bad first row does not make a file of films "not films"
+    late.write_text('{"oops": 1}\n{"title": "Found"}\n')
+    items = list(read_source(str(late)))
+    assert isinstance(items[0], DocumentError) and items[0].line == 1
+    assert not isinstance(items[1], DocumentError) and items[1].film.title == "Found"
+
+
+def test_pretty_printed_json_is_not_read_as_json_lines(tmp_path: Path) -> None:
+    settings_file = tmp_path / "settings.txt"
+    settings_file.write_text('{\n  "title": "not a film",\n  "debug": true\n}\n')
+    one_line = tmp_path / "one.txt"
+    one_line.write_text('{"title": "A Film"}\n')
+    assert detect_format(str(settings_file)) == "seed"
+    assert detect_format(str(one_line)) == "jsonl"
+    with pytest.raises(NotFilmsError):
+        list(read_source(str(settings_file)))
+
+
+def test_csv_rows_spanning_lines_keep_their_line_numbers_after_a_broken_row(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "plots.csv"
+    path.write_text('title,plot\nA,"two\nlines"\nB,"never closed\nC,"three\nline\nplot"\nD,plain\n')
+    items = list(read_source(str(path)))
+    errors = [(e.line, e.reason.split(":")[0]) for e in items if isinstance(e, DocumentError)]
+    films = [(i.film.title, i.line, i.film.wiki) for i in items if not isinstance(i, DocumentError)]
+    assert errors == [(4, "unclosed quote")]
+    assert films == [("A", 2, "two\nlines"), ("C", 5, "three\nline\nplot"), ("D", 8, "plain")]

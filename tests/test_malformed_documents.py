@@ -91,6 +91,14 @@ def bom_only(rng, n):
     return codecs.BOM_UTF8, True
 
 
+def huge_runtime(rng, n):
+    return seed_text(title=f"Long_Runtime_{n}", runtime="9" * 5000).encode(), True
+
+
+def requirements(rng, n):  # a title line and no known field: not a film, reported as such
+    return f"package-{n}>=1.0\nother-package\n".encode(), True
+
+
 def nul_inside(rng, n):
     return seed_text(title=f"Nul_{n}").encode().replace(b"plot", b"pl\x00ot") + b"\x00", True
 
@@ -110,6 +118,8 @@ MAKERS = [
     old_mac,
     bom_only,
     nul_inside,
+    huge_runtime,
+    requirements,
 ]
 
 
