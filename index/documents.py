@@ -34,6 +34,9 @@ MAX_FILE_BYTES = 64 * 1024 * 1024
 MAX_FIELD_CHARS = 2_000_000
 #: Longest title kept; a longer one is cut there, with a warning.
 MAX_TITLE_CHARS = 1000
+#: Most problems listed for one file; the rest are counted in one last report,
+#: so that a file of a million broken lines does not fill memory with reports.
+MAX_PROBLEMS_PER_FILE = 1000
 #: Plausible release years; anything else is reported and left empty.
 YEAR_RANGE = (1870, 2100)
 #: Plausible running times in minutes.
@@ -176,6 +179,29 @@ def parse_number(
     return number
 
 
+class Unlisted:
+    """Problems of one file past MAX_PROBLEMS_PER_FILE: counted, then reported as one."""
+
+    def __init__(self) -> None:
+        self.problems = 0
+        self.first_line = 0
+
+    def count(self, line: int) -> None:
+        self.problems += 1
+        self.first_line = self.first_line or line
+
+    def report(self, path: str) -> DocumentError | None:
+        """The one report for them all, or None if there were none."""
+        if not self.problems:
+            return None
+        return DocumentError(
+            path,
+            self.first_line,
+            f"{self.problems:,} more problems in this file from here on, not listed "
+            f"(at most {MAX_PROBLEMS_PER_FILE:,} are)",
+        )
+
+
 def parse_text(text: str, path: str, film_id: str, require_field: bool = True) -> ParsedDocument:
     """Parse the text of one seed document; raise DocumentError if it holds no film.
 
@@ -192,6 +218,14 @@ def parse_text(text: str, path: str, film_id: str, require_field: bool = True) -
     seen_at: dict[str, int] = {}
     title = ""
     current: str | None = None
+    unlisted = Unlisted()
+
+    def warn(problem: DocumentError) -> None:
+        if len(warnings) < MAX_PROBLEMS_PER_FILE:
+            warnings.append(problem)
+        else:
+            unlisted.count(problem.line)
+
     for number, raw in enumerate(lines, start=1):
         if current == "wiki":
             values["wiki"].append(raw)
@@ -214,7 +248,7 @@ def parse_text(text: str, path: str, film_id: str, require_field: bool = True) -
             if not title:
                 raise DocumentError(path, number, "no title line before the first field")
             if key in seen_at:
-                warnings.append(
+                warn(
                     DocumentError(
                         path,
                         number,
@@ -228,9 +262,11 @@ def parse_text(text: str, path: str, film_id: str, require_field: bool = True) -
         elif current == "synopsis":
             values["synopsis"].append(raw)
         elif raw.strip() and not match:
-            warnings.append(DocumentError(path, number, "line outside any field ignored"))
+            warn(DocumentError(path, number, "line outside any field ignored"))
     if not title:
         raise DocumentError(path, 1, "empty document (no title line)")
+    if summary := unlisted.report(path):
+        warnings.append(summary)
     if not values:
         if require_field:
             raise NotFilmsError(path, 1, NOT_A_FILM)

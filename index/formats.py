@@ -1,9 +1,14 @@
 """Which reader a source file needs: seed documents, CSV dumps or JSON Lines.
 
 The format comes from the file's extension (``.txt`` seed, ``.csv``/``.tsv``,
-``.jsonl``/``.ndjson``) and, for other names, from its first bytes: a ``{``
-starts JSON Lines, a first line naming a title column and other known columns
+``.jsonl``/``.ndjson``) and, for other names, from its first bytes: a first
+line holding a JSON object starts JSON Lines (pretty-printed JSON does not), a
+first line naming a title column and other known columns
 is a CSV header, anything else is a seed document. ``--format`` overrides it.
+
+``read_source`` is the one entry point: it never raises after its first item,
+lists at most ``MAX_PROBLEMS_PER_FILE`` problems per file, and raises
+NotFilmsError first for a file that does not look like films (see there).
 """
 
 from __future__ import annotations
@@ -14,7 +19,13 @@ import hashlib
 import os
 from collections.abc import Callable, Iterable, Iterator
 
-from .documents import ParsedDocument, check_regular_file, read_film
+from .documents import (
+    MAX_PROBLEMS_PER_FILE,
+    ParsedDocument,
+    Unlisted,
+    check_regular_file,
+    read_film,
+)
 from .errors import DocumentError
 from .tabular import column_map, load_json, read_csv, read_jsonl
 
@@ -93,9 +104,24 @@ def read_source(path: str, source_format: str = "auto") -> Iterator[ParsedDocume
             started = True
             yield film
         else:
+            unlisted = Unlisted()
+            listed = 0
             for item in MULTI_FILM_READERS[source_format](path, require_films):
+                if isinstance(item, DocumentError):
+                    if listed >= MAX_PROBLEMS_PER_FILE:
+                        unlisted.count(item.line)
+                        continue
+                    listed += 1
+                elif item.warnings:
+                    room = max(MAX_PROBLEMS_PER_FILE - listed, 0)
+                    for warning in item.warnings[room:]:
+                        unlisted.count(warning.line)
+                    del item.warnings[room:]
+                    listed += len(item.warnings)
                 started = True
                 yield item
+            if summary := unlisted.report(path):
+                yield summary
     except DocumentError as error:
         if not started:
             raise

@@ -13,8 +13,16 @@ ignored, so one reader serves every layout:
   ``,``/``;``-separated text or JSON lists).
 
 Placeholders such as ``Unknown`` become empty fields. Rows are read one at a
-time, so a dump of any size is indexed in bounded memory. A row that cannot
-be used is yielded as ``DocumentError(path, line, reason)``; the others go on.
+time, each at most ``MAX_ROW_CHARS`` characters (a longer row is skipped
+without being held), so a dump of any size is indexed in bounded memory. A
+row that cannot be used is yielded as ``DocumentError(path, line, reason)``;
+the others go on. That includes a CSV row whose quote is never closed: it
+would swallow the rows after it, so it is skipped and the lines after its
+first are read again as rows. JSON values nested deeper than
+``MAX_JSON_DEPTH``, integers of thousands of digits, ``NaN`` and
+``Infinity`` and lone surrogates (``"\\ud800"``) are reported, never fatal.
+A CSV without a title column, or JSON Lines whose objects have no title key,
+raises NotFilmsError.
 """
 
 from __future__ import annotations
