@@ -27,6 +27,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from whoosh import index as whoosh_index
+from whoosh import multiproc
 from whoosh.filedb.filestore import FileStorage
 from whoosh.index import TOC, LockError, clean_files
 from whoosh.multiproc import MpWriter, SubWriterTask
@@ -441,7 +442,6 @@ def _update(
         raise IndexLockedError(
             f"the index at {ix.storage.folder} is being written by another process"
         ) from None
-    committed = False
     try:
         read = _index_sources(writer, sources, known, report, problem, progress, source_format)
         escaped_roots = [index_text(root) for root in roots]
@@ -452,12 +452,25 @@ def _update(
             if progress:
                 progress(replace(read, phase="committing"))
             writer.commit()
-            committed = True
-    finally:
-        if committed:
-            _stop_workers(writer)
         else:
             _cancel(writer)
+    except BaseException:
+        with _sigint_deferred():
+            _cancel(writer)
+            _remove_unreferenced_files(ix)
+        raise
+    _stop_workers(writer)
+
+
+def _remove_unreferenced_files(ix: Any) -> None:
+    """Delete the segment files a failed writer left beside the committed index.
+
+    Best effort (a full disk should not stay full of them); we hold the lock,
+    and Whoosh does the same after every commit.
+    """
+    with contextlib.suppress(Exception):
+        toc = TOC.read(ix.storage, INDEX_NAME)
+        clean_files(ix.storage, INDEX_NAME, toc.generation, toc.segments)
 
 
 @contextlib.contextmanager
@@ -656,7 +669,8 @@ class _Worker(SubWriterTask):
         tempstorage = writer.temp_storage()
         with tempstorage.open_file(filename).raw_file() as handle:
             for _ in range(doc_count):
-                code, fields = pickle.load(handle)
+                # Whoosh's own loader for job files, which safe_pickle restricts.
+                code, fields = multiproc.pickle.load(handle)
                 assert code == 0
                 _add_document(writer, fields)
         tempstorage.delete_file(filename)
