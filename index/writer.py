@@ -332,7 +332,8 @@ def build_index(
             if existing:
                 existing.close()
         if not existing or rebuild:
-            _write_manifest(index_dir, stemmer, 0)  # marks the folder as ours from now on
+            if read_manifest(index_dir) is None:  # a rebuild keeps the manifest of the old index
+                _write_manifest(index_dir, stemmer, 0)  # marks the folder as ours from now on
             workdir = tempfile.mkdtemp(prefix=BUILD_PREFIX, dir=index_dir)
             try:
                 with closing(whoosh_index.create_in(workdir, build_schema(stemmer))) as ix:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from whoosh.fields import ID, Schema
 
 from filmsearch.index import (
     BuildProgress,
@@ -16,6 +17,7 @@ from filmsearch.index import (
     build_index,
     open_index,
     read_manifest,
+    writer,
 )
 from filmsearch.index.writer import MANIFEST
 from filmsearch.search import FilmSearch
@@ -245,3 +247,32 @@ def test_a_folder_that_is_not_empty_and_not_an_index_is_refused(
     empty.mkdir()
     assert build_index([seeds_dir], empty).films > 60
     assert build_index([seeds_dir], tmp_path / "new" / "ix").films > 60
+
+
+def test_an_index_from_before_sources_were_stored_updates_from_live_documents(
+    corpus_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Indexes built before the ``source`` field was stored count live postings instead."""
+
+    build_schema = writer.build_schema
+
+    def schema_of_old(stemmer: str) -> Schema:
+        schema = build_schema(stemmer)
+        schema.remove("source")
+        schema.add("source", ID)
+        return schema
+
+    monkeypatch.setattr(writer, "build_schema", schema_of_old)
+    index_dir = tmp_path / "ix"
+    count = build_index([corpus_copy], index_dir).films
+    monkeypatch.undo()
+    stash = tmp_path / "stash"
+    corpus_copy.rename(stash)
+    corpus_copy.mkdir()
+    assert build_index([corpus_copy], index_dir).removed == count
+    corpus_copy.rmdir()
+    stash.rename(corpus_copy)
+    assert build_index([corpus_copy], index_dir).added == count
+    assert len(live_films(index_dir)) == count
+    again = build_index([corpus_copy], index_dir)
+    assert (again.unchanged, again.changed) == (count, False)
