@@ -177,12 +177,23 @@ class RestrictedUnpickler(pickle.Unpickler):
             ) from error
 
 
+#: Every opcode through which a pickle can reach a class or function: GLOBAL, INST,
+#: STACK_GLOBAL, EXT1/2/4, PERSID, BINPERSID. The opcodes that call (REDUCE, BUILD,
+#: NEWOBJ, OBJ) can only call what one of these put on the stack.
+_NAMING_OPCODES = re.compile(b"[ciPQ\x82\x83\x84\x93]")
+
+
 def safe_loads(data: bytes | bytearray | memoryview, /, **kwargs: Any) -> Any:
     """``pickle.loads`` through RestrictedUnpickler.
 
-    The buffered reader lets the unpickler read ahead; over a bare BytesIO it
-    calls ``read`` once per opcode, twice as slow as ``pickle.loads`` on a schema.
+    A pickle in which no byte could be an opcode that names a class or function
+    (most postings blocks and positions: numbers and strings) cannot run
+    anything, and is read by ``pickle.loads`` itself, three times faster than an
+    Unpickler object for these small pickles. The buffered reader lets the
+    unpickler read ahead; over a bare BytesIO it calls ``read`` once per opcode.
     """
+    if not _NAMING_OPCODES.search(data):
+        return pickle.loads(data, **kwargs)
     return RestrictedUnpickler(io.BufferedReader(io.BytesIO(data)), **kwargs).load()
 
 

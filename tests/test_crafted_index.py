@@ -9,6 +9,7 @@ open.
 
 from __future__ import annotations
 
+import copyreg
 import glob
 import importlib
 import io
@@ -25,6 +26,8 @@ from typing import Any
 import pytest
 import whoosh
 import whoosh.index
+from hypothesis import given
+from hypothesis import strategies as st
 from whoosh.filedb.structfile import StructFile
 from whoosh.util.varints import varint
 
@@ -375,6 +378,55 @@ def test_segment_names_cannot_be_paths(tmp_path: Path) -> None:
     )
     with pytest.raises(FilmSearchError, match="segment named"):
         FilmSearch(index_dir)
+
+
+@pytest.mark.parametrize("protocol", range(pickle.HIGHEST_PROTOCOL + 1))
+def test_payloads_are_refused_at_every_protocol(protocol: int) -> None:
+    payload = pickle.dumps(Shell("true"), protocol)  # GLOBAL up to 3, STACK_GLOBAL from 4
+    for loads in (whoosh.codec.whoosh3.loads, whoosh.columns.loads, whoosh.formats.loads):
+        with pytest.raises(ForbiddenPickleError):
+            loads(payload)
+    with pytest.raises(ForbiddenPickleError):
+        StructFile(io.BytesIO(payload)).read_pickle()
+
+
+def test_inst_and_extension_opcodes_are_refused() -> None:
+    loads = whoosh.codec.whoosh3.loads
+    with pytest.raises(ForbiddenPickleError, match=r"os\.system"):
+        loads(b"(S'true'\nios\nsystem\n.")  # INST
+    with pytest.raises(ForbiddenPickleError):  # EXT1 of an unregistered code
+        loads(b"\x80\x02\x82\xf0X\x04\x00\x00\x00true\x85R.")
+    copyreg.add_extension("os", "system", 0xF0)
+    try:
+        with pytest.raises(ForbiddenPickleError, match=r"os\.system"):
+            loads(b"\x80\x02\x82\xf0X\x04\x00\x00\x00true\x85R.")
+    finally:
+        copyreg.remove_extension("os", "system", 0xF0)
+
+
+PLAIN_DATA = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False)
+    | st.text()
+    | st.binary(min_size=1),  # b"" pickles as bytes(): no filmsearch index holds it
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.tuples(inner, inner)
+        | st.dictionaries(st.text(max_size=4), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+@given(value=PLAIN_DATA, protocol=st.integers(2, pickle.HIGHEST_PROTOCOL))
+def test_plain_data_loads_as_pickle_loads_it(value: Any, protocol: int) -> None:
+    """Numbers, text, bytes and containers (what Whoosh pickles) load unchanged,
+    whether or not their bytes look like an opcode that names a class."""
+    data = pickle.dumps(value, protocol)
+    assert whoosh.codec.whoosh3.loads(data) == value
+    assert StructFile(io.BytesIO(data)).read_pickle() == value
 
 
 #: (module, global, how to feed it a pickle): every place Whoosh unpickles.
