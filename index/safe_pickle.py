@@ -330,8 +330,9 @@ def _patch(module: types.ModuleType) -> None:
 
 def _check_no_raw_loader(module: types.ModuleType) -> None:
     """Fail if a Whoosh module can still reach a pickle loader that is not restricted."""
+    raw_ids = {id(loader) for loader in _RAW_LOADERS}
     for name, value in list(vars(module).items()):
-        raw = any(value is loader for loader in _RAW_LOADERS) or (
+        raw = id(value) in raw_ids or (
             isinstance(value, type)
             and issubclass(value, pickle.Unpickler)
             and not issubclass(value, RestrictedUnpickler)
