@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import whoosh.index
+import whoosh.reading
 
 
 class FilmSearchError(Exception):
@@ -123,6 +124,7 @@ DAMAGE_ERRORS: tuple[type[BaseException], ...] = (
     zlib.error,
     whoosh.index.IndexError,
     whoosh.index.IndexVersionError,
+    whoosh.reading.CorruptIndexError,  # wraps any error reading a postings block header
     AssertionError,
 )
 
