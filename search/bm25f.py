@@ -41,7 +41,7 @@ class FieldedWord(wq.compound.CompoundQuery):
         return term_scores.word_scores(searcher, terms, self.boost)
 
     def _matcher(self, subs: list[wq.Query], searcher: Any, context: Any) -> Any:
-        return term_scores.scored_docs(self.scores(searcher, context), searcher.reader())
+        return _scored_in_time(self, searcher, context)
 
 
 class FieldedWordGroup(syntax.GroupNode):
@@ -62,10 +62,13 @@ class ScoredOr(wq.Or):
         totals: defaultdict[int, float] = defaultdict(float)
         matched: defaultdict[int, float] = defaultdict(float)
         for sub in subs:
-            if hasattr(sub, "scores"):
-                scores = sub.scores(searcher, context)
-            else:
-                scores = term_scores.matcher_scores(sub, searcher, context)
+            try:
+                if hasattr(sub, "scores"):
+                    scores = sub.scores(searcher, context)
+                else:
+                    scores = term_scores.matcher_scores(sub, searcher, context)
+            except term_scores.SearchTimeout:
+                break  # out of time: rank by the clauses scored so far (results flagged partial)
             for doc, score in scores.items():
                 totals[doc] += score
                 matched[doc] += boost_of(sub)
@@ -195,7 +198,16 @@ class BaselineWord(wq.compound.CompoundQuery):
         return term_scores.baseline_word_scores(searcher, terms)
 
     def _matcher(self, subs: list[wq.Query], searcher: Any, context: Any) -> Any:
-        return term_scores.scored_docs(self.scores(searcher, context), searcher.reader())
+        return _scored_in_time(self, searcher, context)
+
+
+def _scored_in_time(q: FieldedWord | BaselineWord, searcher: Any, context: Any) -> Any:
+    """A matcher over ``q.scores``; nothing if the search's time ran out (flagged partial)."""
+    try:
+        scores = q.scores(searcher, context)
+    except term_scores.SearchTimeout:
+        scores = {}
+    return term_scores.scored_docs(scores, searcher.reader())
 
 
 def baseline_query(text: str, schema: Any) -> wq.Query:

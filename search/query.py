@@ -11,6 +11,27 @@ The syntax is Whoosh's query language, extended with plugins:
 
 Problems Whoosh would silently ignore (an unclosed quote, ``year:abc``, an
 empty range, an unknown field) raise ``QueryError`` with the position.
+
+What one query may cost is bounded, so that no query runs away with time or
+memory:
+
+- text past ``MAX_QUERY_CHARS`` characters is cut; a "word" (characters
+  between spaces, tabs or newlines) longer than ``MAX_WORD_CHARS`` is a
+  QueryError (Whoosh's parser tries each of its patterns at every character,
+  some reading to the end of the word: 10,000 letters took 2 s, 10,000 digits
+  8 s), and range brackets hold at most ``MAX_RANGE_CHARS`` characters;
+- parentheses nested more than ``MAX_NESTING`` deep are a QueryError;
+- years and running times must lie within ``NUMBER_BOUNDS`` (a QueryError
+  otherwise: ``year:99999999999999`` is a typo, not a search);
+- at most ``MAX_EXPANDING_WORDS`` wildcard, prefix or term-range words
+  (``*ship*``, ``detect*``, ``title:[a TO c]``) per query (a QueryError at the
+  first one past it), each searched over at most ``term_scores.MAX_EXPANSIONS``
+  index words per field (``bound_query``);
+- a phrase longer than ``MAX_PHRASE_WORDS`` words is cut to its first
+  ``MAX_PHRASE_WORDS`` words (no error: the films holding the whole phrase are
+  among those found).
+
+``FilmSearch.search`` also gives each search a time budget.
 """
 
 from __future__ import annotations
@@ -27,15 +48,19 @@ from whoosh.qparser import (
     MultifieldParser,
     MultifieldPlugin,
     QueryParser,
+    RangePlugin,
     syntax,
 )
-from whoosh.qparser.plugins import Plugin, TaggingPlugin
+from whoosh.qparser.plugins import Plugin, PrefixPlugin, TaggingPlugin, WildcardPlugin
+from whoosh.query.terms import MultiTerm
+from whoosh.query.wrappers import WrappingQuery
 
 from filmsearch.index.errors import FilmSearchError
 from filmsearch.index.schema import NUMERIC_FIELDS, TEXT_FIELDS
 
 from . import ranking
 from .bm25f import FieldedWord, FieldedWordGroup, Keywords, KeywordsGroup
+from .term_scores import ExpandedTerms, Scored
 
 #: Alternative names users may type for a field.
 FIELD_ALIASES = {
@@ -47,7 +72,43 @@ FIELD_ALIASES = {
 QUERYABLE_FIELDS = tuple(f for f in TEXT_FIELDS if f != "title_exact") + NUMERIC_FIELDS
 #: Longest query text accepted; longer text is cut there.
 MAX_QUERY_CHARS = 10_000
+#: Longest run of characters between spaces, tabs and newlines.
+MAX_WORD_CHARS = 200
+#: Longest text between the brackets of a range (``[a TO c]``, ``year:{1990 TO 2000]``).
+MAX_RANGE_CHARS = 100
+#: Deepest nesting of parentheses accepted.
+MAX_NESTING = 20
+#: Most wildcard, prefix and term-range words in one query.
+MAX_EXPANDING_WORDS = 5
+#: Longest phrase searched as a phrase; longer ones are cut to their first words.
+MAX_PHRASE_WORDS = 32
+#: Inclusive bounds of the numbers a query may give for each numeric field: every
+#: four-digit year (films are indexed for index.documents.YEAR_RANGE only, but a bound
+#: such as 1800 is a fair way to say "from the start"), running times up to 9999 minutes.
+NUMBER_BOUNDS = {"year": (1000, 9999), "runtime": (0, 9999)}
+_NUMBER_NAMES = {"year": "years", "runtime": "running times (minutes)"}
 _RANGE_TEXT = re.compile(r"^\s*(-?\d+)?\s*\.\.\s*(-?\d+)?\s*$")
+_LONG_WORD = re.compile(rf"[^ \t\r\n]{{{MAX_WORD_CHARS + 1}}}")
+#: Whoosh's RangePlugin pattern with every open-ended part bounded: its own took
+#: 8 minutes on "[a TO " repeated 1,600 times.
+_BOUNDED_RANGE = re.compile(
+    rf"""
+    (?P<open>\{{|\[)
+    (?P<start>
+        ('[^']{{0,{MAX_RANGE_CHARS}}}'\s+)
+        |
+        ([^\]}}]{{1,{MAX_RANGE_CHARS}}}?(?=\b[Tt][Oo]\b))
+    )?
+    \b[Tt][Oo]\b
+    (?P<end>
+        (\s+'[^']{{0,{MAX_RANGE_CHARS}}}')
+        |
+        ([^\]}}]{{1,{MAX_RANGE_CHARS}}}?)
+    )?
+    (?P<close>}}|])
+    """,
+    re.VERBOSE | re.UNICODE,
+)
 
 
 class QueryError(FilmSearchError, ValueError):
@@ -69,7 +130,7 @@ def range_bounds(value: RangeArg, what: str) -> tuple[int | None, int | None]:
     if isinstance(value, bool):
         raise TypeError(f"{what} must be an int, a (low, high) tuple or a string, not {value!r}")
     if isinstance(value, int):
-        return value, value
+        return check_number(what, value), check_number(what, value)
     if isinstance(value, str):
         return parse_range(value, what)
     if isinstance(value, tuple) and len(value) == 2:
@@ -80,30 +141,60 @@ def range_bounds(value: RangeArg, what: str) -> tuple[int | None, int | None]:
         ):
             if low is not None and high is not None and low > high:
                 raise ValueError(f"{what} range {value!r}: the start is after the end")
-            return low, high
+            return (
+                None if low is None else check_number(what, low),
+                None if high is None else check_number(what, high),
+            )
     raise TypeError(
         f"{what} must be an int, a (low, high) tuple of ints or None, or a string like "
         f"'2010..2015', not {value!r:.60}"
     )
 
 
+def check_number(
+    field: str, value: int | str, position: int | None = None, *, unknown_ok: bool = False
+) -> int:
+    """``value`` (an int or whole-number text) as an int within ``NUMBER_BOUNDS[field]``.
+
+    QueryError at ``position`` if it is not plausible. Fields without bounds
+    (``unknown_ok``) take any whole number.
+    """
+    text = str(value).strip()
+    if field not in NUMBER_BOUNDS:
+        if unknown_ok and re.fullmatch(r"-?\d{1,18}", text):
+            return int(text)
+        raise QueryError(f"{field} is not a numeric field", position)
+    low, high = NUMBER_BOUNDS[field]
+    # Read at most a few digits: int() of 5,000 digits raises ValueError, of 10^6 takes seconds.
+    number = int(text) if re.fullmatch(r"-?\d{1,9}", text) else None
+    if number is None or not low <= number <= high:
+        shown = text if len(text) <= 24 else text[:20] + "…"
+        raise QueryError(
+            f"{field} {shown} is out of range: {_NUMBER_NAMES[field]} run from {low} to {high}",
+            position,
+        )
+    return number
+
+
 def parse_range(text: str, what: str = "year") -> tuple[int | None, int | None]:
     """Parse ``2010..2015``, ``2010..``, ``..2015`` or ``2012`` into inclusive bounds."""
     text = text.strip()
     if re.fullmatch(r"-?\d+", text):
-        return int(text), int(text)
+        return check_number(what, text, unknown_ok=True), check_number(what, text, unknown_ok=True)
     match = _RANGE_TEXT.match(text)
     if not match or not (match.group(1) or match.group(2)):
-        raise QueryError(f"{what} expects a number or a range like 2010..2015, got {text!r}")
-    low = int(match.group(1)) if match.group(1) else None
-    high = int(match.group(2)) if match.group(2) else None
+        shown = text if len(text) <= 40 else text[:36] + "…"
+        raise QueryError(f"{what} expects a number or a range like 2010..2015, got {shown!r}")
+    low = check_number(what, match.group(1), unknown_ok=True) if match.group(1) else None
+    high = check_number(what, match.group(2), unknown_ok=True) if match.group(2) else None
     if low is not None and high is not None and low > high:
         raise QueryError(f"empty {what} range {text!r}: the start is after the end")
     return low, high
 
 
 def _check_balanced(text: str) -> None:
-    """Raise QueryError for an unclosed quote or parenthesis, or a stray ``)``."""
+    """Raise QueryError for an unclosed quote or parenthesis, a stray ``)``, or
+    parentheses nested more than MAX_NESTING deep (at the first one too deep)."""
     quote_at = None
     open_parens: list[int] = []
     for pos, char in enumerate(text):
@@ -112,6 +203,8 @@ def _check_balanced(text: str) -> None:
         elif quote_at is not None:
             continue
         elif char == "(":
+            if len(open_parens) == MAX_NESTING:
+                raise QueryError(f"parentheses nested more than {MAX_NESTING} deep", pos)
             open_parens.append(pos)
         elif char == ")":
             if not open_parens:
@@ -123,11 +216,27 @@ def _check_balanced(text: str) -> None:
         raise QueryError("'(' is never closed", open_parens[-1])
 
 
+class _InWordError(QueryError):
+    """A QueryError whose position is somewhere inside the word it is about (whoosh
+    places a wildcard word at its last ``*`` or ``?``); parse_query moves it to the
+    word's start."""
+
+
+def _word_start(text: str, position: int) -> int:
+    """Where the word (field name included) holding ``position`` starts."""
+    start = position
+    while start > 0 and not text[start - 1].isspace() and text[start - 1] not in '()"':
+        start -= 1
+    return start
+
+
 class DottedRangePlugin(TaggingPlugin):
     """Tags ``2010..2015``, ``2010..`` and ``..2015`` as numeric ranges (inclusive)."""
 
     priority = 1
-    expr = re.compile(r"(?=-?\d|\.\.-?\d)(?P<start>-?\d+)?\.\.(?P<end>-?\d+)?(?=$|[\s)])")
+    # Starts only where a number can start: tried at every digit of a long number,
+    # it read the rest of it each time.
+    expr = re.compile(r"(?<![\d.])(?=-?\d|\.\.-?\d)(?P<start>-?\d+)?\.\.(?P<end>-?\d+)?(?=$|[\s)])")
 
     def create(self, parser: Any, match: re.Match[str]) -> syntax.RangeNode:
         return syntax.RangeNode(match.group("start"), match.group("end"), False, False)
@@ -144,15 +253,28 @@ class ValidationPlugin(Plugin):
         return [(self.check, 105)]
 
     def check(self, parser: Any, group: Any) -> Any:
+        self._check(group, [0])
+        return group
+
+    def _check(self, group: Any, expanding: list[int]) -> None:
+        """Check ``group``'s nodes; ``expanding[0]`` counts the expanding words seen."""
         for node in group:
             if isinstance(node, syntax.GroupNode):
-                self.check(parser, node)
+                self._check(node, expanding)
                 continue
             field = getattr(node, "fieldname", None)
             position = getattr(node, "startchar", None)
             if isinstance(node, syntax.RangeNode) and field is None:
                 node.set_fieldname("year")
                 field = "year"
+            if isinstance(node, EXPANDING_NODES) and field not in NUMERIC_FIELDS:
+                expanding[0] += 1
+                if expanding[0] > MAX_EXPANDING_WORDS:
+                    raise _InWordError(
+                        f"more than {MAX_EXPANDING_WORDS} wildcard, prefix or range words "
+                        "(*, ?, [a TO b]); use fewer, or give them more letters",
+                        position,
+                    )
             if field is None:
                 continue
             if field not in self.schema or field not in QUERYABLE_FIELDS:
@@ -160,7 +282,6 @@ class ValidationPlugin(Plugin):
                 raise QueryError(f"unknown field {field!r}; fields are {known}", position)
             if field in NUMERIC_FIELDS:
                 self._check_numeric(node, field, position)
-        return group
 
     @staticmethod
     def _check_numeric(node: Any, field: str, position: int | None) -> None:
@@ -168,10 +289,11 @@ class ValidationPlugin(Plugin):
             bounds = [node.start, node.end]
             for value in bounds:
                 if value not in (None, "") and not re.fullmatch(r"-?\d+", str(value).strip()):
-                    raise QueryError(
-                        f"{field} range needs whole numbers, got {str(value).strip()!r}", position
-                    )
-            low, high = (int(v) if v not in (None, "") else None for v in bounds)
+                    shown = str(value).strip()[:40]
+                    raise QueryError(f"{field} range needs whole numbers, got {shown!r}", position)
+            low, high = (
+                check_number(field, v, position) if v not in (None, "") else None for v in bounds
+            )
             if low is not None and high is not None and low > high:
                 raise QueryError(
                     f"empty {field} range: the start {low} is after the end {high}", position
@@ -179,11 +301,17 @@ class ValidationPlugin(Plugin):
         elif isinstance(node, syntax.TextNode):
             text = node.text
             if not re.fullmatch(r"-?\d+", text or ""):
+                shown = (text or "")[:40]
                 raise QueryError(
-                    f"{field} expects a number or a range like 2010..2015, got {text!r}", position
+                    f"{field} expects a number or a range like 2010..2015, got {shown!r}", position
                 )
+            check_number(field, text, position)
         else:
             raise QueryError(f"{field} expects a number or a range like 2010..2015", position)
+
+
+#: Parser nodes that stand for many index words (a RangeNode only on a text field).
+EXPANDING_NODES = (WildcardPlugin.WildcardNode, PrefixPlugin.PrefixNode, syntax.RangeNode)
 
 
 class FieldsRequiredPlugin(Plugin):
@@ -221,6 +349,7 @@ def make_parser(schema: Any) -> QueryParser:
         MultifieldPlugin(fields, fieldboosts=ranking.FIELD_WEIGHTS, group=FieldedWordGroup)
     )
     parser.replace_plugin(FieldsPlugin(remove_unknown=False))
+    parser.replace_plugin(RangePlugin(expr=_BOUNDED_RANGE))
     parser.add_plugin(FieldAliasPlugin(FIELD_ALIASES))
     parser.add_plugin(GtLtPlugin())
     parser.add_plugin(DottedRangePlugin())  # type: ignore[no-untyped-call]  # whoosh's Plugin.__init__
@@ -241,6 +370,43 @@ def _exclude_negations(q: wq.Query) -> wq.Query:
                 positive = q if q.subqueries else wq.Every()
                 exclude = negated[0] if len(negated) == 1 else wq.Or(negated)
                 return wq.AndNot(positive, exclude)
+    return q
+
+
+def bound_query(q: wq.Query) -> wq.Query:
+    """``q`` with its costs bounded: wildcards, prefixes, term ranges and ``field:*``
+    become ExpandedTerms (at most ``term_scores.MAX_EXPANSIONS`` words each); phrases
+    longer than MAX_PHRASE_WORDS words are cut to their first MAX_PHRASE_WORDS words,
+    and every phrase is read within the time budget (``term_scores.Scored``)."""
+    if isinstance(q, (ExpandedTerms, Scored)):
+        return q
+    if isinstance(q, wq.Every) and q.fieldname not in (None, "", "*"):
+        # every film with a word in the field: see term_scores.films_with_field
+        return ExpandedTerms(wq.Prefix(q.fieldname, "", boost=q.boost))
+    if isinstance(q, MultiTerm):
+        if isinstance(q, wq.Wildcard) and q.text == "*":
+            return ExpandedTerms(wq.Prefix(q.fieldname, "", boost=q.boost))
+        return ExpandedTerms(q)
+    if isinstance(q, wq.Phrase):
+        if len(q.words) > MAX_PHRASE_WORDS:
+            q = copy.copy(q)
+            q.words = q.words[:MAX_PHRASE_WORDS]
+            if q.char_ranges:
+                q.char_ranges = q.char_ranges[:MAX_PHRASE_WORDS]
+        return Scored(q)
+    if isinstance(q, wq.compound.BinaryQuery):  # AndNot, AndMaybe, Require, Otherwise
+        q = copy.copy(q)
+        q.a, q.b = bound_query(q.a), bound_query(q.b)
+        q.subqueries = (q.a, q.b)
+    elif isinstance(q, wq.compound.CompoundQuery):
+        q = copy.copy(q)
+        q.subqueries = [bound_query(sub) for sub in q.subqueries]
+    elif isinstance(q, wq.Not):
+        q = copy.copy(q)
+        q.query = bound_query(q.query)
+    elif isinstance(q, WrappingQuery):
+        q = copy.copy(q)
+        q.child = bound_query(q.child)
     return q
 
 
@@ -280,27 +446,40 @@ def parse_query(text: str, parser: QueryParser, plain: bool = False) -> wq.Query
     """
     text = text[:MAX_QUERY_CHARS].replace("\x00", " ")
     if plain:
-        return plain_query(plain_words(text), parser.schema)
+        return bound_query(plain_query(plain_words(text), parser.schema))
     _check_balanced(text)
+    long_word = _LONG_WORD.search(text)
+    if long_word:
+        raise QueryError(
+            f"a word of more than {MAX_WORD_CHARS} characters; put spaces between words",
+            long_word.start(),
+        )
     if not text.strip():
         return wq.Every()
     try:
         parsed = parser.parse(text)
+    except _InWordError as error:
+        position = error.position
+        start = None if position is None else _word_start(text, position)
+        raise QueryError(error.message, start) from None
     except QueryError:
         raise
     except Exception as error:
+        message = str(error).splitlines()[0][:200] if str(error) else ""
         raise QueryError(
-            f"cannot understand this query ({type(error).__name__}: {error})"
+            f"cannot understand this query ({type(error).__name__}: {message})"
         ) from error
-    return _exclude_negations(parsed)
+    return bound_query(_exclude_negations(parsed))
 
 
 def _name_query(field: str, value: str, schema: Any) -> wq.Query:
     """All words of ``value`` in ``field``, as a phrase: one person, one genre."""
-    words = [token.text for token in schema[field].analyzer(value)]
+    words = [token.text for token in schema[field].analyzer(value[:MAX_QUERY_CHARS])]
     if not words:
-        raise QueryError(f"--{field} {value!r} has no searchable words")
-    return wq.Term(field, words[0]) if len(words) == 1 else wq.Phrase(field, words)
+        raise QueryError(f"--{field} {value[:40]!r} has no searchable words")
+    if len(words) == 1:
+        return wq.Term(field, words[0])
+    return wq.Phrase(field, words[:MAX_PHRASE_WORDS])
 
 
 def filter_query(

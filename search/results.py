@@ -60,17 +60,27 @@ class Hit:
 
 @dataclass(frozen=True)
 class Results:
-    """The hits for one query, best first, and how many films matched in all."""
+    """The hits for one query, best first, and how many films matched in all.
+
+    ``partial`` is True when the search did not look at everything the query
+    asks for: its time budget ran out (see ``FilmSearch.search``'s
+    ``time_limit``), or a wildcard, prefix or range word stood for more index
+    words than are searched (``term_scores.MAX_EXPANSIONS``). The hits are
+    then the best of what was found, and ``total`` counts what was found.
+    Hits made after the time ran out have no snippets.
+    """
 
     query: str
     total: int
     hits: list[Hit]
     parsed: str = ""
+    partial: bool = False
 
     def __repr__(self) -> str:
         shown = ", ".join(repr(hit.title) for hit in self.hits[:3])
         more = ", …" if len(self.hits) > 3 else ""
-        return f"<Results for {self.query[:60]!r}: {self.total} match, [{shown}{more}]>"
+        partial = " (partial)" if self.partial else ""
+        return f"<Results for {self.query[:60]!r}: {self.total} match{partial}, [{shown}{more}]>"
 
     def __len__(self) -> int:
         return len(self.hits)
@@ -86,6 +96,7 @@ class Results:
             "query": self.query,
             "total": self.total,
             "parsed": self.parsed,
+            "partial": self.partial,
             "hits": [hit.to_dict() for hit in self.hits],
         }
 

@@ -6,10 +6,15 @@
 
 This is the only module that holds a Whoosh searcher; it is reused between
 queries, refreshed when the index has a newer commit, and closed on exit.
+
+Each search has a time budget (``time_limit``, ``DEFAULT_TIME_LIMIT`` seconds):
+when it runs out, the films found so far are returned with ``partial=True``,
+or, if none were found, a QueryError says the query took too long.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from collections import defaultdict
@@ -17,6 +22,7 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Any, TypeVar
 
+from whoosh import collectors
 from whoosh import query as wq
 
 from filmsearch.index.documents import Film
@@ -35,19 +41,27 @@ from .bm25f import (
 from .highlight import make_snippet
 from .query import (
     MAX_QUERY_CHARS,
+    QueryError,
     RangeArg,
+    bound_query,
     filter_query,
     make_parser,
     parse_query,
     plain_words,
 )
 from .results import SNIPPET_FIELDS, Hit, IndexStats, Results
-from .term_scores import top_documents
+from .term_scores import Budget, SearchTimeout, check_time, time_budget, top_documents
 
 T = TypeVar("T")
 
 #: How often opening is tried when a concurrent writer removes the files being opened.
 OPEN_ATTEMPTS = 5
+#: Seconds a search may take by default (``FilmSearch.search``'s ``time_limit``). Parsing,
+#: building the hits and their snippets come on top: about a second at most.
+DEFAULT_TIME_LIMIT = 2.0
+#: Seconds past the deadline (at most a tenth of the time limit) for collecting the
+#: matches scored before it.
+COLLECT_GRACE = 0.25
 
 
 class FilmSearch:
@@ -141,6 +155,7 @@ class FilmSearch:
         snippets: bool = True,
         plain: bool = False,
         baseline: bool = False,
+        time_limit: float | None = DEFAULT_TIME_LIMIT,
     ) -> Results:
         """Rank films for ``text`` (query syntax in search.query), filtered by the options.
 
@@ -149,8 +164,25 @@ class FilmSearch:
         With ``plain``, ``text`` is read as words only (see ``query.plain_words``).
         With ``baseline``, the words are ranked by plain BM25 over title, synopsis
         and wiki text as one field (``ranking.BASELINE_*``), for comparison.
+
+        ``time_limit`` is the seconds the search may take (None: no limit; the
+        bounds of ``search.query`` hold either way). When it runs out, the best
+        films found so far are returned with ``partial=True``; if none were
+        found, QueryError says the query took too long. ``partial`` is also set
+        when a wildcard stood for more words than are searched.
         Raises QueryError for malformed query text or options.
         """
+        if time_limit is not None and (
+            isinstance(time_limit, bool)
+            or not isinstance(time_limit, (int, float))
+            or math.isnan(time_limit)
+            or time_limit <= 0
+        ):
+            raise ValueError(
+                f"time_limit must be a positive number of seconds or None, not {time_limit!r}"
+            )
+        if time_limit is not None and math.isinf(time_limit):
+            time_limit = None
         if not isinstance(text, str):
             raise TypeError(f"text must be a str, not {type(text).__name__}")
         if isinstance(limit, bool) or not isinstance(limit, int):
@@ -160,27 +192,35 @@ class FilmSearch:
         for name, value in (("director", director), ("cast", cast), ("genre", genre)):
             if value is not None and not isinstance(value, str):
                 raise TypeError(f"{name} must be a str, not {type(value).__name__}")
-        if baseline:
-            q = baseline_query(plain_words(text)[:MAX_QUERY_CHARS], self._schema)
-        else:
-            q = read_description(parse_query(text, self._parser, plain=plain), text)
-        filters = filter_query(
-            self._schema, director=director, cast=cast, genre=genre, year=year, runtime=runtime
-        )
-        if filters is not None:
-            q = filters if isinstance(q, wq.Every) else wq.And([q, filters])
+        with time_budget(time_limit) as budget:  # parsing counts too
+            if baseline:
+                q = baseline_query(plain_words(text)[:MAX_QUERY_CHARS], self._schema)
+            else:
+                q = read_description(parse_query(text, self._parser, plain=plain), text)
+            filters = filter_query(
+                self._schema, director=director, cast=cast, genre=genre, year=year, runtime=runtime
+            )
+            if filters is not None:
+                q = filters if isinstance(q, wq.Every) else wq.And([q, filters])
+            q = bound_query(q)
 
-        def run(searcher: Any) -> Results:
-            pruned = prune_keywords(q, searcher.reader(), ranking.MAX_KEYWORDS)
-            best, total = _best_documents(searcher, pruned, limit)
-            terms = _terms_by_field(pruned) if snippets else {}
-            hits = [
-                self._hit(rank, searcher.stored_fields(docnum), score, terms, snippets)
-                for rank, (docnum, score) in enumerate(best, start=1)
-            ]
-            return Results(query=text, total=total, hits=hits, parsed=str(pruned))
+            def run(searcher: Any) -> Results:
+                pruned = prune_keywords(q, searcher.reader(), ranking.MAX_KEYWORDS)
+                best, total = _best_documents(searcher, pruned, limit, budget)
+                if budget.timed_out and not best:
+                    raise _took_too_long(time_limit)
+                terms = _terms_by_field(pruned) if snippets else {}
+                hits = []
+                for rank, (docnum, score) in enumerate(best, start=1):
+                    with_snippets = snippets and not _out_of_time()
+                    hits.append(
+                        self._hit(rank, searcher.stored_fields(docnum), score, terms, with_snippets)
+                    )
+                return Results(
+                    query=text, total=total, hits=hits, parsed=str(pruned), partial=budget.partial
+                )
 
-        return self._retrying(run)
+            return self._retrying(run)
 
     def _hit(
         self,
@@ -243,13 +283,70 @@ class FilmSearch:
         )
 
 
-def _best_documents(searcher: Any, q: wq.Query, limit: int) -> tuple[list[tuple[int, float]], int]:
-    """The ``limit`` best (document number, score) pairs and the number of matches."""
+def _out_of_time() -> bool:
+    """Whether the search's deadline has passed (the search is then marked timed out:
+    hits made after it get no snippets, and the results are partial)."""
+    try:
+        check_time()
+    except SearchTimeout:
+        return True
+    return False
+
+
+def _took_too_long(time_limit: float | None) -> QueryError:
+    return QueryError(
+        f"the query took longer than {time_limit:g} s and found nothing in that time; "
+        "narrow it: fewer or longer wildcard words (*, ?), shorter phrases, "
+        "fewer OR clauses, or a field or year filter"
+    )
+
+
+class BudgetCollector(collectors.WrappingCollector):
+    """Stops collecting (``collectors.TimeLimit``) when the search's budget has run out.
+
+    Whoosh's TimeLimitCollector would do this with a timer thread per search
+    and, by default, a SIGALRM handler that raises wherever the main thread is
+    (also inside filmsearch's caches) and replaces the program's own handler;
+    this one looks at the clock between matches, as the scorers do between
+    posting blocks. Matches already scored when the time ran out (filmsearch's
+    scorers hand over what they had) are still collected for ``COLLECT_GRACE``
+    seconds.
+    """
+
+    def __init__(self, child: Any, budget: Budget) -> None:
+        super().__init__(child)
+        self.budget = budget
+        self.grace = min(COLLECT_GRACE, 0.1 * (budget.seconds or 0.0))
+
+    def collect_matches(self) -> None:
+        child = self.child
+        for count, sub_docnum in enumerate(child.matches()):
+            if count % 64 == 0 and self.budget.overdue(self.grace):
+                self.budget.timed_out = True
+                raise collectors.TimeLimit
+            child.collect(sub_docnum)
+
+
+def _best_documents(
+    searcher: Any, q: wq.Query, limit: int, budget: Budget
+) -> tuple[list[tuple[int, float]], int]:
+    """The ``limit`` best (document number, score) pairs and the number of matches.
+
+    When ``budget`` runs out, what was found by then (``budget.timed_out`` is set).
+    """
     if isinstance(q, (ScoredOr, FieldedWord)):  # keywords only: no need for a collector
         found = top_documents(q, searcher, limit)
         if found is not None:
             return found
-    results = searcher.search(q, limit=limit)
+    # Without block-quality skipping the collector counts the matches as it goes; with
+    # it, len(results) ran the whole query a second time to count them.
+    top = collectors.TopCollector(limit=limit, usequality=False)
+    collector = BudgetCollector(top, budget)
+    try:
+        searcher.search_with_collector(q, collector)
+    except (collectors.TimeLimit, SearchTimeout):
+        budget.timed_out = True
+    results = collector.results()
     return (
         [(results.docnum(n), results.score(n) or 0.0) for n in range(len(results.top_n))],
         len(results),

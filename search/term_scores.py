@@ -8,26 +8,104 @@ film's total: the same formula as ``ranking.bm25f``, a few times fewer steps.
 
 Each segment's per-field length normalisation is computed once and cached
 while the segment's reader lives.
+
+Every loop here that reads postings checks the search's time budget
+(``time_budget``, ``check_time``): when it runs out, ``SearchTimeout`` is
+raised, caught by the query node being scored (``bm25f``), which keeps what
+was scored so far, and the search's results are flagged partial.
+``ExpandedTerms`` bounds what a wildcard, prefix or term range costs.
 """
 
 from __future__ import annotations
 
+import bisect
 import heapq
 import itertools
+import re
+import time
 import weakref
 from collections import OrderedDict, defaultdict
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any
 
 from whoosh import matching
 from whoosh import query as wq
 from whoosh.codec.whoosh3 import W3LeafMatcher
 from whoosh.matching.wrappers import FilterMatcher
+from whoosh.query.ranges import TermRange
+from whoosh.query.terms import MultiTerm, PatternQuery
+from whoosh.query.wrappers import WrappingQuery
 
 from . import ranking
 
 #: Most (film, score) entries kept in each segment's cache of word scores.
 WORD_CACHE_ENTRIES = 1_000_000
+#: Most index words a wildcard, prefix or term range stands for in one field of a
+#: segment; beyond it the shortest are kept (the closest to what was typed, and
+#: mostly the commonest) and the results are flagged partial.
+MAX_EXPANSIONS = 50
+
+
+class SearchTimeout(Exception):
+    """The search's time budget ran out; the query nodes catch it and keep what they have."""
+
+
+@dataclass
+class Budget:
+    """One search's deadline (``time.monotonic``; None: none) and what was left out."""
+
+    deadline: float | None = None
+    #: The seconds given (None: no limit).
+    seconds: float | None = None
+    #: The deadline passed and some work was skipped.
+    timed_out: bool = False
+    #: A wildcard, prefix or range was cut to MAX_EXPANSIONS words.
+    cut: bool = False
+
+    @property
+    def partial(self) -> bool:
+        return self.timed_out or self.cut
+
+    def overdue(self, grace: float = 0.0) -> bool:
+        """Whether the deadline passed more than ``grace`` seconds ago."""
+        return self.deadline is not None and time.monotonic() >= self.deadline + grace
+
+    def remaining(self) -> float | None:
+        """Seconds left (never below 0), or None without a deadline."""
+        return None if self.deadline is None else max(0.0, self.deadline - time.monotonic())
+
+
+_BUDGET: ContextVar[Budget | None] = ContextVar("filmsearch_budget", default=None)
+
+
+@contextmanager
+def time_budget(seconds: float | None) -> Iterator[Budget]:
+    """Give the search run inside (this thread or task) ``seconds`` of wall time."""
+    budget = Budget(None if seconds is None else time.monotonic() + seconds, seconds)
+    token = _BUDGET.set(budget)
+    try:
+        yield budget
+    finally:
+        _BUDGET.reset(token)
+
+
+def check_time() -> None:
+    """Raise SearchTimeout (and mark the search timed out) once its deadline has passed."""
+    budget = _BUDGET.get()
+    if budget is not None and budget.overdue():
+        budget.timed_out = True
+        raise SearchTimeout
+
+
+def note_cut() -> None:
+    """Record that an expansion was cut to MAX_EXPANSIONS words."""
+    budget = _BUDGET.get()
+    if budget is not None:
+        budget.cut = True
+
 
 #: segment reader -> {key: one number per document}
 _PER_DOCUMENT: weakref.WeakKeyDictionary[Any, dict[tuple[Any, ...], list[float]]]
@@ -120,6 +198,7 @@ def word_scores(searcher: Any, terms: Sequence[wq.Term], boost: float = 1.0) -> 
     Results are kept per segment (``WORD_CACHE_ENTRIES``): common words recur
     from query to query. The returned dict must not be changed.
     """
+    check_time()
     reader = searcher.reader()
     key = (
         ranking.K1,
@@ -156,6 +235,7 @@ def _word_scores(searcher: Any, terms: Sequence[wq.Term], boost: float) -> dict[
             reader, field, term.boost, ranking.field_b(field), parent.avg_field_length(field) or 1.0
         )
         for ids, freqs in posting_blocks(reader, field, term.text):
+            check_time()
             for doc, freq in zip(ids, freqs, strict=True):
                 pseudo_tf[doc] += freq * factors[doc]
     k1 = ranking.K1
@@ -165,11 +245,14 @@ def _word_scores(searcher: Any, terms: Sequence[wq.Term], boost: float) -> dict[
 
 def matcher_scores(q: wq.Query, searcher: Any, context: Any) -> dict[int, float]:
     """Scores of any query, read from its matcher document by document."""
+    check_time()
     matcher = q.matcher(searcher, context)
     scores = {}
     while matcher.is_active():
         scores[matcher.id()] = matcher.score()
         matcher.next()
+        if len(scores) % 256 == 0:
+            check_time()
     return scores
 
 
@@ -187,6 +270,7 @@ def baseline_word_scores(searcher: Any, terms: Sequence[wq.Term]) -> dict[int, f
     tf: defaultdict[int, float] = defaultdict(float)
     for term in terms:
         for ids, freqs in posting_blocks(reader, term.fieldname, term.text):
+            check_time()
             for doc, freq in zip(ids, freqs, strict=True):
                 tf[doc] += freq
     fields = ranking.BASELINE_FIELDS
@@ -257,3 +341,206 @@ def top_documents(
         candidates = ((score, -(doc + offset)) for doc, score in matcher.scored())
         best = heapq.nlargest(limit, itertools.chain(best, candidates))
     return [(-negated, score) for score, negated in best], total
+
+
+#: segment reader -> {field: its words, sorted}
+_LEXICONS: weakref.WeakKeyDictionary[Any, dict[str, list[str]]] = weakref.WeakKeyDictionary()
+
+
+def field_lexicon(reader: Any, field: str) -> list[str]:
+    """Every word of ``field`` in a segment, sorted.
+
+    Read once per segment reader (some 50 ms for a 15,000-word field) and kept
+    while it lives, so that wildcards do not walk the index's term files each time.
+    """
+    cache = _LEXICONS.setdefault(reader, {})
+    if field not in cache:
+        from_bytes = reader.schema[field].from_bytes
+        words = []
+        for number, btext in enumerate(reader.lexicon(field)):
+            if number % 4096 == 0:
+                check_time()  # a lexicon read in part is not kept
+            words.append(from_bytes(btext))
+        cache[field] = words
+    return cache[field]
+
+
+def _candidates(q: MultiTerm, words: list[str], reader: Any) -> Iterator[int]:
+    """Positions in ``words`` (the segment's sorted lexicon) of the words ``q`` stands for."""
+    if isinstance(q, PatternQuery):  # Prefix, Wildcard, Regex: as their _btexts, on the list
+        if isinstance(q, wq.Prefix):
+            prefix, pattern = q.text, None
+        else:
+            prefix, pattern = q._find_prefix(q.text), re.compile(q._get_pattern())
+        for position in range(bisect.bisect_left(words, prefix), len(words)):
+            word = words[position]
+            if not word.startswith(prefix):
+                return
+            if position % 2048 == 0:
+                check_time()
+            if pattern is None or pattern.match(word):
+                yield position
+    elif isinstance(q, TermRange):
+        low = bisect.bisect_left(words, q.start) if q.start else 0
+        high = bisect.bisect_right(words, q.end) if q.end is not None else len(words)
+        for position in range(low, high):
+            if position % 2048 == 0:
+                check_time()
+            if (q.startexcl and words[position] == q.start) or (
+                q.endexcl and words[position] == q.end
+            ):
+                continue
+            yield position
+    else:  # fuzzy terms, variations: whoosh finds their words; look up their places
+        positions = set()
+        for number, btext in enumerate(q._btexts(reader)):
+            if number % 2048 == 0:
+                check_time()
+            word = btext.decode("utf-8") if isinstance(btext, bytes) else str(btext)
+            position = bisect.bisect_left(words, word)
+            if position < len(words) and words[position] == word:
+                positions.add(position)
+        yield from sorted(positions)
+
+
+def expand(q: MultiTerm, reader: Any) -> list[str]:
+    """The segment's words ``q`` stands for: at most MAX_EXPANSIONS, the shortest
+    (closest to what was typed; ties in alphabetical order)."""
+    field = q.field()
+    if not field or field not in reader.schema or not reader.schema[field].indexed:
+        return []
+    words = field_lexicon(reader, field)
+    found = list(_candidates(q, words, reader))
+    if len(found) > MAX_EXPANSIONS:
+        note_cut()
+        found = sorted(found, key=lambda position: (len(words[position]), position))
+        found = sorted(found[:MAX_EXPANSIONS])
+    return [words[position] for position in found]
+
+
+#: segment reader -> {field: the documents with a word in it}
+_FIELD_FILMS: weakref.WeakKeyDictionary[Any, dict[str, list[int]]] = weakref.WeakKeyDictionary()
+
+
+def films_with_field(reader: Any, field: str) -> list[int]:
+    """The segment's documents with at least one word in ``field`` (deleted ones included).
+
+    Read from the stored field lengths when the field has them (whoosh's
+    ``Every(field)`` reads the postings of every word in the field: 45 s for
+    ``*`` on 6,802 films), else from every word's postings. Kept per segment.
+    """
+    cache = _FIELD_FILMS.setdefault(reader, {})
+    if field not in cache:
+        if reader.schema[field].scorable:
+            length = reader.doc_field_length
+            docs = [doc for doc in range(reader.doc_count_all()) if length(doc, field, 0)]
+        else:
+            found: set[int] = set()
+            for word in field_lexicon(reader, field):
+                check_time()  # a set read in part is not kept
+                for ids, _ in posting_blocks(reader, field, word):
+                    found.update(ids)
+            docs = sorted(found)
+        cache[field] = docs
+    return cache[field]
+
+
+def expansion_scores(q: MultiTerm, searcher: Any) -> dict[int, float]:
+    """Whoosh's scores for ``q`` (BM25 of each word it stands for, times its boost,
+    added up), over at most MAX_EXPANSIONS words; what was scored if time runs out.
+
+    ``Prefix(field, "")`` (``field:*``) stands for every film with a word in the
+    field, each scored its boost, as whoosh's ``Every(field)``.
+    """
+    reader = searcher.reader()
+    scores: defaultdict[int, float] = defaultdict(float)
+    try:
+        check_time()
+        field = q.field()
+        if not field or field not in reader.schema:
+            return {}
+        if isinstance(q, wq.Prefix) and not q.text:
+            return dict.fromkeys(films_with_field(reader, field), float(q.boost))
+        words = expand(q, reader)
+        if not words:
+            return {}
+        parent = searcher.get_parent()
+        boost = float(getattr(q, "boost", 1.0))
+        scorable = reader.schema[field].scorable
+        k1 = ranking.K1
+        if scorable:
+            avg_length = parent.avg_field_length(field) or 1.0
+            factors = field_factors(reader, field, 1.0, ranking.field_b(field), avg_length)
+        for word in words:
+            if not scorable:  # whoosh scores these by frequency alone
+                for ids, freqs in posting_blocks(reader, field, word):
+                    check_time()
+                    for doc, freq in zip(ids, freqs, strict=True):
+                        scores[doc] += boost * freq
+                continue
+            # whoosh's BM25F: idf * tf (k1 + 1) / (tf + k1 (1 - b + b len / avg_len))
+            weight = boost * parent.idf(field, word) * (k1 + 1.0)
+            for ids, freqs in posting_blocks(reader, field, word):
+                check_time()
+                for doc, freq in zip(ids, freqs, strict=True):
+                    tf = freq * factors[doc]
+                    scores[doc] += weight * tf / (tf + k1)
+    except SearchTimeout:
+        pass  # keep what was scored; the search is marked partial
+    return scores
+
+
+class ExpandedTerms(WrappingQuery):
+    """A wildcard, prefix or term range (``child``) whose expansion is bounded.
+
+    Whoosh ORs together a matcher for every index word such a query stands for
+    (``*a*`` is tens of thousands) and walks them document by document; this
+    reads the postings of at most MAX_EXPANSIONS words per field a block at a
+    time, within the search's time budget, and scores them as whoosh would.
+    """
+
+    def __str__(self) -> str:
+        return str(self.child)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, type(self)) and self.child == other.child
+
+    def __hash__(self) -> int:
+        return super().__hash__()
+
+    def estimate_size(self, ixreader: Any) -> int:
+        return int(ixreader.doc_count_all())  # never expand just to estimate
+
+    def estimate_min_size(self, ixreader: Any) -> int:
+        return 0
+
+    def matcher(self, searcher: Any, context: Any = None) -> Any:
+        if not isinstance(self.child, MultiTerm):  # query.bound_query wraps only these
+            return self.child.matcher(searcher, context)
+        return scored_docs(expansion_scores(self.child, searcher), searcher.reader())
+
+
+class Scored(WrappingQuery):
+    """A query (a phrase) read at once within the search's time budget.
+
+    Whoosh reads a phrase lazily, skipping every film that has the words but
+    not in order inside one step of the collector, which cannot stop it; read
+    here, a phrase starts only while there is time left, and the films it
+    matched are scored as whoosh would.
+    """
+
+    def __str__(self) -> str:
+        return str(self.child)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, type(self)) and self.child == other.child
+
+    def __hash__(self) -> int:
+        return super().__hash__()
+
+    def matcher(self, searcher: Any, context: Any = None) -> Any:
+        try:
+            scores = matcher_scores(self.child, searcher, context)
+        except SearchTimeout:
+            scores = {}
+        return scored_docs(scores, searcher.reader())
