@@ -6,6 +6,11 @@ and ``long``) and an ``answer`` with ``file``, ``title`` and ``year``. A hit is
 the answer when its source file has the answer's file name, or when its title
 and year are the answer's. Every query goes through ``FilmSearch.search`` in
 plain-text mode, so that punctuation in people's requests is read as words.
+
+TREC files are whitespace-separated columns, so request ids, film ids and run
+tags are written with ``trec_id``: whitespace, unprintable characters and
+``%`` percent-encoded (``urllib.parse.unquote`` reads them back), the same way
+in runs and relevance judgements.
 """
 
 from __future__ import annotations
@@ -26,6 +31,25 @@ from .searcher import FilmSearch
 
 #: Rank cut-off of every measure.
 K = 10
+
+
+def trec_id(text: str) -> str:
+    """``text`` as one TREC column: never empty, no whitespace or unprintable characters.
+
+    Each whitespace or unprintable character (controls, format characters,
+    unassigned code points, lone surrogates) and ``%`` becomes its UTF-8 bytes
+    as ``%XX`` (``"my film" -> "my%20film"``), so ids stay readable and
+    distinct and ``urllib.parse.unquote`` reads them back; an empty id is
+    written ``%``, which no encoded id can be.
+    """
+    if not text:
+        return "%"
+    return "".join(
+        char
+        if char != "%" and char.isprintable() and not char.isspace()
+        else "".join(f"%{byte:02X}" for byte in char.encode("utf-8", "surrogatepass"))
+        for char in text
+    )
 
 
 @dataclass(frozen=True)
@@ -171,12 +195,14 @@ def _run_one(
     rank = next((hit.rank for hit in results if request.is_answer(hit)), None)
     report.ranks.append(rank)
     if run_file is not None:
+        qid, run_tag = trec_id(request.id), trec_id(tag)
         for hit in results:
-            run_file.write(f"{request.id} Q0 {hit.id} {hit.rank} {hit.score:.6f} {tag}\n")
+            run_file.write(f"{qid} Q0 {trec_id(hit.id)} {hit.rank} {hit.score:.6f} {run_tag}\n")
 
 
 def write_qrels(requests: list[Request], handle: TextIO) -> None:
     """TREC relevance judgements for the requests (answers named by file)."""
     for request in requests:
         if request.answer_file:
-            handle.write(f"{request.id} 0 {os.path.splitext(request.answer_file)[0]} 1\n")
+            docno = trec_id(os.path.splitext(request.answer_file)[0])
+            handle.write(f"{trec_id(request.id)} 0 {docno} 1\n")

@@ -5,14 +5,19 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
+from urllib.parse import unquote
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given
+from hypothesis import strategies as st
 
-from filmsearch.index import DocumentError
+from filmsearch.index import DocumentError, build_index
 from filmsearch.search import FilmSearch
 from filmsearch.search.cli import cli
-from filmsearch.search.evaluation import evaluate, measure, read_requests
+from filmsearch.search.evaluation import evaluate, measure, read_requests, trec_id
+
+from .conftest import seed_text
 
 REQUESTS = [
     {
@@ -123,3 +128,40 @@ def test_baseline_is_bm25_over_one_text(seed_search: FilmSearch) -> None:
     assert "(title:whale + synopsis:whale + wiki:whale)" in plain.parsed
     assert "Rust and Bone" in {hit.title for hit in plain}
     assert all(hit.score > 0 for hit in plain)
+
+
+def test_trec_lines_keep_their_columns_for_ids_with_spaces(tmp_path: Path) -> None:
+    films = tmp_path / "films"
+    films.mkdir()
+    (films / "my whale film.txt").write_text(
+        seed_text(title="Whale_Song", content="A whale sings to a lighthouse keeper.")
+    )
+    (films / "other 100%.txt").write_text(seed_text(title="Lighthouse", content="A keeper."))
+    build_index([films], tmp_path / "index")
+    requests = tmp_path / "requests.jsonl"
+    row = {"id": "q 1\tx", "short": "whale lighthouse", "answer": {"file": "my whale film.txt"}}
+    requests.write_text(json.dumps(row) + "\n")
+    run = tmp_path / "run"
+    result = CliRunner().invoke(
+        cli,
+        ["eval", str(requests), "--index", str(tmp_path / "index"), "--run", str(run),
+         "--tag", "my run"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    lines = (tmp_path / "run.short").read_text().splitlines()
+    assert len(lines) == 2 and all(len(line.split()) == 6 for line in lines)
+    qrels = (tmp_path / "run.qrels").read_text().splitlines()
+    assert [line.split() for line in qrels] == [["q%201%09x", "0", "my%20whale%20film", "1"]]
+    top = lines[0].split()
+    assert top[:4] == ["q%201%09x", "Q0", "my%20whale%20film", "1"] and top[5] == "my%20run"
+    assert unquote(lines[1].split()[2]) == "other 100%"
+
+
+@given(st.text(max_size=40))
+def test_trec_ids_are_one_column_that_reads_back(text: str) -> None:
+    encoded = trec_id(text)
+    assert len(encoded.split()) == 1 and encoded == encoded.strip()
+    assert encoded.isprintable()
+    if text:
+        assert unquote(encoded, errors="surrogatepass") == text
+    encoded.encode("utf-8")  # writable to a UTF-8 run file
