@@ -20,6 +20,7 @@ import queue
 import shutil
 import signal
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import closing
@@ -483,11 +484,11 @@ def _sigint_deferred() -> Iterator[None]:
     leave some running. Only the main thread receives KeyboardInterrupt.
     """
     interrupted: list[int] = []
-    try:
-        old = signal.signal(signal.SIGINT, lambda signum, frame: interrupted.append(signum))
-    except ValueError:  # not the main thread
-        yield
+    old = signal.getsignal(signal.SIGINT)
+    if old is None or threading.current_thread() is not threading.main_thread():
+        yield  # a handler set outside Python cannot be put back; other threads get no SIGINT
         return
+    signal.signal(signal.SIGINT, lambda signum, frame: interrupted.append(signum))
     try:
         yield
     finally:
