@@ -165,11 +165,12 @@ class FilmSearch:
         With ``baseline``, the words are ranked by plain BM25 over title, synopsis
         and wiki text as one field (``ranking.BASELINE_*``), for comparison.
 
-        ``time_limit`` is the seconds the search may take (None: no limit; the
-        bounds of ``search.query`` hold either way). When it runs out, the best
-        films found so far are returned with ``partial=True``; if none were
-        found, QueryError says the query took too long. ``partial`` is also set
-        when a wildcard stood for more words than are searched.
+        ``time_limit`` is the seconds the search may take once the query is
+        parsed (None: no limit; the bounds of ``search.query`` hold either
+        way). When it runs out, the best films found so far are returned with
+        ``partial=True``; if none were found, QueryError says the query took
+        too long. ``partial`` is also set when a wildcard stood for more words
+        than are searched, and when snippets were left out for lack of time.
         Raises QueryError for malformed query text or options.
         """
         if time_limit is not None and (
@@ -192,17 +193,20 @@ class FilmSearch:
         for name, value in (("director", director), ("cast", cast), ("genre", genre)):
             if value is not None and not isinstance(value, str):
                 raise TypeError(f"{name} must be a str, not {type(value).__name__}")
-        with time_budget(time_limit) as budget:  # parsing counts too
-            if baseline:
-                q = baseline_query(plain_words(text)[:MAX_QUERY_CHARS], self._schema)
-            else:
-                q = read_description(parse_query(text, self._parser, plain=plain), text)
-            filters = filter_query(
-                self._schema, director=director, cast=cast, genre=genre, year=year, runtime=runtime
-            )
-            if filters is not None:
-                q = filters if isinstance(q, wq.Every) else wq.And([q, filters])
-            q = bound_query(q)
+        # Parsing is bounded by the query's length (query.MAX_QUERY_CHARS, MAX_WORD_CHARS);
+        # the budget is for reading the index.
+        if baseline:
+            q = baseline_query(plain_words(text)[:MAX_QUERY_CHARS], self._schema)
+        else:
+            q = read_description(parse_query(text, self._parser, plain=plain), text)
+        filters = filter_query(
+            self._schema, director=director, cast=cast, genre=genre, year=year, runtime=runtime
+        )
+        if filters is not None:
+            q = filters if isinstance(q, wq.Every) else wq.And([q, filters])
+        q = bound_query(q)
+
+        with time_budget(time_limit) as budget:
 
             def run(searcher: Any) -> Results:
                 pruned = prune_keywords(q, searcher.reader(), ranking.MAX_KEYWORDS)
