@@ -14,6 +14,7 @@ from .errors import (
     IndexLockedError,
     IndexMismatchError,
     IndexNotFoundError,
+    NotFilmsError,
 )
 from .formats import FORMATS, detect_format
 from .writer import BuildProgress, BuildReport, build_index, open_index, read_manifest
@@ -31,6 +32,7 @@ __all__ = [
     "IndexLockedError",
     "IndexMismatchError",
     "IndexNotFoundError",
+    "NotFilmsError",
     "ParsedDocument",
     "build_index",
     "detect_format",

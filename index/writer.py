@@ -41,6 +41,7 @@ from .errors import (
     IndexLockedError,
     IndexMismatchError,
     IndexNotFoundError,
+    NotFilmsError,
     reading_index,
 )
 from .formats import FORMATS, iter_source_files, read_source, stream_digest
@@ -106,6 +107,8 @@ class BuildReport:
     seconds: float = 0.0
     skipped: list[DocumentError] = field(default_factory=list)
     warnings: list[DocumentError] = field(default_factory=list)
+    #: How many of the skipped files are not film documents at all (a README, a licence).
+    not_films: int = 0
 
     @property
     def changed(self) -> bool:
@@ -299,6 +302,7 @@ def build_index(
 
     def problem(error: DocumentError, skipped: bool) -> None:
         (report.skipped if skipped else report.warnings).append(error)
+        report.not_films += isinstance(error, NotFilmsError)
         if on_problem:
             on_problem(error, skipped)
 

@@ -292,7 +292,8 @@ def summarize_build(report: BuildReport) -> str:
     return (
         f"{report.films} films in {report.index_dir}: {report.added} added, "
         f"{report.replaced} replaced, {report.unchanged} unchanged, "
-        f"{report.removed} removed, {len(report.skipped)} skipped "
+        f"{report.removed} removed, {len(report.skipped)} skipped"
+        f"{f' ({report.not_films} not films)' if report.not_films else ''} "
         f"({report.seconds:.2f} s)"
     )
 

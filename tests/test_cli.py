@@ -9,6 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from filmsearch.search.cli import cli
+from tests.conftest import seed_text
 
 
 @pytest.fixture
@@ -207,3 +208,16 @@ def test_every_command_help_has_an_example(run, command: str) -> None:
     result = run(command, "--help")
     assert result.exit_code == 0 and "Example:" in result.output
     assert "filmsearch " + command in result.output
+
+
+def test_indexing_a_project_folder_skips_files_that_are_not_films(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    (project / "films").mkdir(parents=True)
+    (project / "requirements.txt").write_text("whoosh3>=3.50\nnltk>=3.8\nclick\n")
+    (project / "NOTES.txt").write_text("Things to do\n\nbuy milk: soon\n")
+    (project / "films" / "orca.txt").write_text(seed_text(title="Orca_Days"))
+    done = CliRunner().invoke(cli, ["index", str(project), "--index", str(tmp_path / "ix")])
+    assert done.exit_code == 0, done.output
+    assert "1 films in" in done.output and "2 skipped (2 not films)" in done.output
+    shown = CliRunner().invoke(cli, ["search", "buy milk", "--index", str(tmp_path / "ix")])
+    assert "No films match" in shown.output

@@ -25,6 +25,7 @@ from filmsearch.index import (
     IndexLockedError,
     IndexMismatchError,
     IndexNotFoundError,
+    NotFilmsError,
     build_index,
 )
 from filmsearch.search import FilmSearch, Hit, IndexStats, QueryError, Results, Snippet
@@ -49,6 +50,7 @@ __all__ = [
     "IndexMismatchError",
     "IndexNotFoundError",
     "IndexStats",
+    "NotFilmsError",
     "QueryError",
     "Results",
     "Snippet",
