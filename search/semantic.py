@@ -60,7 +60,7 @@ CHUNK_WORDS = 128
 #: Passages per film at most (the title and synopsis, then the first wiki chunks).
 MAX_PASSAGES = 4
 #: Weight of the title + synopsis passage in a film's vector (the rest share the remainder).
-HEAD_WEIGHT = 0.5
+HEAD_WEIGHT = 0.7
 #: Bump when passages or pooling change: it is part of every film's digest.
 PASSAGE_SCHEME = f"p1:{CHUNK_WORDS}:{MAX_PASSAGES}:{HEAD_WEIGHT}"
 #: Queries longer than this many words are cut (the model sees 256 word pieces at most).
@@ -396,11 +396,11 @@ class FusionParams:
     ``depth``: candidates are the lexical top-``depth`` | the semantic top-``depth``.
     """
 
-    sem_short: float = 0.7
+    sem_short: float = 0.8
     sem_long: float = 0.7
-    short_words: int = 8
+    short_words: int = 16
     long_words: int = 64
-    depth: int = 100
+    depth: int = 150
 
     def semantic_weight(self, words: int) -> float:
         """``w_sem = s + (l - s) * clip((ln n - ln a) / (ln b - ln a), 0, 1)``."""

@@ -320,9 +320,10 @@ def test_filters_restrict_semantic_candidates() -> None:
 
 # --- ranking the seeds ---------------------------------------------------------------------
 
-#: Descriptions that share no telling word with the film's text (Rust and Bone: "whale
-#: trainer", "kick boxing", "bouncer"; the query says orcas, street fighter).
-PARAPHRASE = "a young woman who works with orcas loses both legs and falls for a street fighter"
+#: A description in other words than the film's text (Rust and Bone: "whale trainer",
+#: "marine park", "wheelchair", "kick boxing"; the query says aquarium, lost her legs,
+#: underground bouts). The words alone rank Finding Nemo and others above it.
+PARAPHRASE = "she lost her legs at the aquarium and he fights in underground bouts"
 
 
 @pytest.fixture(scope="session")
@@ -381,3 +382,32 @@ def test_filters_still_filter_in_hybrid_and_semantic_modes(seed_ranking: tuple) 
         for film_id in ranks[mode]:
             film = fs.get(film_id)
             assert film is not None and film.year is not None and 1990 <= film.year <= 1999
+
+
+def test_sync_index_vectors_embeds_only_what_changed(encoder: sem.Encoder, tmp_path: Path) -> None:
+    from filmsearch.index import build_index
+
+    films = tmp_path / "films"
+    films.mkdir()
+    names = ["000_d3cc3de14da1a221.txt", "030_7d91a3bea9f0ac72.txt", "002_d9100904c15e4bc8.txt"]
+    for name in names:
+        shutil.copy(SEEDS / name, films / name)
+    index = tmp_path / "index"
+    build_index([films], index)
+    store, embedded = sem.sync_index_vectors(index)
+    assert embedded == 3 and len(store) == 3 and store.model == sem.DEFAULT_MODEL
+    calls = encoder.encode_calls
+    assert sem.sync_index_vectors(index)[1] == 0
+    assert encoder.encode_calls == calls  # nothing changed: the model was not called
+
+    text = (films / names[1]).read_text(encoding="utf-8")
+    (films / names[1]).write_text(text.replace("Content:", "Content: Orcas.", 1), encoding="utf-8")
+    (films / names[2]).unlink()
+    build_index([films], index)
+    store, embedded = sem.sync_index_vectors(index)
+    assert embedded == 1 and sorted(store.ids) == sorted(n[:-4] for n in names[:2])
+
+    ranker = sem.SemanticRanker.open(index)
+    assert ranker is not None
+    ranked = ranker.rank(PARAPHRASE, [], mode="semantic", limit=2)
+    assert ranked[0][0] == names[0][:-4]
