@@ -63,6 +63,8 @@ SUGGEST_LIMIT, MAX_SUGGEST_LIMIT, SUGGEST_DEPTH = 8, 20, 40
 SUGGEST_TIME_LIMIT = 0.5
 #: Words of the box's text used for completions (the last is the prefix being typed).
 SUGGEST_WORDS = 4
+#: Longest word looked at for completions (no title or name has longer ones).
+SUGGEST_WORD_CHARS = 60
 #: Synopsis words (most frequent first) that make the query for similar films.
 SIMILAR_WORDS = 12
 SIMILAR_LIMIT = 5
@@ -291,7 +293,7 @@ def suggestions(fs: FilmSearch, text: str, limit: int = SUGGEST_LIMIT) -> list[d
     Only word characters of ``text`` are used, so quotes, colons and operators
     typed in the box never reach the query parser as syntax.
     """
-    words = [_fold(w) for w in _WORD.findall(text[-200:])][-SUGGEST_WORDS:]
+    words = [_fold(w)[:SUGGEST_WORD_CHARS] for w in _WORD.findall(text[-200:])][-SUGGEST_WORDS:]
     if not words:
         return []
     *complete, prefix = words
@@ -567,19 +569,23 @@ def server_url(sock: socket.socket) -> str:
     return f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/"
 
 
+def _print_now(line: str) -> None:
+    print(line, flush=True)
+
+
 def run_server(
     index_dir: str | os.PathLike[str],
     host: str = "127.0.0.1",
     port: int = 8000,
     cors: str | None = None,
     *,
-    announce: Callable[[str], None] = print,
+    announce: Callable[[str], None] | None = None,
 ) -> None:
     """Serve the index at ``http://host:port/`` until Ctrl-C (or SIGTERM), then return.
 
     Raises the library's errors if the index cannot be opened, and OSError if
     the address cannot be bound, before anything is served. ``announce`` is
-    given the line that says where the server is.
+    given the line that says where the server is (default: print it).
     """
     FilmSearch(index_dir).close()  # fail now, not at the first request
     loopback = host in LOOPBACK_HOSTS or host.startswith("127.")
@@ -592,7 +598,7 @@ def run_server(
         app, log_level="warning", access_log=False, server_header=False, lifespan="on"
     )
     server = uvicorn.Server(config)
-    announce(
+    (announce or _print_now)(
         f"filmsearch: serving {os.path.abspath(index_dir)} at {server_url(sock)} (Ctrl-C stops)"
     )
     try:
