@@ -148,5 +148,14 @@
   }
 
   form.addEventListener("input", later);
+  // Empty filters stay out of the address when the form is submitted.
+  form.addEventListener("submit", function () {
+    Array.from(form.elements).forEach(function (field) {
+      if (field.name && field.name !== "q" && field.value.trim() === "") field.disabled = true;
+    });
+  });
+  window.addEventListener("pageshow", function () {
+    Array.from(form.elements).forEach(function (field) { field.disabled = false; });
+  });
   last = (function () { var q = params(); q.delete("page"); return q.toString(); })();
 })();

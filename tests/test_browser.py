@@ -1,0 +1,199 @@
+"""``filmsearch serve`` in a real headless Chromium, driven by Playwright (issue 16).
+
+Chromium is Debian's (``apt-get install -y chromium``): Playwright never downloads a
+browser here. Without Playwright or /usr/bin/chromium these tests skip with the reason.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+pytest.importorskip("fastapi", reason="the serve extra (fastapi, uvicorn, jinja2) is not installed")
+pytest.importorskip("uvicorn", reason="the serve extra (fastapi, uvicorn, jinja2) is not installed")
+pytest.importorskip("playwright.sync_api", reason="playwright (pip install playwright) is absent")
+
+import uvicorn
+from playwright import sync_api
+
+from filmsearch import build_index
+from filmsearch.search.server import create_app
+
+from .conftest import SEEDS
+from .test_serve import HOSTILE_ID, RUST_AND_BONE, WHALE, hostile_seed
+
+CHROMIUM = "/usr/bin/chromium"
+pytestmark = pytest.mark.skipif(
+    not os.access(CHROMIUM, os.X_OK),
+    reason=f"{CHROMIUM} is absent: apt-get install -y chromium (Playwright downloads none)",
+)
+expect = sync_api.expect
+LAUNCH_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+#: Collects what the page's Content-Security-Policy refused (Playwright's own scripts pass).
+WATCH_CSP = """
+window.__refused = [];
+document.addEventListener("securitypolicyviolation",
+    (event) => window.__refused.push(event.violatedDirective + " " + event.blockedURI));
+"""
+
+
+@pytest.fixture(scope="module")
+def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real uvicorn server, in a thread, on a free loopback port."""
+    root = tmp_path_factory.mktemp("browser")
+    build_index([SEEDS, hostile_seed(root / "hostile")], root / "index")
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(64)
+    config = uvicorn.Config(create_app(root / "index"), log_level="warning", access_log=False)
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """One headless Chromium for the module (a fresh profile: Playwright's temporary one)."""
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=LAUNCH_ARGS
+        )
+        yield chromium
+        chromium.close()
+
+
+class Watched:
+    """A page, and the console errors, script errors and dialogs seen on it."""
+
+    def __init__(self, context: Any) -> None:
+        self.page = context.new_page()
+        self.problems: list[str] = []
+        self.page.on(
+            "console",
+            lambda message: message.type == "error" and self.problems.append(message.text),
+        )
+        self.page.on("pageerror", lambda error: self.problems.append(f"page error: {error}"))
+        self.page.on("dialog", lambda dialog: (self.problems.append("dialog"), dialog.dismiss()))
+        self.page.add_init_script(WATCH_CSP)
+
+    def check_clean(self) -> None:
+        assert self.problems == []
+        assert self.page.evaluate("window.__refused") == []
+        assert self.page.evaluate("typeof window.pwned") == "undefined"
+
+
+@pytest.fixture
+def watched(browser: Any) -> Iterator[Watched]:
+    context = browser.new_context()
+    try:
+        yield Watched(context)
+    finally:
+        context.close()
+
+
+def test_results_update_as_you_type_then_film_page(watched: Watched, base_url: str) -> None:
+    page = watched.page
+    page.goto(base_url + "/")
+    expect(page.locator("#q")).to_be_focused()  # the box is ready for typing
+    page.locator("#q").press_sequentially(WHALE, delay=15)
+    first = page.locator("#results li.hit").first
+    expect(first).to_have_attribute("data-id", RUST_AND_BONE)  # no Enter pressed
+    expect(first.locator("h2 a")).to_have_text("Rust and Bone")
+    expect(first.locator("p.snippet.synopsis mark").first).to_have_text("whale")
+    expect(page.locator("#status")).to_contain_text("films match")
+    assert "q=whale+trainer+accident" in page.url  # the address follows the box
+    watched.check_clean()
+
+    with page.expect_navigation(url="**/?q=whale+trainer+accident"):
+        page.locator("#q").press("Enter")  # submitting loads the server-rendered page
+    first = page.locator("#results li.hit").first
+    expect(first).to_have_attribute("data-id", RUST_AND_BONE)
+    expect(first.locator("mark").first).to_be_visible()
+    watched.check_clean()
+
+    first.locator("h2 a").click()
+    page.wait_for_url(f"**/films/{RUST_AND_BONE}")
+    expect(page.locator("h1")).to_contain_text("Rust and Bone")
+    expect(page.locator(".fields")).to_contain_text("Jacques Audiard")
+    expect(page.locator(".similar li.hit").first).to_be_visible()
+    watched.check_clean()
+
+
+def test_hostile_film_runs_no_script(watched: Watched, base_url: str) -> None:
+    page = watched.page
+    page.goto(f"{base_url}/films/{HOSTILE_ID}")
+    expect(page.locator("h1")).to_contain_text("<script>window.pwned=1</script>Zanzibar")
+    expect(page.locator(".film")).to_contain_text("<script>window.pwned = 3</script>")
+    watched.check_clean()
+    page.goto(base_url + "/")
+    page.locator("#q").press_sequentially("zanzibar smuggler", delay=10)
+    hit = page.locator("#results li.hit").first
+    expect(hit).to_have_attribute("data-id", HOSTILE_ID)  # drawn by the page's script
+    expect(hit.locator("h2 a")).to_contain_text("<img src=x onerror=window.pwned=2>")
+    watched.check_clean()
+
+
+def test_form_works_without_javascript(browser: Any, base_url: str) -> None:
+    context = browser.new_context(java_script_enabled=False)
+    try:
+        page = context.new_page()
+        page.goto(base_url + "/")
+        page.locator("#q").fill(WHALE)
+        page.locator("#q").press("Enter")
+        page.wait_for_url("**/?q=whale+trainer+accident&director=&**")  # every field, as sent
+        first = page.locator("#results li.hit").first
+        expect(first).to_have_attribute("data-id", RUST_AND_BONE)
+        expect(first.locator("mark").first).to_have_text("whale")
+        page.locator("details.filters summary").click()
+        page.locator("input[name=director]").fill("audiard")
+        page.locator("button[type=submit]").click()
+        page.wait_for_url("**director=audiard**")
+        expect(page.locator("#results li.hit").first).to_have_attribute("data-id", RUST_AND_BONE)
+    finally:
+        context.close()
+
+
+def test_phone_width_and_keyboard(browser: Any, base_url: str) -> None:
+    context = browser.new_context(viewport={"width": 360, "height": 740}, is_mobile=True)
+    try:
+        watched = Watched(context)
+        page = watched.page
+        page.goto(f"{base_url}/?q=whale+trainer+accident")
+        expect(page.locator("#results li.hit").first).to_be_visible()
+        assert page.evaluate("document.documentElement.scrollWidth") <= 360  # no sideways scroll
+        page.goto(f"{base_url}/films/{RUST_AND_BONE}")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 360
+        page.goto(base_url + "/")
+        page.keyboard.type("rust and bone")
+        page.keyboard.press("Tab")  # to the button
+        expect(page.locator("button[type=submit]")).to_be_focused()
+        outline = page.evaluate(
+            "getComputedStyle(document.activeElement).outlineStyle"
+        )  # the focus is visible
+        assert outline != "none"
+        with page.expect_navigation(url="**/?q=rust+and+bone"):
+            page.keyboard.press("Enter")
+        expect(page.locator("#results li.hit").first).to_have_attribute("data-id", RUST_AND_BONE)
+        watched.check_clean()
+    finally:
+        context.close()
