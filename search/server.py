@@ -204,7 +204,12 @@ def _form(
 
 
 def run_search(
-    fs: FilmSearch, form: SearchForm, limit: int, offset: int = 0, sort: str | None = None
+    fs: FilmSearch,
+    form: SearchForm,
+    limit: int,
+    offset: int = 0,
+    sort: str | None = None,
+    plain: bool = False,
 ) -> Results:
     """The page of results ``offset``..``offset + limit`` for ``form`` (ApiError if refused).
 
@@ -230,6 +235,7 @@ def run_search(
         year=form.year,
         runtime=form.runtime,
         limit=offset + limit,
+        plain=plain,
         time_limit=DEFAULT_TIME_LIMIT,
     )
     return dataclasses.replace(results, hits=results.hits[offset:])
@@ -501,11 +507,12 @@ def create_app(
         cast: str | None = Query(None, description="Only films with this cast member."),
         year: str | None = Query(None, description="A year or range: 2012, 2010..2015, ..1990"),
         runtime: str | None = Query(None, description="Minutes: 90..120, ..100"),
+        plain: bool = Query(False, description="Read `q` as words only, never as syntax."),
     ) -> JSON:
         """The CLI's `--json` document for this search; hits are those from `offset` on."""
         form = _form(q, genre, director, cast, year, runtime)
         with pool.use() as fs:
-            results = run_search(fs, form, limit, offset, sort)
+            results = run_search(fs, form, limit, offset, sort, plain)
         return JSON(results.to_dict())
 
     @app.get("/api/films/{film_id}", response_class=JSON, summary="One film, all fields")

@@ -175,6 +175,14 @@ def test_api_search_is_the_cli_json_document(client: TestClient, index_dir: Path
     assert [text[a:b].lower() for a, b in spans][:2] == ["whale", "trainer"]
 
 
+def test_api_search_plain_reads_syntax_as_words(client: TestClient) -> None:
+    text = 'whale "trainer (accident:'
+    assert client.get("/api/search", params={"q": text}).status_code == 400
+    plain = client.get("/api/search", params={"q": text, "plain": "true"})
+    assert plain.status_code == 200
+    assert plain.json()["hits"][0]["id"] == RUST_AND_BONE
+
+
 def test_api_search_offset_gives_the_next_films(client: TestClient, index_dir: Path) -> None:
     query = "love OR war OR man"
     page = client.get("/api/search", params={"q": query, "limit": 5, "offset": 10}).json()
