@@ -68,7 +68,8 @@ SUGGEST_WORD_CHARS = 60
 #: Synopsis words (most frequent first) that make the query for similar films.
 SIMILAR_WORDS = 12
 SIMILAR_LIMIT = 5
-LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
+#: Host names whose server only accepts requests naming a loopback host (DNS rebinding).
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost")
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
@@ -595,8 +596,9 @@ def run_server(
     given the line that says where the server is (default: print it).
     """
     FilmSearch(index_dir).close()  # fail now, not at the first request
+    # Starlette's host check cannot read IPv6 Host headers ("[::1]:8000"): IPv4 only.
     loopback = host in LOOPBACK_HOSTS or host.startswith("127.")
-    allowed = ["localhost", "127.0.0.1", "[::1]", host] if loopback else None
+    allowed = ["localhost", "127.0.0.1", host] if loopback else None
     if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
         raise ValueError(f"port must be between 0 and 65535, not {port!r}")
     sock = _listen(host, port)
