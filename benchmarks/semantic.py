@@ -42,6 +42,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from filmsearch.index import build_index  # noqa: E402
+from filmsearch.index import embedding as emb  # noqa: E402
 from filmsearch.index.documents import Film  # noqa: E402
 from filmsearch.index.schema import document_to_film  # noqa: E402
 from filmsearch.index.vectors import normalise  # noqa: E402
@@ -105,7 +106,7 @@ def passage_vectors(
     With ``shard`` (i, n), only the i-th of n contiguous slices of the films
     (run the n shards as parallel processes; a run without ``--shard`` merges them).
     """
-    stem = f"passages-{sem.CHUNK_WORDS}-{sem.MAX_PASSAGES}"
+    stem = f"passages-{emb.CHUNK_WORDS}-{emb.MAX_PASSAGES}"
     cache = work / f"{stem}.npz"
     if cache.exists():
         data = np.load(cache)
@@ -128,11 +129,11 @@ def passage_vectors(
             if len(offsets) == len(films) + 1:
                 np.savez(cache, vectors=vectors, offsets=np.array(offsets), seconds=seconds)
                 return vectors, offsets, seconds
-    encoder = sem.load_encoder(model)
+    encoder = emb.load_encoder(model)
     passages: list[str] = []
     offsets = [0]
     for film in films:
-        passages.extend(sem.film_passages(film))
+        passages.extend(emb.film_passages(film))
         offsets.append(len(passages))
     log(f"embedding {len(passages)} passages of {len(films)} films…")
     started = time.perf_counter()
@@ -210,10 +211,10 @@ def query_vectors(
             if len(merged["short"]) == len(requests):
                 np.savez(cache, short=merged["short"], long=merged["long"])
                 return merged
-    encoder = sem.load_encoder(model)
+    encoder = emb.load_encoder(model)
     out = {}
     for form in FORMS:
-        texts = [" ".join(r.forms[form].split()[: sem.QUERY_WORDS]) for r in requests]
+        texts = [" ".join(r.forms[form].split()[: emb.QUERY_WORDS]) for r in requests]
         out[form] = encoder.embed_passages(texts)
     np.savez(cache, short=out["short"], long=out["long"])
     return out
@@ -229,7 +230,7 @@ def pooled(vectors: F32, offsets: list[int], how: str) -> F32:
         sums = np.add.reduceat(vectors, offsets[:-1], axis=0)
         counts = np.diff(offsets).reshape(-1, 1)
         return normalise(sums / np.maximum(counts, 1)[:films])
-    return sem.pool(vectors, offsets, head_weight=float(how.split("=")[1]))
+    return emb.pool(vectors, offsets, head_weight=float(how.split("=")[1]))
 
 
 def film_cosines(
@@ -329,7 +330,7 @@ def main() -> None:
         "passages": len(vectors),
         "seconds": round(build_seconds, 1),
         "films_per_s": round(len(films) / build_seconds, 1),
-        "scheme": sem.PASSAGE_SCHEME,
+        "scheme": emb.PASSAGE_SCHEME,
     }
     log(f"passage vectors: {report['embed_build']}")
     lexical = lexical_runs(index_dir, requests, args.work)
@@ -353,7 +354,7 @@ def main() -> None:
             cos_cache[(how, form)] = film_cosines(how, vectors, offsets, queries[form], matrix)
 
     base = sem.FusionParams(sem_short=0.7, sem_long=0.7, depth=100)
-    best_how = f"h={sem.HEAD_WEIGHT}"
+    best_how = f"h={emb.HEAD_WEIGHT}"
     params = sem.DEFAULT_FUSION
     if not args.no_tune:
         # 1. pooling, with the issue's probe fusion (0.3 / 0.7), on half A.
@@ -453,7 +454,7 @@ def latency(
     args: argparse.Namespace,
 ) -> dict[str, Any]:
     """Warm figures: the model is loaded and the index open before timing."""
-    encoder = sem.load_encoder(args.model)
+    encoder = emb.load_encoder(args.model)
     encoder.embed_query("warm up")
     sample = requests[1 :: max(1, len(requests) // args.latency_queries)][: args.latency_queries]
     out: dict[str, Any] = {}
@@ -487,7 +488,7 @@ def latency(
 
 def embed_sample(films: list[Film], model: str | None, size: int = 300) -> dict[str, float]:
     """Embed every (n/size)-th film, timed by the wall clock and in CPU seconds, extrapolated."""
-    encoder = sem.load_encoder(model)
+    encoder = emb.load_encoder(model)
     sample = films[:: max(1, len(films) // size)][:size]
     wall, cpu = time.perf_counter(), time.process_time()
     encoder.embed_films(sample)
@@ -508,11 +509,11 @@ def cold_start(model: str | None) -> dict[str, float]:
     code = f"""
 import json, resource, time
 t0 = time.perf_counter()
-import filmsearch.search.semantic as sem
+import filmsearch.index.embedding as emb
 t1 = time.perf_counter()
 import sentence_transformers
 t2 = time.perf_counter()
-enc = sem.load_encoder({model!r})
+enc = emb.load_encoder({model!r})
 t3 = time.perf_counter()
 enc.embed_query("a boy and a big fish in the sea")
 t4 = time.perf_counter()

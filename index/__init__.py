@@ -15,6 +15,7 @@ from .errors import (
     IndexMismatchError,
     IndexNotFoundError,
     NotFilmsError,
+    SemanticUnavailableError,
 )
 from .formats import FORMATS, detect_format
 from .writer import BuildProgress, BuildReport, build_index, open_index, read_manifest
@@ -34,6 +35,7 @@ __all__ = [
     "IndexNotFoundError",
     "NotFilmsError",
     "ParsedDocument",
+    "SemanticUnavailableError",
     "build_index",
     "detect_format",
     "open_index",

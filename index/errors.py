@@ -136,3 +136,8 @@ def reading_index(index_dir: str | os.PathLike[str]) -> Iterator[None]:
         yield
     except DAMAGE_ERRORS as error:
         raise IndexDamagedError(index_dir, f"{type(error).__name__}: {error}") from error
+
+
+class SemanticUnavailableError(FilmSearchError):
+    """Semantic ranking cannot run: the index has no film vectors, or the ``semantic``
+    extra (sentence-transformers) or its model is missing."""

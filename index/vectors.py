@@ -32,15 +32,13 @@ import numpy as np
 import numpy.typing as npt
 
 from .errors import FilmSearchError
+from .writer import MATRIX_PREFIX, VECTORS_META
 
-#: The sidecar's description file; its presence means the index has vectors.
-VECTORS_META = "vectors.json"
-#: Prefix of matrix files (``vectors-<token>.npy``).
-MATRIX_PREFIX = "vectors-"
 VECTORS_FORMAT = 1
-#: Stored dtype. float16 halves the file; on the dev set it changed no rank that
-#: matters (benchmarks/semantic.py measures it), and scores are computed in float32.
-STORE_DTYPE = np.float16
+#: Stored dtype. float16 would halve the file (and changed no rank on the dev set), but
+#: numpy has no fast float16 product: scoring 100,000 float16 rows took 20x as long as
+#: float32 ones, and converting them per query 15x. float32 is memory-mapped as is.
+STORE_DTYPE = np.float32
 
 Matrix = npt.NDArray[np.floating[Any]]
 
@@ -54,7 +52,8 @@ class VectorStore:
     """The vectors of one index: ``matrix[i]`` embeds film ``ids[i]`` (text digest ``digests[i]``).
 
     ``matrix`` is memory-mapped when loaded from disk. ``row_of`` maps a film id
-    to its row (the first, should an id repeat).
+    to its row (the first, should an id repeat). ``generation``: the index
+    generation whose films these are (-1: unknown).
     """
 
     ids: list[str]
@@ -63,6 +62,7 @@ class VectorStore:
     model: str
     dim: int
     path: str = ""
+    generation: int = -1
     row_of: dict[str, int] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
@@ -107,6 +107,7 @@ class VectorStore:
                 model=str(meta["model"]),
                 dim=int(meta["dim"]),
                 path=index_dir,
+                generation=int(meta.get("generation", -1)),
             )
         except VectorStoreError:
             raise
@@ -124,6 +125,7 @@ class VectorStore:
         matrix: Matrix,
         model: str,
         dtype: Any = STORE_DTYPE,
+        generation: int = -1,
     ) -> VectorStore:
         """Publish these vectors as the index's sidecar (atomically) and return it, loaded.
 
@@ -145,6 +147,7 @@ class VectorStore:
             "dim": int(data.shape[1]),
             "dtype": str(data.dtype),
             "count": len(ids),
+            "generation": generation,
             "matrix": name,
             "ids": list(ids),
             "digests": list(digests),
@@ -169,14 +172,6 @@ class VectorStore:
         store = cls.load(index_dir)
         assert store is not None
         return store
-
-
-def remove(index_dir: str | os.PathLike[str]) -> None:
-    """Delete the index's sidecar, if any (the description first, so it vanishes at once)."""
-    index_dir = os.fspath(index_dir)
-    with contextlib.suppress(FileNotFoundError):
-        os.remove(os.path.join(index_dir, VECTORS_META))
-    _remove_stale_matrices(index_dir, keep=None)
 
 
 def _remove_stale_matrices(index_dir: str, keep: str | None) -> None:

@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import closing
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from whoosh import index as whoosh_index
 from whoosh import multiproc
@@ -46,7 +46,10 @@ from .errors import (
 )
 from .formats import FORMATS, iter_source_files, read_source, stream_digest
 from .locking import LOCK_FILE, writer_lock
-from .schema import build_schema, film_to_document, index_text
+from .schema import build_schema, document_to_film, film_to_document, index_text
+
+if TYPE_CHECKING:  # pragma: no cover  (numpy: the semantic extra)
+    from .embedding import PendingVectors
 
 #: Written beside the Whoosh files on every build; marks a folder as a filmsearch index.
 MANIFEST = "filmsearch.json"
@@ -56,6 +59,10 @@ MANIFEST_TMP = ".filmsearch.json.tmp"
 FORMAT_VERSION = 1
 INDEX_NAME = "MAIN"
 BUILD_PREFIX = ".filmsearch-build-"
+#: The vector sidecar (``index.vectors``): its description file, whose presence means the
+#: index has film vectors, and the prefix of its matrix files.
+VECTORS_META = "vectors.json"
+MATRIX_PREFIX = "vectors-"
 #: Memory for the writer's posting buffers (split between worker processes).
 WRITER_MB = 256
 #: Corpora larger than this (bytes of source files, about 1,000 films) use every core.
@@ -69,12 +76,14 @@ class BuildProgress:
     """Where a build is: sent to ``build_index``'s ``progress`` callback after each film,
     after each file, and when the commit starts (``phase`` "committing")."""
 
-    phase: str  # "reading" or "committing"
+    phase: str  # "reading", "committing" or "embedding"
     films: int  # films read so far, unchanged files' films included
     files_done: int
     files_total: int
     bytes_done: int  # of the source files, counted a whole file at a time
     bytes_total: int
+    embedded: int = 0  # films embedded so far ("embedding" phase)
+    to_embed: int = 0  # films that need a new vector in this build
 
 
 ProgressCallback = Callable[[BuildProgress], None]
@@ -96,7 +105,8 @@ def path_list(paths: PathArg | Iterable[PathArg], argument: str) -> list[str]:
 
 @dataclass
 class BuildReport:
-    """What one build or update did."""
+    """What one build or update did. ``embedded``: films given a new vector (``semantic``);
+    ``vectors``: whether the index has film vectors after the build."""
 
     index_dir: str
     added: int = 0
@@ -109,6 +119,8 @@ class BuildReport:
     warnings: list[DocumentError] = field(default_factory=list)
     #: How many of the skipped files are not film documents at all (a README, a licence).
     not_films: int = 0
+    embedded: int = 0
+    vectors: bool = False
 
     @property
     def changed(self) -> bool:
@@ -232,12 +244,12 @@ def _remove_stale_builds(index_dir: str) -> None:
             shutil.rmtree(os.path.join(index_dir, name), ignore_errors=True)
 
 
-def _publish(workdir: str, index_dir: str) -> int:
+def _publish(workdir: str, index_dir: str) -> tuple[int, int]:
     """Make the finished build in ``workdir`` the index's newest generation.
 
     The segment files are moved in first; readers switch over only when the
     new table of contents is renamed into place (atomically, by Whoosh).
-    Returns the number of films.
+    Returns the number of films and the new generation.
     """
     built = FileStorage(workdir)
     target = FileStorage(index_dir)
@@ -249,7 +261,44 @@ def _publish(workdir: str, index_dir: str) -> int:
     toc.generation = max(TOC._latest_generation(target, INDEX_NAME), -1) + 1
     toc.write(target, INDEX_NAME)
     clean_files(target, INDEX_NAME, toc.generation, toc.segments)
-    return sum(segment.doc_count() for segment in toc.segments)
+    return sum(segment.doc_count() for segment in toc.segments), toc.generation
+
+
+def has_vectors(index_dir: str) -> bool:
+    """Whether the index has film vectors (``index.vectors``)."""
+    return os.path.isfile(os.path.join(index_dir, VECTORS_META))
+
+
+def drop_vectors(index_dir: str) -> None:
+    """Delete the index's film vectors: the description first, so they vanish at once."""
+    with contextlib.suppress(FileNotFoundError):
+        os.remove(os.path.join(index_dir, VECTORS_META))
+    for name in os.listdir(index_dir):
+        if name.startswith(MATRIX_PREFIX) and name.endswith(".npy"):
+            with contextlib.suppress(OSError):
+                os.remove(os.path.join(index_dir, name))
+
+
+def _embed(
+    ix: Any,
+    index_dir: str,
+    model: str | None,
+    report: BuildReport,
+    progress: ProgressCallback | None,
+) -> PendingVectors:
+    """Embed the new and changed films of ``ix`` (``embedding.prepare_vectors``); not published."""
+    from .embedding import prepare_vectors
+
+    with ix.reader() as reader:
+        films = [document_to_film(stored) for stored in reader.all_stored_fields()]
+
+    def embedding_progress(done: int, total: int) -> None:
+        if progress:
+            progress(BuildProgress("embedding", len(films), 0, 0, 0, 0, done, total))
+
+    pending = prepare_vectors(index_dir, films, model, progress=embedding_progress)
+    report.embedded = pending.embedded
+    return pending
 
 
 def build_index(
@@ -262,6 +311,8 @@ def build_index(
     jobs: int | None = None,
     progress: ProgressCallback | None = None,
     on_problem: ProblemCallback | None = None,
+    semantic: bool | None = None,
+    model: str | None = None,
 ) -> BuildReport:
     """Index the film files under ``paths`` (one path or several) into ``index_dir``.
 
@@ -283,6 +334,15 @@ def build_index(
     skipped. A changed file that can no longer be read loses its films, as a
     fresh build would not have them either.
 
+    ``semantic=True`` also gives every film a sentence-embedding vector (the
+    ``semantic`` extra; ``model`` names the model, default the bundled
+    all-MiniLM-L6-v2), kept beside the index and updated with it: only new or
+    changed films are embedded. ``semantic=None`` keeps whatever the index has
+    (vectors are updated if it has them); ``semantic=False`` drops them. A first
+    build or a rebuild publishes the vectors together with the index; an update
+    publishes them right after its commit (searches meanwhile rank the changed
+    films with their previous vectors, new ones lexically).
+
     Raises IndexLockedError if another process is writing the same index,
     IndexMismatchError if ``index_dir`` is a folder that is neither empty nor a
     filmsearch index, and FilmSearchError (or OSError, such as a full disk) if
@@ -298,6 +358,12 @@ def build_index(
     if source_format not in FORMATS:
         raise ValueError(f"unknown format {source_format!r}; choose one of {', '.join(FORMATS)}")
     _prepare_target(index_dir)
+    if semantic is None:
+        semantic = has_vectors(index_dir) or None
+    if semantic:
+        from . import embedding  # numpy, and sentence-transformers once a film is embedded
+
+        embedding.check_ready(index_dir, model)  # fails before any work
     report = BuildReport(index_dir=index_dir)
 
     def problem(error: DocumentError, skipped: bool) -> None:
@@ -333,6 +399,11 @@ def build_index(
                     jobs or 1,
                 )
                 report.films = existing.doc_count()
+                generation = existing.latest_generation()
+                if semantic and (
+                    report.changed or not embedding.vectors_current(index_dir, generation)
+                ):
+                    _embed(existing, index_dir, model, report, progress).publish(generation)
         finally:
             if existing:
                 existing.close()
@@ -354,9 +425,18 @@ def build_index(
                         jobs or _default_jobs(sources),
                         always=True,
                     )
-                report.films = _publish(workdir, index_dir)
+                pending = None
+                if semantic:
+                    with closing(whoosh_index.open_dir(workdir)) as ix:
+                        pending = _embed(ix, index_dir, model, report, progress)
+                report.films, generation = _publish(workdir, index_dir)
+                if pending:
+                    pending.publish(generation)
             finally:
                 shutil.rmtree(workdir, ignore_errors=True)
+        if semantic is False:
+            drop_vectors(index_dir)
+        report.vectors = has_vectors(index_dir)
         if report.changed or not current or rebuild:
             _write_manifest(index_dir, stemmer, report.films)
     report.seconds = time.perf_counter() - started

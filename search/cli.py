@@ -31,7 +31,7 @@ from filmsearch.index.formats import FORMATS
 from .evaluation import evaluate, read_requests, write_qrels
 from .query import QueryError
 from .results import SNIPPET_FIELDS, Hit, Results
-from .searcher import FilmSearch
+from .searcher import MODES, FilmSearch
 from .terminal import for_json, for_terminal
 
 ENV_INDEX = "FILMSEARCH_INDEX"
@@ -191,6 +191,18 @@ def cli() -> None:
     default=None,
     help="Processes analysing text (default: every core for a large corpus).",
 )
+@click.option(
+    "--semantic/--no-semantic",
+    default=None,
+    help="Also embed every film for hybrid ranking (needs the semantic extra); --no-semantic "
+    "drops the vectors. Default: keep what the index has.",
+)
+@click.option(
+    "--model",
+    default=None,
+    help="Embedding model: a sentence-transformers folder or name (default: the bundled "
+    "all-MiniLM-L6-v2, or $FILMSEARCH_MODEL).",
+)
 @click.option("-q", "--quiet", is_flag=True, help="Print problems and nothing else.")
 def index_command(
     paths: tuple[str, ...],
@@ -199,6 +211,8 @@ def index_command(
     rebuild: bool,
     source_format: str,
     jobs: int | None,
+    semantic: bool | None,
+    model: str | None,
     quiet: bool,
 ) -> None:
     """Index the films in PATHS: folders or files of seed documents, CSV dumps
@@ -207,10 +221,15 @@ def index_command(
     Running it again updates the index: unchanged files are skipped, changed
     ones replaced, and films whose files are gone from PATHS removed.
 
+    With --semantic, every film also gets a sentence-embedding vector, so that
+    searches rank by meaning as well as words; later runs embed only new and
+    changed films.
+
     \b
     Example:
       filmsearch index seeds/ --index ./films.idx
       filmsearch index wiki_movie_plots.csv tmdb_5000_movies.csv --jobs 2
+      filmsearch index seeds/ --semantic
     """
     status = StatusLine(enabled=sys.stderr.isatty() and not quiet)
 
@@ -227,6 +246,8 @@ def index_command(
             jobs=jobs,
             progress=status.build_progress,
             on_problem=report_problem,
+            semantic=semantic,
+            model=model,
         )
     if not quiet:
         say(summarize_build(report))
@@ -279,6 +300,12 @@ class StatusLine:
         if state.phase == "committing":
             self.show(f"committing {state.films:,} films …", force=True)
             return
+        if state.phase == "embedding":
+            self.show(
+                f"embedding: {state.embedded:,} of {state.to_embed:,} films",
+                force=state.embedded in (0, state.to_embed),
+            )
+            return
         share = state.bytes_done / state.bytes_total if state.bytes_total else 1.0
         self.show(
             f"indexing: {state.films:,} films read, "
@@ -293,7 +320,8 @@ def summarize_build(report: BuildReport) -> str:
         f"{report.films} films in {report.index_dir}: {report.added} added, "
         f"{report.replaced} replaced, {report.unchanged} unchanged, "
         f"{report.removed} removed, {len(report.skipped)} skipped"
-        f"{f' ({report.not_films} not films)' if report.not_films else ''} "
+        f"{f' ({report.not_films} not films)' if report.not_films else ''}"
+        f"{f', {report.embedded} embedded' if report.embedded else ''} "
         f"({report.seconds:.2f} s)"
     )
 
@@ -325,6 +353,14 @@ def summarize_build(report: BuildReport) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
 @click.option("--no-snippets", is_flag=True, help="Leave out snippets (faster).")
 @click.option(
+    "--mode",
+    type=click.Choice(MODES),
+    default=None,
+    help="Ranking: hybrid (words and meaning; the default when the index has film vectors), "
+    "semantic (meaning only) or lexical (words only).",
+)
+@click.option("--model", default=None, help="Query model (default: the index's vectors' own).")
+@click.option(
     "--color/--no-color",
     default=None,
     help="Mark matches in colour (default: on a terminal, unless NO_COLOR is set).",
@@ -341,6 +377,8 @@ def search_command(
     output: str,
     as_json: bool,
     no_snippets: bool,
+    mode: str | None,
+    model: str | None,
     color: bool | None,
 ) -> None:
     """Search the index for QUERY and print the best films.
@@ -359,7 +397,7 @@ def search_command(
     if not text.strip() and not any((director, cast, genre, year, runtime)):
         raise CliError("give a query or at least one filter (see filmsearch search --help)", 2)
     output = "json" if as_json else output
-    with FilmSearch(resolve_index(index_dir)) as fs:
+    with FilmSearch(resolve_index(index_dir), model=model) as fs:
         results = fs.search(
             text,
             director=director,
@@ -369,6 +407,15 @@ def search_command(
             runtime=runtime,
             limit=limit,
             snippets=not no_snippets,
+            mode=mode,
+        )
+    if results.note:
+        say(f"note: {results.note}", err=True)
+    if results.partial:
+        say(
+            "note: partial results: the search ran out of time or a wildcard stood for too "
+            "many words; narrow the query for complete results",
+            err=True,
         )
     if output == "json":
         print_json(results.to_dict())
@@ -523,6 +570,13 @@ def stats_command(index_dir: str | None, as_json: bool) -> None:
     is_flag=True,
     help="Also run plain BM25 (one text field, k1=1.2, b=0.75) on the same index.",
 )
+@click.option(
+    "--mode",
+    "modes",
+    type=click.Choice(MODES),
+    multiple=True,
+    help="Ranking mode to measure (repeatable, side by side; default: the index's default).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def eval_command(
     queries: str,
@@ -531,6 +585,7 @@ def eval_command(
     run_path: str | None,
     tag: str,
     baseline: bool,
+    modes: tuple[str, ...],
     as_json: bool,
 ) -> None:
     """Measure ranking on known-item requests (JSON Lines like tot-dev.jsonl).
@@ -541,12 +596,15 @@ def eval_command(
     \b
     Example:
       filmsearch eval ../shared/eval/tot-dev.jsonl --index films.idx --baseline
+      filmsearch eval ../shared/eval/tot-dev.jsonl --mode lexical --mode hybrid
     """
     requests = read_requests(queries)
     names = list(forms) or sorted({form for request in requests for form in request.forms})
     if run_path:
         os.makedirs(os.path.dirname(os.path.abspath(run_path)), exist_ok=True)
-    systems = [False, True] if baseline else [False]
+    systems: list[tuple[bool, str | None]] = [(False, mode) for mode in modes or [None]]
+    if baseline:
+        systems.append((True, None))
     with contextlib.ExitStack() as files:
         run_files: dict[str, TextIO] = {
             form: files.enter_context(open(f"{run_path}.{form}", "w", encoding="utf-8"))
@@ -557,14 +615,15 @@ def eval_command(
             _progress(len(requests) * len(names) * len(systems)) as progress,
         ):
             reports = []
-            for number, is_baseline in enumerate(systems):
+            for number, (is_baseline, mode) in enumerate(systems):
                 reports += evaluate(
                     fs,
                     requests,
                     names,
                     baseline=is_baseline,
+                    mode=mode,
                     tag=tag,
-                    run_files=None if is_baseline else run_files,
+                    run_files=run_files if number == 0 else None,
                     progress=progress and _shifted(progress, number * len(requests) * len(names)),
                 )
         reports.sort(key=lambda report: report.form)

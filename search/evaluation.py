@@ -146,6 +146,7 @@ def evaluate(
     forms: Iterable[str] | None = None,
     *,
     baseline: bool = False,
+    mode: str | None = None,
     run_files: dict[str, TextIO] | None = None,
     tag: str = "filmsearch",
     progress: Callable[[int, int], None] | None = None,
@@ -153,11 +154,12 @@ def evaluate(
     """Run every request's query forms through ``fs`` and measure the rankings.
 
     With ``baseline``, the queries are ranked by plain BM25 instead (see
-    ``FilmSearch.search``). ``run_files`` maps a form to an open file that
+    ``FilmSearch.search``); ``mode`` is ``FilmSearch.search``'s ranking mode
+    (the report's ``system`` names it). ``run_files`` maps a form to an open file that
     receives the TREC run lines (``qid Q0 docid rank score tag``).
     """
     names = list(forms) if forms else sorted({f for r in requests for f in r.forms})
-    system = "bm25" if baseline else "filmsearch"
+    system = "bm25" if baseline else (mode or "filmsearch")
     reports = {form: FormReport(form, system) for form in names}
     total, done = len(requests) * len(names), 0
     for request in requests:
@@ -165,7 +167,14 @@ def evaluate(
             text = request.forms.get(form)
             if text is not None:
                 _run_one(
-                    fs, request, text, reports[form], (run_files or {}).get(form), tag, baseline
+                    fs,
+                    request,
+                    text,
+                    reports[form],
+                    (run_files or {}).get(form),
+                    tag,
+                    baseline,
+                    mode,
                 )
             done += 1
             if progress:
@@ -187,9 +196,17 @@ def _run_one(
     run_file: TextIO | None,
     tag: str,
     baseline: bool,
+    mode: str | None = None,
 ) -> None:
     started = time.perf_counter()
-    results = fs.search(text, limit=K, snippets=False, plain=True, baseline=baseline)
+    results = fs.search(
+        text,
+        limit=K,
+        snippets=False,
+        plain=True,
+        baseline=baseline,
+        mode=None if baseline else mode,
+    )
     report.mean_ms += (time.perf_counter() - started) * 1000
     report.queries += 1
     rank = next((hit.rank for hit in results if request.is_answer(hit)), None)

@@ -68,6 +68,10 @@ class Results:
     words than are searched (``term_scores.MAX_EXPANSIONS``). The hits are
     then the best of what was found, and ``total`` counts what was found.
     Hits made after the time ran out have no snippets.
+
+    ``mode`` is how the hits were ranked ("lexical", "hybrid" or "semantic");
+    ``note`` says why, when the index has film vectors but ranking fell back
+    to words alone.
     """
 
     query: str
@@ -75,6 +79,8 @@ class Results:
     hits: list[Hit]
     parsed: str = ""
     partial: bool = False
+    mode: str = "lexical"
+    note: str = ""
 
     def __repr__(self) -> str:
         shown = ", ".join(repr(hit.title) for hit in self.hits[:3])
@@ -97,6 +103,8 @@ class Results:
             "total": self.total,
             "parsed": self.parsed,
             "partial": self.partial,
+            "mode": self.mode,
+            "note": self.note or None,
             "hits": [hit.to_dict() for hit in self.hits],
         }
 

