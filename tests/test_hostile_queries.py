@@ -85,11 +85,14 @@ QUERIES = st.one_of(
     st.text(max_size=300),
     st.text(alphabet=st.characters(codec="utf-8"), max_size=300),
 )
-CI_EXAMPLES = 10_000
+#: Generated queries per run: 2,000 in the default suite (it was 10,000, over half the
+#: suite's time, and a failing class shows up in the first hundreds); --stress runs 50,000.
+CI_EXAMPLES = 2_000
+STRESS_EXAMPLES = 50_000
 
 
 def examples(request: pytest.FixtureRequest) -> int:
-    return CI_EXAMPLES * (5 if request.config.getoption("--stress") else 1)
+    return STRESS_EXAMPLES if request.config.getoption("--stress") else CI_EXAMPLES
 
 
 @pytest.fixture(scope="module")
