@@ -11,11 +11,12 @@ runs), and sends the ``short`` form of the dev requests
 (``../shared/eval/tot-dev.jsonl``) to ``/api/search?plain=true`` at concurrency
 1, 4 and 16: a fixed number of requests per level, each level also bounded in
 seconds. A last level runs at concurrency 4 while ``filmsearch index --rebuild``
-rewrites the index in another process; it goes on until the rebuild has ended
-and the server has answered from the new index. Reports requests/s, p50/p95/p99
-and errors (any answer other than 200, or none) per level; writes
-``benchmarks/results/serve.json``. Never part of the tests. No address other
-than 127.0.0.1 is ever contacted.
+rewrites the index in another process, until the rebuild has ended (and at least
+the fixed number of requests). Reports requests/s, p50/p95/p99 and errors (any
+answer other than 200, or none) per level, and the server's peak memory; writes
+``benchmarks/results/serve.json``. ``--screenshot`` also saves a PNG of the page
+searching the bundled ``seeds/`` (Debian's Chromium, via Playwright). Never part
+of the tests. No address other than 127.0.0.1 is ever contacted.
 """
 
 from __future__ import annotations
@@ -68,6 +69,16 @@ def dev_queries(count: int) -> list[str]:
         p.read_text(encoding="utf-8").splitlines()[0] for p in sorted((ROOT / "seeds").iterdir())
     ]
     return [t.replace("_", " ") for t in titles][:count]
+
+
+def server_peak_rss_mb(pid: int) -> float | None:
+    """The server process's peak resident memory (Linux), in MB."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text(encoding="utf-8")
+    except OSError:
+        return None
+    found = re.search(r"^VmHWM:\s+(\d+) kB", status, re.MULTILINE)
+    return round(int(found.group(1)) / 1024, 1) if found else None
 
 
 def start_server(index_dir: Path) -> tuple[subprocess.Popen[str], str]:
@@ -175,7 +186,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=120, help="most seconds per level")
     parser.add_argument("--levels", default="1,4,16", help="concurrency levels")
     parser.add_argument("--index", type=Path, help="an existing index to serve (kept as is)")
-    parser.add_argument("--screenshot", type=Path, help="also save a PNG of the page here")
+    parser.add_argument(
+        "--screenshot", type=Path, help="also save a PNG of the page (over seeds/) here"
+    )
     parser.add_argument("--no-reindex", action="store_true", help="skip the reindex level")
     options = parser.parse_args()
 
@@ -191,12 +204,20 @@ def main() -> None:
             index_dir = work / "index"
             print(f"building an index of {films} ...", flush=True)
             subprocess.run([*cli, str(films), "--index", str(index_dir)], check=True, env=env)
+        if options.screenshot:  # of the bundled seeds: no text of ../shared in the picture
+            seeds_index = work / "seeds-index"
+            subprocess.run([*cli, str(ROOT / "seeds"), "--index", str(seeds_index)], check=True)
+            seeds_server, seeds_url = start_server(seeds_index)
+            try:
+                screenshot(seeds_url, options.screenshot)
+            finally:
+                seeds_server.send_signal(signal.SIGINT)
+                seeds_server.wait(timeout=30)
+            print(f"screenshot of the seeds' page: {options.screenshot}")
         server, url = start_server(index_dir)
         try:
-            if options.screenshot:
-                screenshot(url, options.screenshot)
-                print(f"screenshot: {options.screenshot}")
-            rows = []
+            rows: list[dict[str, Any]] = []
+            peak: float | None = None
             warm = asyncio.run(load(url, queries, 2, 50, options.seconds))  # caches, imports
             print(f"warm-up: {warm['requests']} requests, {warm['errors']} errors")
             for level in (int(c) for c in options.levels.split(",")):
@@ -226,6 +247,8 @@ def main() -> None:
                      "reindex_s": round(rebuild_s, 1), "status_after": after}
                 )  # fmt: skip
                 print(json.dumps(rows[-1]), flush=True)
+            peak = server_peak_rss_mb(server.pid)
+            print(f"server peak RSS: {peak} MB")
         finally:
             server.send_signal(signal.SIGINT)
             server.wait(timeout=30)
@@ -251,6 +274,7 @@ def main() -> None:
                 "index": served,
                 "requests_per_level": options.requests,
                 "rows": rows,
+                "server_peak_rss_mb": peak,
             },
             indent=2,
         )

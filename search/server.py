@@ -9,9 +9,10 @@ A thin layer over ``FilmSearch``: the page at ``/`` and ``/films/{id}`` is rende
 from Jinja2 templates in ``web/`` (autoescaped: film text is untrusted), works
 without JavaScript, and ``web/static/app.js`` updates the results as one types.
 ``/api/search`` answers with the CLI's ``--json`` document. Searches go through a
-small pool of FilmSearch objects, one per request at a time; each re-opens the
-index when a reindex commits, so a running server sees new films without a restart.
-Every response carries a strict Content-Security-Policy; CORS only with ``cors``.
+pool of FilmSearch objects (one by default), each used by one request at a time;
+each re-opens the index when a reindex commits, so a running server sees new
+films without a restart. Every response carries a strict Content-Security-Policy;
+CORS only with ``cors``.
 """
 
 from __future__ import annotations
@@ -53,8 +54,11 @@ WEB = Path(__file__).resolve().parent / "web"
 MAX_LIMIT = 100
 #: Films on one page of the HTML results.
 PAGE_SIZE = 10
-#: FilmSearch objects (open index readers) shared by the request threads.
-POOL_SIZE = 4
+#: FilmSearch objects (open index readers) shared by the request threads. One is best:
+#: searching holds the GIL, and each FilmSearch keeps word-score caches of its own
+#: (about 110 MB each after 460 dev queries on 6,802 films); with 4, throughput at
+#: concurrency 4 fell from 71 to 46 requests/s (benchmarks/serve.py).
+POOL_SIZE = 1
 #: Seconds a request waits for a free FilmSearch before answering 503.
 POOL_WAIT = 30.0
 #: Completions returned by /api/suggest by default and at most, and films looked at for them.
@@ -83,7 +87,7 @@ SECURITY_HEADERS = {
 }
 
 _WORD = re.compile(r"[^\W_]+")
-_LETTERS = re.compile(r"[^\W\d_]{3,}")
+_LETTERS = re.compile(r"(?<![^\W\d_])[^\W\d_]{3,30}(?![^\W\d_])")  # words of 3 to 30 letters
 #: Words too common in synopses to say what a film is about (with Whoosh's stop words).
 _FILLER = frozenset(
     """
@@ -309,12 +313,15 @@ def suggestions(fs: FilmSearch, text: str, limit: int = SUGGEST_LIMIT) -> list[d
     for field in ("title", "director", "cast"):
         terms = [f"{field}:{w}" for w in complete] + [f"({field}:{prefix}* OR {field}:{prefix})"]
         clauses.append("(" + " AND ".join(terms) + ")")
-    results = fs.search(
-        " OR ".join(clauses),
-        limit=SUGGEST_DEPTH,
-        snippets=False,
-        time_limit=SUGGEST_TIME_LIMIT,
-    )
+    try:
+        results = fs.search(
+            " OR ".join(clauses),
+            limit=SUGGEST_DEPTH,
+            snippets=False,
+            time_limit=SUGGEST_TIME_LIMIT,
+        )
+    except QueryError:  # out of time with nothing found: completions are a nicety
+        return []
     titles: dict[str, dict[str, str]] = {}
     names: dict[tuple[str, str], dict[str, str]] = {}
     for hit in results:

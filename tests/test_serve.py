@@ -33,7 +33,9 @@ RUST_AND_BONE = "000_d3cc3de14da1a221"
 WHALE = "whale trainer accident"
 HOSTILE_ID = "hostile"
 HOSTILE_TITLE = "<script>window.pwned=1</script>Zanzibar_<img src=x onerror=window.pwned=2>"
-HOSTILE_SYNOPSIS = 'A zanzibar smuggler. <script>window.pwned = 3</script> "quoted" & <b>bold</b>'
+HOSTILE_SYNOPSIS = (
+    'A zanzibar smuggler. <script>window.pwned = 3</script> "quoted" & <b>bold</b> ' + "z" * 300
+)
 
 
 def hostile_seed(folder: Path) -> Path:
@@ -157,6 +159,7 @@ def test_hostile_film_text_is_shown_as_text(client: TestClient) -> None:
         assert "<script>window" not in page and "<img" not in page and "<i>Eve" not in page
     assert "&lt;script&gt;window.pwned = 3&lt;/script&gt;" in film
     assert "&lt;b&gt;bold&lt;/b&gt;" in film
+    assert client.get(f"/api/films/{HOSTILE_ID}/similar").status_code == 200
 
 
 # ---- the API -------------------------------------------------------------------------
