@@ -33,6 +33,7 @@ pytestmark = pytest.mark.skipif(
     reason=f"{CHROMIUM} is absent: apt-get install -y chromium (Playwright downloads none)",
 )
 expect = sync_api.expect
+expect.set_options(timeout=20_000)  # the machine is shared: waits are generous, never timed
 LAUNCH_ARGS = [
     "--headless",
     "--no-sandbox",
