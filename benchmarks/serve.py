@@ -1,6 +1,6 @@
 """Load benchmark of ``filmsearch serve``: loopback only, bounded, then it stops.
 
-    pip install '.[serve]' httpx
+    pip install '.[serve]'
     python benchmarks/serve.py                       # ../shared films, 300 requests a level
     python benchmarks/serve.py --requests 1000 --screenshot docs/serve.png
 
@@ -22,7 +22,8 @@ of the tests. No address other than 127.0.0.1 is ever contacted.
 from __future__ import annotations
 
 import argparse
-import asyncio
+import http.client
+import itertools
 import json
 import os
 import platform
@@ -32,11 +33,14 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-
-import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
@@ -97,57 +101,72 @@ def start_server(index_dir: Path) -> tuple[subprocess.Popen[str], str]:
         raise SystemExit(f"the server did not start: {line!r}")
     url = match.group(0)
     for _ in range(200):
-        try:
-            if httpx.get(url + "healthz", timeout=5).status_code == 200:
-                break
-        except httpx.TransportError:
-            time.sleep(0.05)
+        if status_of(url + "healthz") == 200:
+            break
+        time.sleep(0.05)
     return server, url
 
 
-async def load(
+def status_of(url: str) -> int:
+    """The HTTP status of a GET (0 when nothing answered)."""
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as error:
+        return error.code
+    except OSError:
+        return 0
+
+
+def load(
     url: str,
     queries: list[str],
     concurrency: int,
     requests: int,
     seconds: float,
-    keep_going: Any = None,
+    keep_going: Callable[[], bool] | None = None,
 ) -> dict[str, Any]:
-    """``requests`` searches (or ``seconds``, whichever ends first) by ``concurrency`` clients.
+    """``requests`` searches (or ``seconds``, whichever ends first) by ``concurrency`` clients,
+    each a thread with one keep-alive connection.
 
     ``keep_going()``, if given, holds the level open (past ``requests``, within
     ``seconds``) while it returns True.
     """
     times: list[float] = []
     errors: list[str] = []
-    sent = 0
+    counter = itertools.count()
     deadline = time.monotonic() + seconds
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    address = urllib.parse.urlsplit(url)
 
-    def more() -> bool:
-        if time.monotonic() >= deadline:
-            return False
-        return sent < requests or bool(keep_going and keep_going())
-
-    async def client(http: httpx.AsyncClient) -> None:
-        nonlocal sent
-        while more():
-            query = queries[sent % len(queries)]
-            sent += 1
+    def client() -> None:
+        connection = http.client.HTTPConnection(HOST, address.port, timeout=30)
+        while time.monotonic() < deadline:
+            sent = next(counter)
+            if sent >= requests and not (keep_going and keep_going()):
+                break
+            query = urllib.parse.urlencode(
+                {"q": queries[sent % len(queries)], "plain": "true", "limit": 10}
+            )
             started = time.perf_counter()
             try:
-                response = await http.get(
-                    url + "api/search", params={"q": query, "plain": "true", "limit": 10}
-                )
-                if response.status_code != 200:
-                    errors.append(f"{response.status_code}: {response.text[:200]}")
-            except httpx.HTTPError as error:
+                connection.request("GET", f"/api/search?{query}")
+                response = connection.getresponse()
+                body = response.read()
+                if response.status != 200:
+                    errors.append(f"{response.status}: {body[:200]!r}")
+            except (OSError, http.client.HTTPException) as error:
                 errors.append(f"{type(error).__name__}: {error}")
+                connection.close()
+                connection = http.client.HTTPConnection(HOST, address.port, timeout=30)
             times.append((time.perf_counter() - started) * 1000)
+        connection.close()
 
     started = time.perf_counter()
-    async with httpx.AsyncClient(timeout=30, limits=limits) as http:
-        await asyncio.gather(*(client(http) for _ in range(concurrency)))
+    threads = [threading.Thread(target=client) for _ in range(concurrency)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
     elapsed = time.perf_counter() - started
     return {
         "concurrency": concurrency,
@@ -218,10 +237,10 @@ def main() -> None:
         try:
             rows: list[dict[str, Any]] = []
             peak: float | None = None
-            warm = asyncio.run(load(url, queries, 2, 50, options.seconds))  # caches, imports
+            warm = load(url, queries, 2, 50, options.seconds)  # caches, imports
             print(f"warm-up: {warm['requests']} requests, {warm['errors']} errors")
             for level in (int(c) for c in options.levels.split(",")):
-                row = asyncio.run(load(url, queries, level, options.requests, options.seconds))
+                row = load(url, queries, level, options.requests, options.seconds)
                 rows.append({"level": f"c={level}", **row})
                 print(json.dumps(rows[-1]), flush=True)
             if not options.no_reindex and options.index is None:
@@ -229,19 +248,17 @@ def main() -> None:
                     [*cli, "--rebuild", str(films), "--index", str(index_dir)], env=env
                 )
                 started = time.perf_counter()
-                row = asyncio.run(
-                    load(
-                        url,
-                        queries,
-                        4,
-                        options.requests,
-                        max(options.seconds, 300),
-                        keep_going=lambda: rebuild.poll() is None,
-                    )
+                row = load(
+                    url,
+                    queries,
+                    4,
+                    options.requests,
+                    max(options.seconds, 300),
+                    keep_going=lambda: rebuild.poll() is None,
                 )
                 rebuild_s = time.perf_counter() - started
                 code = rebuild.wait()
-                after = httpx.get(url + "api/search", params={"q": "whale trainer"}).status_code
+                after = status_of(url + "api/search?q=whale+trainer")
                 rows.append(
                     {"level": "c=4 + reindex", **row, "reindex_exit": code,
                      "reindex_s": round(rebuild_s, 1), "status_after": after}
