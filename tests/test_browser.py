@@ -217,3 +217,18 @@ def test_phone_width_and_keyboard(browser: Any, base_url: str) -> None:
         watched.check_clean()
     finally:
         context.close()
+
+
+def test_a_bad_query_while_typing_says_where(watched: Watched, base_url: str) -> None:
+    page = watched.page
+    page.goto(base_url + "/")
+    page.locator("#q").press_sequentially("whale", delay=10)
+    expect(page.locator("#results li.hit").first).to_be_visible()
+    page.locator("#q").press_sequentially(' "trainer', delay=10)
+    expect(page.locator("#status .error")).to_have_text(
+        "Bad query at position 6: unclosed quote '\"'"
+    )
+    expect(page.locator("#results li.hit")).to_have_count(0)  # no stale results under it
+    page.locator("#q").press("End")
+    page.locator("#q").press_sequentially('"', delay=10)
+    expect(page.locator("#results li.hit").first).to_be_visible()

@@ -99,6 +99,8 @@
     var where = data && data.position !== null && data.position !== undefined
       ? "Bad query at position " + data.position + ": " : "";
     say([el("p", where + ((data && data.error) || "The search failed."), "error")]);
+    list.replaceChildren();
+    pager.replaceChildren();
   }
 
   function search() {
