@@ -8,6 +8,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -358,6 +359,14 @@ def test_reindex_in_another_process_is_seen_without_restart(tmp_path: Path) -> N
 def test_run_server_refuses_a_missing_index(tmp_path: Path) -> None:
     with pytest.raises(IndexNotFoundError):
         run_server(tmp_path / "none", "127.0.0.1", 0)
+
+
+def test_run_server_refuses_a_port_in_use(index_dir: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        with pytest.raises(OSError):
+            run_server(index_dir, "127.0.0.1", taken.getsockname()[1])
 
 
 def get_json(url: str) -> object:
