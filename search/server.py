@@ -18,6 +18,7 @@ CORS only with ``cors``.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 import re
 import socket
@@ -50,6 +51,7 @@ from .searcher import DEFAULT_TIME_LIMIT, FilmSearch
 from .terminal import for_json
 
 WEB = Path(__file__).resolve().parent / "web"
+log = logging.getLogger("filmsearch.serve")
 #: Most films one search request may ask for, and the deepest result (offset + limit) served.
 MAX_LIMIT = 100
 #: Films on one page of the HTML results.
@@ -411,13 +413,16 @@ def create_app(
     async def on_query_error(request: Request, error: QueryError) -> Response:
         return error_response(request, ApiError(400, error.message, error.position))
 
+    # Visitors are not told the server's paths: the operator sees the error in the log.
     @app.exception_handler(IndexNotFoundError)
     async def on_no_index(request: Request, error: IndexNotFoundError) -> Response:
-        return error_response(request, ApiError(503, str(error)))
+        log.error("%s", error)
+        return error_response(request, ApiError(503, "no index has been built yet"))
 
     @app.exception_handler(FilmSearchError)
     async def on_index_error(request: Request, error: FilmSearchError) -> Response:
-        return error_response(request, ApiError(503, f"the index cannot be read: {error}"))
+        log.error("%s", error)
+        return error_response(request, ApiError(503, "the index cannot be read"))
 
     @app.exception_handler(RequestValidationError)
     async def on_bad_parameter(request: Request, error: RequestValidationError) -> Response:
@@ -432,7 +437,6 @@ def create_app(
         message = "not found" if error.status_code == 404 else str(error.detail)
         return error_response(request, ApiError(error.status_code, message))
 
-    @app.middleware("http")
     async def security_headers(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
@@ -447,12 +451,13 @@ def create_app(
         )
     if allowed_hosts:
         app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts))
+    # Added last, so outermost: the answers of the host check and CORS get the headers too.
+    app.middleware("http")(security_headers)
 
     # ---- the page -------------------------------------------------------------------
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def home(
-        request: Request,
         q: str | None = None,
         genre: str | None = None,
         director: str | None = None,
@@ -462,8 +467,10 @@ def create_app(
         page_number: str | None = Query(None, alias="page"),
     ) -> HTMLResponse:
         form = _form(q, genre, director, cast, year, runtime)
-        number = int(page_number) if page_number and page_number.isdigit() else 1
-        number = min(max(number, 1), MAX_LIMIT // PAGE_SIZE)
+        try:
+            number = min(max(int(page_number or 1), 1), MAX_LIMIT // PAGE_SIZE)
+        except ValueError:
+            number = 1
         context: dict[str, Any] = {"form": form, "results": None, "error": None}
         context.update(corrected=None, facets=None, previous=None, next=None)
         if form.empty:

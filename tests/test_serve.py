@@ -321,7 +321,24 @@ def test_allowed_hosts_refuse_other_host_names(index_dir: Path) -> None:
     app = create_app(index_dir, allowed_hosts=["127.0.0.1", "localhost"])
     with TestClient(app, base_url="http://localhost") as local:
         assert local.get("/healthz").status_code == 200
-        assert local.get("/healthz", headers={"Host": "rebound.example"}).status_code == 400
+        refused = local.get("/healthz", headers={"Host": "rebound.example"})
+    assert refused.status_code == 400
+    assert refused.headers["content-security-policy"] == CSP
+
+
+def test_a_missing_index_is_503_without_server_paths(tmp_path: Path) -> None:
+    with TestClient(create_app(tmp_path / "gone")) as missing:
+        api = missing.get("/api/search", params={"q": "whale"})
+        page = missing.get("/", params={"q": "whale"})
+    assert api.status_code == 503 and page.status_code == 503
+    assert api.json()["error"] == "no index has been built yet"
+    assert str(tmp_path) not in api.text + page.text
+
+
+def test_odd_page_numbers_fall_back_to_a_page(client: TestClient) -> None:
+    for number in ("0", "-3", "abc", "²", "99999999999"):
+        page = client.get("/", params={"q": WHALE, "page": number})
+        assert page.status_code == 200, number
 
 
 # ---- a live index --------------------------------------------------------------------
