@@ -20,9 +20,8 @@ from pathlib import Path
 import pytest
 
 pytest.importorskip("fastapi", reason="the serve extra (fastapi, uvicorn, jinja2) is not installed")
-pytest.importorskip("httpx2", reason="httpx2 (for Starlette's test client) is not installed")
 
-from fastapi.testclient import TestClient
+from fastapi.testclient import TestClient  # Starlette's: httpx2, or httpx (the test extra)
 
 from filmsearch import FilmSearch, IndexNotFoundError, build_index
 from filmsearch.search.query import MAX_QUERY_CHARS
