@@ -644,6 +644,53 @@ def eval_command(
         )
 
 
+@cli.command("serve")
+@index_option
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on (0.0.0.0 or :: for every interface).",
+)
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8000,
+    show_default=True,
+    help="Port to listen on (0: any free port).",
+)
+@click.option(
+    "--cors",
+    metavar="ORIGIN",
+    default=None,
+    help="Let web pages from ORIGIN call the API (default: no CORS).",
+)
+def serve_command(index_dir: str | None, host: str, port: int, cors: str | None) -> None:
+    """Serve a search page and a JSON API over HTTP until Ctrl-C.
+
+    Needs the serve extra: pip install 'filmsearch[serve]'. The page is at /,
+    the API under /api/ (schema at /openapi.json).
+
+    \b
+    Example:
+      filmsearch serve
+      filmsearch serve --port 8080 --cors https://films.example.org
+    """
+    try:
+        from .server import run_server
+    except ImportError as error:
+        raise CliError(
+            f"filmsearch serve needs the serve extra ({error.name or 'a module'} is missing): "
+            "pip install 'filmsearch[serve]'"
+        ) from None
+    try:
+        run_server(resolve_index(index_dir), host, port, cors, announce=say)
+    except OSError as error:
+        if error.filename:  # a file of the index, not the address
+            raise
+        raise CliError(f"cannot listen on {host} port {port}: {error.strerror or error}") from None
+
+
 def _shifted(progress: Callable[[int, int], None], start: int) -> Callable[[int, int], None]:
     """A progress callback for one of several passes, counting on from ``start``."""
     return lambda done, total: progress(start + done, total)

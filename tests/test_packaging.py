@@ -41,6 +41,8 @@ def test_install_holds_one_namespace_and_no_index_or_search_module(installed: Pa
     assert (package / "py.typed").is_file()
     assert (package / "index" / "writer.py").is_file()
     assert (package / "search" / "searcher.py").is_file()
+    web = package / "search" / "web"  # filmsearch serve's page ships with the package
+    assert (web / "templates" / "index.html").is_file() and (web / "static" / "app.js").is_file()
 
 
 def test_installed_package_imports_as_filmsearch_only(installed: Path, tmp_path: Path) -> None:
