@@ -394,11 +394,14 @@ class ModelMismatchError(SemanticUnavailableError):
     """The query model is not the one the index's vectors were made with."""
 
 
-def check_ready(index_dir: str | os.PathLike[str], model: str | None = None) -> None:
+def check_ready(
+    index_dir: str | os.PathLike[str], model: str | None = None, why: str = "--semantic"
+) -> None:
     """Raise SemanticUnavailableError now if films could not be embedded later in a build:
-    sentence-transformers missing, or no model (``model``, else the index's, else the default)."""
+    sentence-transformers missing, or no model (``model``, else the index's, else the default).
+    ``why`` starts the message: what needs the embeddings."""
     if importlib.util.find_spec("sentence_transformers") is None:
-        raise SemanticUnavailableError(f"--semantic needs sentence-transformers: {HOW_TO_INSTALL}")
+        raise SemanticUnavailableError(f"{why} needs sentence-transformers: {HOW_TO_INSTALL}")
     old = VectorStore.load(index_dir) if os.path.isdir(index_dir) else None
     resolve_model(model or (old.model if old is not None else None))
 

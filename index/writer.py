@@ -42,6 +42,7 @@ from .errors import (
     IndexMismatchError,
     IndexNotFoundError,
     NotFilmsError,
+    SemanticUnavailableError,
     reading_index,
 )
 from .formats import FORMATS, iter_source_files, read_source, stream_digest
@@ -358,12 +359,19 @@ def build_index(
     if source_format not in FORMATS:
         raise ValueError(f"unknown format {source_format!r}; choose one of {', '.join(FORMATS)}")
     _prepare_target(index_dir)
+    asked = semantic
     if semantic is None:
         semantic = has_vectors(index_dir) or None
     if semantic:
-        from . import embedding  # numpy, and sentence-transformers once a film is embedded
-
-        embedding.check_ready(index_dir, model)  # fails before any work
+        why = "--semantic" if asked else "this index has film vectors: updating them"
+        try:
+            from . import embedding  # numpy; sentence-transformers once a film is embedded
+        except ImportError:
+            raise SemanticUnavailableError(
+                f"{why} needs the semantic extra: pip install 'filmsearch[semantic]'"
+                + ("" if asked else " (or --no-semantic to drop them)")
+            ) from None
+        embedding.check_ready(index_dir, model, why)  # fails before any work
     report = BuildReport(index_dir=index_dir)
 
     def problem(error: DocumentError, skipped: bool) -> None:

@@ -276,3 +276,25 @@ def test_an_index_from_before_sources_were_stored_updates_from_live_documents(
     assert len(live_films(index_dir)) == count
     again = build_index([corpus_copy], index_dir)
     assert (again.unchanged, again.changed) == (count, False)
+
+
+def test_updating_an_index_with_vectors_without_the_semantic_extra_says_what_to_do(
+    seeds_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    from filmsearch.index import SemanticUnavailableError
+    from filmsearch.index.writer import VECTORS_META
+
+    target = tmp_path / "ix"
+    build_index(seeds_dir, target)
+    (target / VECTORS_META).write_text("{}", encoding="utf-8")  # as if built with --semantic
+    monkeypatch.setitem(sys.modules, "filmsearch.index.embedding", None)  # no numpy here
+    with pytest.raises(SemanticUnavailableError) as refused:
+        build_index(seeds_dir, target)
+    assert "pip install 'filmsearch[semantic]'" in str(refused.value)
+    assert "--no-semantic" in str(refused.value)
+    report = build_index(seeds_dir, target, semantic=False)  # the way out: drop the vectors
+    assert not report.vectors and not (target / VECTORS_META).exists()
+    with FilmSearch(target) as fs:
+        assert fs.search("whale").mode == "lexical"
