@@ -7,6 +7,8 @@ Exit codes: 0 success, 1 runtime problem (no index yet, unreadable files),
 from __future__ import annotations
 
 import contextlib
+import csv
+import io
 import os
 import sys
 import time
@@ -29,6 +31,8 @@ from filmsearch.index.errors import IndexMismatchError
 from filmsearch.index.formats import FORMATS
 
 from .evaluation import evaluate, read_requests, write_qrels
+from .facets import FACETS, check_facets
+from .ordering import SORTS
 from .query import QueryError
 from .results import SNIPPET_FIELDS, Hit, Results
 from .searcher import MODES, FilmSearch
@@ -329,11 +333,16 @@ def summarize_build(report: BuildReport) -> str:
 @cli.command("search")
 @click.argument("query", nargs=-1)
 @index_option
-@click.option("--director", help="Only films by this director.")
-@click.option("--cast", help="Only films with this cast member.")
-@click.option("--genre", help="Only films of this genre.")
-@click.option("--year", help="A year or range: 2012, 2010..2015, ..1990, 2000..")
-@click.option("--runtime", help="Running time in minutes: 90..120, ..100")
+@click.option(
+    "--director", multiple=True, help="Only films by this director (repeat: any of them)."
+)
+@click.option("--cast", multiple=True, help="Only films with this cast member (repeat: any).")
+@click.option("--genre", multiple=True, help="Only films of this genre (repeat: any of them).")
+@click.option(
+    "--year", multiple=True, help="A year or range: 2012, 2010..2015, ..1990, 2000.. (repeat: any)."
+)
+@click.option("--decade", multiple=True, help="A decade: 1990s or 90s (repeat: any).")
+@click.option("--runtime", multiple=True, help="Running time in minutes: 90..120, ..100")
 @click.option(
     "-n",
     "--limit",
@@ -343,9 +352,29 @@ def summarize_build(report: BuildReport) -> str:
     help="Most films to show.",
 )
 @click.option(
+    "--offset",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Films of the order to skip first (the next page: --offset 10).",
+)
+@click.option(
+    "--sort",
+    type=click.Choice(SORTS),
+    default="relevance",
+    show_default=True,
+    help="Order of the films; -year and -runtime are descending. Ties by film id.",
+)
+@click.option(
+    "--facets",
+    default="",
+    metavar="NAMES",
+    help=f"Count the matching films by these, comma-separated: {','.join(FACETS)}.",
+)
+@click.option(
     "--format",
     "output",
-    type=click.Choice(["text", "json", "ndjson", "html"]),
+    type=click.Choice(["text", "json", "ndjson", "html", "csv"]),
     default="text",
     show_default=True,
     help="Output format.",
@@ -368,12 +397,16 @@ def summarize_build(report: BuildReport) -> str:
 def search_command(
     query: tuple[str, ...],
     index_dir: str | None,
-    director: str | None,
-    cast: str | None,
-    genre: str | None,
-    year: str | None,
-    runtime: str | None,
+    director: tuple[str, ...],
+    cast: tuple[str, ...],
+    genre: tuple[str, ...],
+    year: tuple[str, ...],
+    decade: tuple[str, ...],
+    runtime: tuple[str, ...],
     limit: int,
+    offset: int,
+    sort: str,
+    facets: str,
     output: str,
     as_json: bool,
     no_snippets: bool,
@@ -385,27 +418,38 @@ def search_command(
 
     QUERY is keywords, "quoted phrases", field:value (title director cast
     genre synopsis wiki year runtime), ranges (year:2010..2015, runtime:..100),
-    AND / OR / NOT and parentheses.
+    decades (decade:1990s), AND / OR / NOT and parentheses. A filter option
+    given twice means either value; different options must all hold.
 
     \b
     Example:
       filmsearch search whale trainer accident
       filmsearch search 'director:audiard year:2010..2015 cast:"marion cotillard"'
       filmsearch search heist --year 1990..2005 --json
+      filmsearch search --genre drama --genre comedy --decade 1990s --sort -year
+      filmsearch search love --facets decade,genre --offset 10
     """
     text = " ".join(query)
-    if not text.strip() and not any((director, cast, genre, year, runtime)):
+    if not text.strip() and not any((director, cast, genre, year, decade, runtime)):
         raise CliError("give a query or at least one filter (see filmsearch search --help)", 2)
+    try:
+        facet_names = check_facets(facets)
+    except ValueError as error:
+        raise CliError(str(error), 2) from None
     output = "json" if as_json else output
     with FilmSearch(resolve_index(index_dir), model=model) as fs:
         results = fs.search(
             text,
-            director=director,
-            cast=cast,
-            genre=genre,
-            year=year,
-            runtime=runtime,
+            director=list(director),
+            cast=list(cast),
+            genre=list(genre),
+            year=[*year],
+            decade=list(decade),
+            runtime=[*runtime],
             limit=limit,
+            offset=offset,
+            sort=sort,
+            facets=facet_names,
             snippets=not no_snippets,
             mode=mode,
         )
@@ -424,6 +468,8 @@ def search_command(
             print_json(hit.to_dict(), indent=None)
     elif output == "html":
         say(render_html(results), multiline=True)
+    elif output == "csv":
+        click.echo(render_csv(results), nl=False)
     else:
         colored = use_color(color)
         click.echo(render_text(results, colored), color=colored)
@@ -435,12 +481,21 @@ def render_text(results: Results, color: bool) -> str:
     Film text is shown with control characters escaped (``for_terminal``).
     """
     if not results.hits:
+        if results.total and results.offset:
+            return (
+                f"{results.total} film{'s' if results.total != 1 else ''} match; "
+                f"none after the first {results.offset}."
+            )
         return f"No films match {for_terminal(repr(results.query))}."
+    first, last = results.hits[0].rank, results.hits[-1].rank
+    shown = f"showing {len(results.hits)}" if first == 1 else f"showing {first} to {last}"
+    order = f", by {SORT_NAMES[results.sort]}" if results.sort != "relevance" else ""
     lines = [
-        f"{results.total} film{'s' if results.total != 1 else ''} match; "
-        f"showing {len(results.hits)}.",
+        f"{results.total} film{'s' if results.total != 1 else ''} match; {shown}{order}.",
         "",
     ]
+    if results.facets:
+        lines += [*render_facets(results.facets), ""]
     for hit in results:
         lines.append(f"{hit.rank:>2}. " + _headline(hit, color))
         lines.append(f"    id {for_terminal(hit.id)}")
@@ -452,6 +507,54 @@ def render_text(results: Results, color: bool) -> str:
                 lines.append(f"    {name}: {marked}")
         lines.append("")
     return "\n".join(lines).rstrip()
+
+
+#: How the human output names each sort order.
+SORT_NAMES = {
+    "relevance": "relevance",
+    "year": "year, oldest first",
+    "-year": "year, newest first",
+    "title": "title",
+    "runtime": "running time, shortest first",
+    "-runtime": "running time, longest first",
+}
+#: Values shown per facet in the human output.
+FACET_VALUES_SHOWN = 6
+
+
+def render_facets(facets: dict[str, list[dict[str, str | int]]]) -> list[str]:
+    """One line per facet: ``genre: Drama 921 · Comedy 549 · …``."""
+    lines = []
+    for name, values in facets.items():
+        shown = " · ".join(
+            f"{for_terminal(str(v['value']))} {v['count']}" for v in values[:FACET_VALUES_SHOWN]
+        )
+        more = " · …" if len(values) > FACET_VALUES_SHOWN else ""
+        lines.append(f"{name}: {shown or '(none)'}{more}")
+    return lines
+
+
+#: Columns of ``--format csv``: the table's, one film a row.
+CSV_COLUMNS = ("rank", "title", "year", "director", "runtime", "score", "id", *SNIPPET_FIELDS)
+
+
+def render_csv(results: Results) -> str:
+    """The hits as CSV with a header row, the columns of the human table (CSV_COLUMNS).
+
+    Film text has control characters escaped (``for_terminal``), as in the table.
+    """
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for hit in results:
+        snippets = [
+            hit.snippets[name].text if name in hit.snippets else "" for name in SNIPPET_FIELDS
+        ]
+        row = [hit.rank, hit.title, hit.year, hit.director, hit.runtime, f"{hit.score:.4f}", hit.id]
+        writer.writerow(
+            [for_terminal("" if value is None else str(value)) for value in [*row, *snippets]]
+        )
+    return out.getvalue()
 
 
 def _headline(hit: Hit, color: bool) -> str:

@@ -7,7 +7,8 @@ The syntax is Whoosh's query language, extended with plugins:
   (aliases: ``genres plot content directors``);
 - quoted phrases, ``AND`` / ``OR`` / ``NOT``, parentheses;
 - numeric ranges: ``year:2010..2015``, ``year:2010..``, ``runtime:..100``,
-  ``year:[2010 TO 2015]``, ``year:>2010``; a bare ``1990..1999`` means a year range.
+  ``year:[2010 TO 2015]``, ``year:>2010``; a bare ``1990..1999`` means a year range;
+- decades: ``decade:1990s`` or ``year:1990s`` (also ``90s``) mean ``year:1990..1999``.
 
 Problems Whoosh would silently ignore (an unclosed quote, ``year:abc``, an
 empty range, an unknown field) raise ``QueryError`` with the position.
@@ -38,6 +39,7 @@ from __future__ import annotations
 
 import copy
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from whoosh import query as wq
@@ -123,6 +125,36 @@ class QueryError(FilmSearchError, ValueError):
 
 #: What ``year=`` and ``runtime=`` accept: 2012, (2010, 2015), (None, 100) or "2010..2015".
 RangeArg = int | tuple[int | None, int | None] | str
+#: A filter option: one value, or a list of values any of which may hold (OR).
+NamesArg = str | Sequence[str]
+RangesArg = RangeArg | Sequence[RangeArg]
+#: What ``decade=`` accepts: "1990s", "90s" or 1990, or a list of them.
+DecadeArg = str | int | Sequence[str | int]
+_DECADE = re.compile(r"^\s*(\d{4}|\d{2})s\s*$", re.IGNORECASE)
+
+
+def decade_bounds(value: str | int, what: str = "decade") -> tuple[int, int]:
+    """The years of a decade: ``"1990s"``, ``"90s"`` or ``1990`` -> (1990, 1999).
+
+    Two-digit decades from ``30s`` on are the 1900s, ``00s``-``20s`` the 2000s.
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise TypeError(f"{what} must be a str like '1990s' or an int like 1990, not {value!r:.60}")
+    if isinstance(value, int):
+        start = value
+    else:
+        match = _DECADE.match(value)
+        if not match:
+            shown = value if len(value) <= 40 else value[:36] + "…"
+            raise QueryError(f"{what} expects a decade like 1990s or 90s, got {shown!r}")
+        digits = match.group(1)
+        start = (
+            int(digits) if len(digits) == 4 else int(digits) + (1900 if int(digits) >= 30 else 2000)
+        )
+    if start % 10:
+        raise QueryError(f"{what} {value!r} is not the start of a decade (1990, 2000, …)")
+    check_number("year", start)
+    return start, start + 9
 
 
 def range_bounds(value: RangeArg, what: str) -> tuple[int | None, int | None]:
@@ -242,6 +274,35 @@ class DottedRangePlugin(TaggingPlugin):
         return syntax.RangeNode(match.group("start"), match.group("end"), False, False)
 
 
+class DecadePlugin(Plugin):
+    """Reads ``decade:1990s`` and ``year:1990s`` (or ``90s``) as the range 1990..1999."""
+
+    def filters(self, parser: Any) -> list[tuple[Any, int]]:
+        # After field names are applied (100), before validation (105).
+        return [(self.decades, 104)]
+
+    def decades(self, parser: Any, group: Any) -> Any:
+        for position, node in enumerate(group):
+            if isinstance(node, syntax.GroupNode):
+                self.decades(parser, node)
+                continue
+            field = getattr(node, "fieldname", None)
+            if field not in ("decade", "year") or not isinstance(node, syntax.TextNode):
+                continue
+            text = node.text or ""
+            if field == "year" and not _DECADE.match(text):
+                continue  # a year; ValidationPlugin checks it
+            try:
+                low, high = decade_bounds(text)
+            except QueryError as error:
+                raise QueryError(error.message, node.startchar) from None
+            decade = syntax.RangeNode(str(low), str(high), False, False)
+            decade.set_fieldname("year")
+            decade.startchar, decade.endchar = node.startchar, node.endchar
+            group[position] = decade
+        return group
+
+
 class ValidationPlugin(Plugin):
     """Rejects unknown fields and bad numeric values instead of silently dropping them."""
 
@@ -353,6 +414,7 @@ def make_parser(schema: Any) -> QueryParser:
     parser.add_plugin(FieldAliasPlugin(FIELD_ALIASES))
     parser.add_plugin(GtLtPlugin())
     parser.add_plugin(DottedRangePlugin())  # type: ignore[no-untyped-call]  # whoosh's Plugin.__init__
+    parser.add_plugin(DecadePlugin())
     parser.add_plugin(ValidationPlugin(schema))
     parser.add_plugin(FieldsRequiredPlugin())
     return parser
@@ -482,24 +544,78 @@ def _name_query(field: str, value: str, schema: Any) -> wq.Query:
     return wq.Phrase(field, words[:MAX_PHRASE_WORDS])
 
 
+def _listed(value: Any, what: str, kinds: tuple[type, ...]) -> list[Any]:
+    """A filter option as a list of values: one value, or a list of them (for names also a
+    tuple; for ``year`` and ``runtime`` a tuple is one range)."""
+    if isinstance(value, list) or (isinstance(value, tuple) and what not in NUMERIC_FIELDS):
+        values = list(value)
+    else:
+        values = [value]
+    for item in values:
+        if isinstance(item, bool) or not isinstance(item, kinds):
+            raise TypeError(
+                f"{what} must be {' or '.join(k.__name__ for k in kinds)} or a list of them, "
+                f"not {item!r:.60}"
+            )
+    return values
+
+
+def _ranges(value: RangesArg, what: str) -> list[tuple[int | None, int | None]]:
+    """The bounds of a ``year``/``runtime`` option: one RangeArg or a list (any of them).
+
+    A list of exactly two ints is refused (TypeError): it reads like a range, which
+    is written as a tuple, ``(2010, 2015)``.
+    """
+    if (
+        isinstance(value, list)
+        and len(value) == 2
+        and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+    ):
+        raise TypeError(
+            f"{what}={value!r} is ambiguous: write the range as a tuple, {tuple(value)!r}, "
+            f"or either {what} as strings, {[str(v) for v in value]!r}"
+        )
+    return [range_bounds(item, what) for item in _listed(value, what, (int, tuple, str))]
+
+
+def _any_of(parts: list[wq.Query]) -> wq.Query:
+    return parts[0] if len(parts) == 1 else wq.Or(parts)
+
+
 def filter_query(
     schema: Any,
     *,
-    director: str | None = None,
-    cast: str | None = None,
-    genre: str | None = None,
-    year: RangeArg | None = None,
-    runtime: RangeArg | None = None,
+    director: NamesArg | None = None,
+    cast: NamesArg | None = None,
+    genre: NamesArg | None = None,
+    year: RangesArg | None = None,
+    runtime: RangesArg | None = None,
+    decade: DecadeArg | None = None,
 ) -> wq.Query | None:
-    """The AND of the given filter options, or None when there are none."""
+    """The filter options as a query, or None when there are none.
+
+    Each option may be one value or a list: any value of a list may hold (OR),
+    and every option given must hold (AND). Empty values are ignored.
+    """
     parts: list[wq.Query] = []
     for field, value in (("director", director), ("cast", cast), ("genre", genre)):
-        if value:
-            parts.append(_name_query(field, value, schema))
+        if value is None:
+            continue
+        names = [name for name in _listed(value, field, (str,)) if name.strip()]
+        if names:
+            parts.append(_any_of([_name_query(field, name, schema) for name in names]))
     for field, bounds in (("year", year), ("runtime", runtime)):
-        if bounds is not None and bounds != "":
-            low, high = range_bounds(bounds, field)
-            parts.append(wq.NumericRange(field, low, high))
+        if bounds is None or bounds == "":
+            continue
+        ranges = _ranges(bounds, field)
+        if ranges:
+            parts.append(_any_of([wq.NumericRange(field, low, high) for low, high in ranges]))
+    if decade is not None and decade != "":
+        decades = [
+            decade_bounds(item) for item in _listed(decade, "decade", (str, int)) if item != ""
+        ]
+        if decades:
+            parts.append(_any_of([wq.NumericRange("year", low, high) for low, high in decades]))
     if not parts:
         return None
     return parts[0] if len(parts) == 1 else wq.And(parts)

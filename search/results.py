@@ -72,6 +72,12 @@ class Results:
     ``mode`` is how the hits were ranked ("lexical", "hybrid" or "semantic");
     ``note`` says why, when the index has film vectors but ranking fell back
     to words alone.
+
+    ``sort`` is the order of the hits (``ordering.SORTS``) and ``offset`` the
+    number of films of that order before the first hit (ranks count from
+    ``offset + 1``). ``facets`` maps each facet asked for to its most frequent
+    values among all matching films: ``{"decade": [{"value": "1990s", "count":
+    12}, …]}``.
     """
 
     query: str
@@ -81,6 +87,9 @@ class Results:
     partial: bool = False
     mode: str = "lexical"
     note: str = ""
+    offset: int = 0
+    sort: str = "relevance"
+    facets: dict[str, list[dict[str, str | int]]] = field(default_factory=dict)
 
     def __repr__(self) -> str:
         shown = ", ".join(repr(hit.title) for hit in self.hits[:3])
@@ -105,6 +114,9 @@ class Results:
             "partial": self.partial,
             "mode": self.mode,
             "note": self.note or None,
+            "offset": self.offset,
+            "sort": self.sort,
+            **({"facets": self.facets} if self.facets else {}),
             "hits": [hit.to_dict() for hit in self.hits],
         }
 

@@ -14,12 +14,13 @@ or, if none were found, a QueryError says the query took too long.
 
 from __future__ import annotations
 
+import heapq
 import importlib.util
 import math
 import os
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -50,11 +51,15 @@ from .bm25f import (
     prune_keywords,
     read_description,
 )
+from .facets import check_facets, count_facets
 from .highlight import make_snippet
+from .ordering import FilmTable, check_sort, sort_key
 from .query import (
     MAX_QUERY_CHARS,
+    DecadeArg,
+    NamesArg,
     QueryError,
-    RangeArg,
+    RangesArg,
     bound_query,
     filter_query,
     make_parser,
@@ -62,7 +67,7 @@ from .query import (
     plain_words,
 )
 from .results import SNIPPET_FIELDS, Hit, IndexStats, Results
-from .term_scores import Budget, SearchTimeout, check_time, time_budget, top_documents
+from .term_scores import Budget, ScoredDocs, SearchTimeout, check_time, time_budget
 
 if TYPE_CHECKING:  # pragma: no cover  (numpy: the semantic extra)
     from .semantic import SemanticRanker
@@ -98,7 +103,8 @@ class FilmSearch:
         self._use_schema(self._searcher.schema)
         self._ranker: SemanticRanker | None = None
         self._ranker_key: tuple[int, int, int] | None = None
-        self._film_ids: tuple[Any, list[str], dict[str, int]] | None = None
+        self._film_ids: tuple[Any, list[str], dict[str, int], list[int]] | None = None
+        self._film_table: FilmTable | None = None
 
     def _open(self) -> tuple[Any, Any]:
         """Open the newest generation of the index and a searcher on it.
@@ -174,12 +180,16 @@ class FilmSearch:
         self,
         text: str = "",
         *,
-        director: str | None = None,
-        cast: str | None = None,
-        genre: str | None = None,
-        year: RangeArg | None = None,
-        runtime: RangeArg | None = None,
+        director: NamesArg | None = None,
+        cast: NamesArg | None = None,
+        genre: NamesArg | None = None,
+        year: RangesArg | None = None,
+        runtime: RangesArg | None = None,
+        decade: DecadeArg | None = None,
         limit: int = 10,
+        offset: int = 0,
+        sort: str = "relevance",
+        facets: Sequence[str] | None = None,
         snippets: bool = True,
         plain: bool = False,
         baseline: bool = False,
@@ -188,11 +198,20 @@ class FilmSearch:
     ) -> Results:
         """Rank films for ``text`` (query syntax in search.query), filtered by the options.
 
-        ``year`` and ``runtime`` take ``2012``, ``(2010, 2015)``, ``(None, 100)``, or the
-        strings ``"2010..2015"``, ``"..100"``, ``"90.."``.
+        ``director``, ``cast`` and ``genre`` take a name or a list of names, ``year``
+        and ``runtime`` a value or a list of values, ``decade`` ``"1990s"`` (or
+        ``"90s"``, ``1990``) or a list: any value of a list may hold (OR), and
+        every option given must hold (AND). ``year`` and ``runtime`` values are
+        ``2012``, ``(2010, 2015)``, ``(None, 100)``, or the strings ``"2010..2015"``,
+        ``"..100"``, ``"90.."``; a tuple is one range.
         With ``plain``, ``text`` is read as words only (see ``query.plain_words``).
         With ``baseline``, the words are ranked by plain BM25 over title, synopsis
         and wiki text as one field (``ranking.BASELINE_*``), for comparison.
+
+        ``sort`` is one of ``ordering.SORTS`` (ties by film id); ``offset`` skips
+        that many films of the order, ``limit`` is the page size, and hits keep
+        their rank in the whole order. ``facets`` names facets of ``facets.FACETS``
+        to count over every film that matches (``Results.facets``).
 
         ``time_limit`` is the seconds the search may take once the query is
         parsed (None: no limit; the bounds of ``search.query`` hold either
@@ -206,9 +225,12 @@ class FilmSearch:
         installed, else "lexical" (``Results.note`` says why, if the index has
         vectors). In "hybrid" and "semantic" modes, films that match no query
         word can rank too, filters and field clauses still apply, and snippets
-        come from the words. Asking for them on an index without vectors raises
-        SemanticUnavailableError. Loading the model (the first such query in a
-        process, seconds) is not counted in ``time_limit``.
+        come from the words; a sort other than relevance orders the films that
+        ranking returns (the best ``depth`` by words and the ``depth`` nearest by
+        meaning), and ``total`` is then their number. Facets count the films that
+        match the words and filters. Asking for those modes on an index without
+        vectors raises SemanticUnavailableError. Loading the model (the first
+        such query in a process, seconds) is not counted in ``time_limit``.
         Raises QueryError for malformed query text or options.
         """
         if time_limit is not None and (
@@ -224,13 +246,15 @@ class FilmSearch:
             time_limit = None
         if not isinstance(text, str):
             raise TypeError(f"text must be a str, not {type(text).__name__}")
-        if isinstance(limit, bool) or not isinstance(limit, int):
-            raise TypeError(f"limit must be an int, not {type(limit).__name__}")
+        for name, number in (("limit", limit), ("offset", offset)):
+            if isinstance(number, bool) or not isinstance(number, int):
+                raise TypeError(f"{name} must be an int, not {type(number).__name__}")
         if limit < 1:
             raise ValueError(f"limit must be at least 1, got {limit}")
-        for name, value in (("director", director), ("cast", cast), ("genre", genre)):
-            if value is not None and not isinstance(value, str):
-                raise TypeError(f"{name} must be a str, not {type(value).__name__}")
+        if offset < 0:
+            raise ValueError(f"offset must be 0 or more, got {offset}")
+        sort = check_sort(sort)
+        facet_names = check_facets(facets)
         if mode is not None and mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
         # Parsing is bounded by the query's length (query.MAX_QUERY_CHARS, MAX_WORD_CHARS);
@@ -241,7 +265,13 @@ class FilmSearch:
             q = read_description(parse_query(text, self._parser, plain=plain), text)
         words_only = isinstance(q, (ScoredOr, FieldedWord))
         filters = filter_query(
-            self._schema, director=director, cast=cast, genre=genre, year=year, runtime=runtime
+            self._schema,
+            director=director,
+            cast=cast,
+            genre=genre,
+            year=year,
+            runtime=runtime,
+            decade=decade,
         )
         if filters is not None:
             q = filters if isinstance(q, wq.Every) else wq.And([q, filters])
@@ -251,35 +281,55 @@ class FilmSearch:
         mode, ranker, note = self._ranking(mode)
         # Before the budget: the first query loads the model.
         cosines = ranker.query_scores(text) if ranker is not None else None
+        wanted = offset + limit
 
         with time_budget(time_limit) as budget:
 
             def run(searcher: Any) -> Results:
                 pruned = prune_keywords(q, searcher.reader(), ranking.MAX_KEYWORDS)
+                matches = _all_matches(searcher, pruned, budget)
+                ids, docnum_of, id_rank = self._ids(searcher)
+                table = self._table(searcher) if sort != "relevance" or facet_names else None
+                by_relevance = sort_key("relevance", id_rank, None)
+                total = len(matches)
                 if ranker is None:
-                    best, total = _best_documents(searcher, pruned, limit, budget)
+                    ranked = heapq.nsmallest(wanted, matches, key=sort_key(sort, id_rank, table))
                 else:
-                    depth = max(limit, ranker.params.depth)
-                    best, total = _best_documents(searcher, pruned, depth, budget)
-                    ids, docnum_of = self._ids(searcher)
-                    lexical = [(ids[docnum], score) for docnum, score in best]
+                    depth = max(wanted, ranker.params.depth)
+                    lexical = [
+                        (ids[docnum], score)
+                        for docnum, score in heapq.nsmallest(depth, matches, key=by_relevance)
+                    ]
                     allowed: set[str] | None = None
                     if not words_only:  # field clauses, phrases, operators: their matches only
-                        allowed = {film_id for film_id, _ in lexical}
+                        allowed = {ids[docnum] for docnum, _ in matches}
                     elif filters is not None:
                         allowed = {ids[docnum] for docnum in searcher.docs_for_query(filters)}
                     fused = ranker.rank(
-                        text, lexical, mode=mode, limit=limit, allowed_ids=allowed, scores=cosines
+                        text,
+                        lexical,
+                        mode=mode,
+                        limit=wanted if sort == "relevance" else max(wanted, 2 * depth),
+                        allowed_ids=allowed,
+                        scores=cosines,
                     )
-                    best = [(docnum_of[i], score) for i, score in fused if i in docnum_of]
+                    ranked = [(docnum_of[i], score) for i, score in fused if i in docnum_of]
                     if mode == "semantic":
                         total = len(allowed) if allowed is not None else searcher.doc_count()
-                    total = max(total, len(best))
-                if budget.timed_out and not best:
+                    total = max(total, len(ranked))
+                    if sort != "relevance":
+                        ranked = sorted(ranked, key=sort_key(sort, id_rank, table))
+                        total = len(ranked)
+                if budget.timed_out and not ranked:
                     raise _took_too_long(time_limit)
+                counted = (
+                    count_facets(table, (docnum for docnum, _ in matches), facet_names)
+                    if table is not None and facet_names
+                    else {}
+                )
                 terms = _terms_by_field(pruned) if snippets else {}
                 hits = []
-                for rank, (docnum, score) in enumerate(best, start=1):
+                for rank, (docnum, score) in enumerate(ranked[offset:wanted], start=offset + 1):
                     with_snippets = snippets and not _out_of_time()
                     hits.append(
                         self._hit(rank, searcher.stored_fields(docnum), score, terms, with_snippets)
@@ -292,6 +342,9 @@ class FilmSearch:
                     partial=budget.partial,
                     mode=mode,
                     note=note,
+                    offset=offset,
+                    sort=sort,
+                    facets=counted,
                 )
 
             return self._retrying(run)
@@ -334,18 +387,27 @@ class FilmSearch:
             self._ranker, self._ranker_key = ranker, key
         return self._ranker
 
-    def _ids(self, searcher: Any) -> tuple[list[str], dict[str, int]]:
-        """Film id by document number, and document number by film id, for this searcher."""
+    def _ids(self, searcher: Any) -> tuple[list[str], dict[str, int], list[int]]:
+        """Film id by document number, document number by film id, and each document's
+        position among the ids in sorted order (for ties), for this searcher."""
         if self._film_ids is None or self._film_ids[0] is not searcher:
             reader = searcher.reader()
             ids = [""] * reader.doc_count_all()
-            for term in reader.lexicon("id"):
+            id_rank = [0] * reader.doc_count_all()
+            for position, term in enumerate(reader.lexicon("id")):  # in sorted order
                 film_id = term.decode("utf-8") if isinstance(term, bytes) else term
                 for docnum in reader.postings("id", term).all_ids():  # live documents only
                     ids[docnum] = film_id
+                    id_rank[docnum] = position
             docnum_of = {film_id: docnum for docnum, film_id in enumerate(ids) if film_id}
-            self._film_ids = (searcher, ids, docnum_of)
-        return self._film_ids[1], self._film_ids[2]
+            self._film_ids = (searcher, ids, docnum_of, id_rank)
+        return self._film_ids[1], self._film_ids[2], self._film_ids[3]
+
+    def _table(self, searcher: Any) -> FilmTable:
+        """The sort and facet values of this searcher's films (read as they are needed)."""
+        if self._film_table is None or self._film_table.searcher is not searcher:
+            self._film_table = FilmTable(searcher)
+        return self._film_table
 
     def _hit(
         self,
@@ -452,30 +514,37 @@ class BudgetCollector(collectors.WrappingCollector):
             child.collect(sub_docnum)
 
 
-def _best_documents(
-    searcher: Any, q: wq.Query, limit: int, budget: Budget
-) -> tuple[list[tuple[int, float]], int]:
-    """The ``limit`` best (document number, score) pairs and the number of matches.
+def _all_matches(searcher: Any, q: wq.Query, budget: Budget) -> list[tuple[int, float]]:
+    """Every (document number, score) pair that matches ``q``, in no particular order.
 
     When ``budget`` runs out, what was found by then (``budget.timed_out`` is set).
     """
     if isinstance(q, (ScoredOr, FieldedWord)):  # keywords only: no need for a collector
-        found = top_documents(q, searcher, limit)
+        found = scored_matches(q, searcher)
         if found is not None:
             return found
-    # Without block-quality skipping the collector counts the matches as it goes; with
-    # it, len(results) ran the whole query a second time to count them.
-    top = collectors.TopCollector(limit=limit, usequality=False)
-    collector = BudgetCollector(top, budget)
+    collector = BudgetCollector(collectors.UnlimitedCollector(), budget)
     try:
         searcher.search_with_collector(q, collector)
     except (collectors.TimeLimit, SearchTimeout):
         budget.timed_out = True
     results = collector.results()
-    return (
-        [(results.docnum(n), results.score(n) or 0.0) for n in range(len(results.top_n))],
-        len(results),
-    )
+    return [(docnum, score or 0.0) for score, docnum in results.top_n]
+
+
+def scored_matches(q: wq.Query, searcher: Any) -> list[tuple[int, float]] | None:
+    """Every (document number, score) of ``q`` when its matchers are ScoredDocs on every
+    segment (keyword queries: no collector needed), else None."""
+    context = searcher.context()
+    found: list[tuple[int, float]] = []
+    for leaf, offset in searcher.leaf_searchers():
+        matcher = q.matcher(leaf, context)
+        if not matcher.is_active():
+            continue
+        if not isinstance(matcher, ScoredDocs):
+            return None
+        found.extend((doc + offset, score) for doc, score in matcher.scored())
+    return found
 
 
 def _terms_by_field(q: wq.Query) -> dict[str, frozenset[str]]:
