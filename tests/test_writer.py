@@ -289,7 +289,11 @@ def test_updating_an_index_with_vectors_without_the_semantic_extra_says_what_to_
     target = tmp_path / "ix"
     build_index(seeds_dir, target)
     (target / VECTORS_META).write_text("{}", encoding="utf-8")  # as if built with --semantic
-    monkeypatch.setitem(sys.modules, "filmsearch.index.embedding", None)  # no numpy here
+    import filmsearch.index
+
+    # As without numpy: the module cannot be imported (nor found on its package).
+    monkeypatch.setitem(sys.modules, "filmsearch.index.embedding", None)
+    monkeypatch.delattr(filmsearch.index, "embedding", raising=False)
     with pytest.raises(SemanticUnavailableError) as refused:
         build_index(seeds_dir, target)
     assert "pip install 'filmsearch[semantic]'" in str(refused.value)
