@@ -382,6 +382,9 @@ def summarize_build(report: BuildReport) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
 @click.option("--no-snippets", is_flag=True, help="Leave out snippets (faster).")
 @click.option(
+    "--exact", is_flag=True, help="Search the words as typed: no correction of misspellings."
+)
+@click.option(
     "--mode",
     type=click.Choice(MODES),
     default=None,
@@ -410,6 +413,7 @@ def search_command(
     output: str,
     as_json: bool,
     no_snippets: bool,
+    exact: bool,
     mode: str | None,
     model: str | None,
     color: bool | None,
@@ -420,6 +424,7 @@ def search_command(
     genre synopsis wiki year runtime), ranges (year:2010..2015, runtime:..100),
     decades (decade:1990s), AND / OR / NOT and parentheses. A filter option
     given twice means either value; different options must all hold.
+    Misspelt words are corrected (the output says so) unless --exact.
 
     \b
     Example:
@@ -450,6 +455,7 @@ def search_command(
             offset=offset,
             sort=sort,
             facets=facet_names,
+            exact=exact,
             snippets=not no_snippets,
             mode=mode,
         )
@@ -480,18 +486,33 @@ def render_text(results: Results, color: bool) -> str:
 
     Film text is shown with control characters escaped (``for_terminal``).
     """
+    lines = []
+    if results.corrected is not None:
+        lines.append(
+            f"Showing results for {for_terminal(repr(results.corrected))} "
+            f"(search for {for_terminal(repr(results.query))} as typed with --exact)."
+        )
+    suggestions = (
+        ["Did you mean: " + ", ".join(for_terminal(s) for s in results.suggestions) + "?"]
+        if results.suggestions
+        else []
+    )
     if not results.hits:
         if results.total and results.offset:
-            return (
+            lines.append(
                 f"{results.total} film{'s' if results.total != 1 else ''} match; "
                 f"none after the first {results.offset}."
             )
-        return f"No films match {for_terminal(repr(results.query))}."
+        else:
+            searched = results.query if results.corrected is None else results.corrected
+            lines.append(f"No films match {for_terminal(repr(searched))}.")
+        return "\n".join(lines + suggestions)
     first, last = results.hits[0].rank, results.hits[-1].rank
     shown = f"showing {len(results.hits)}" if first == 1 else f"showing {first} to {last}"
     order = f", by {SORT_NAMES[results.sort]}" if results.sort != "relevance" else ""
-    lines = [
+    lines += [
         f"{results.total} film{'s' if results.total != 1 else ''} match; {shown}{order}.",
+        *suggestions,
         "",
     ]
     if results.facets:

@@ -78,6 +78,10 @@ class Results:
     ``offset + 1``). ``facets`` maps each facet asked for to its most frequent
     values among all matching films: ``{"decade": [{"value": "1990s", "count":
     12}, …]}``.
+
+    ``corrected`` is the query as searched when misspelt words were corrected
+    (None when it was searched as typed); ``suggestions`` are other spellings
+    that find films, offered when few films match.
     """
 
     query: str
@@ -90,6 +94,8 @@ class Results:
     offset: int = 0
     sort: str = "relevance"
     facets: dict[str, list[dict[str, str | int]]] = field(default_factory=dict)
+    corrected: str | None = None
+    suggestions: list[str] = field(default_factory=list)
 
     def __repr__(self) -> str:
         shown = ", ".join(repr(hit.title) for hit in self.hits[:3])
@@ -114,6 +120,8 @@ class Results:
             "partial": self.partial,
             "mode": self.mode,
             "note": self.note or None,
+            "corrected": self.corrected,
+            "suggestions": self.suggestions,
             "offset": self.offset,
             "sort": self.sort,
             **({"facets": self.facets} if self.facets else {}),

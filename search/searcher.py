@@ -14,6 +14,7 @@ or, if none were found, a QueryError says the query took too long.
 
 from __future__ import annotations
 
+import dataclasses
 import heapq
 import importlib.util
 import math
@@ -67,6 +68,7 @@ from .query import (
     plain_words,
 )
 from .results import SNIPPET_FIELDS, Hit, IndexStats, Results
+from .spelling import MAX_SUGGESTIONS, SUGGEST_BELOW, Speller, Vocabulary, query_spans
 from .term_scores import Budget, ScoredDocs, SearchTimeout, check_time, time_budget
 
 if TYPE_CHECKING:  # pragma: no cover  (numpy: the semantic extra)
@@ -105,6 +107,7 @@ class FilmSearch:
         self._ranker_key: tuple[int, int, int] | None = None
         self._film_ids: tuple[Any, list[str], dict[str, int], list[int]] | None = None
         self._film_table: FilmTable | None = None
+        self._speller: Speller | None = None
 
     def _open(self) -> tuple[Any, Any]:
         """Open the newest generation of the index and a searcher on it.
@@ -190,6 +193,7 @@ class FilmSearch:
         offset: int = 0,
         sort: str = "relevance",
         facets: Sequence[str] | None = None,
+        exact: bool = False,
         snippets: bool = True,
         plain: bool = False,
         baseline: bool = False,
@@ -212,6 +216,11 @@ class FilmSearch:
         that many films of the order, ``limit`` is the page size, and hits keep
         their rank in the whole order. ``facets`` names facets of ``facets.FACETS``
         to count over every film that matches (``Results.facets``).
+
+        Misspelt words are corrected (``search.spelling``) unless ``exact``:
+        ``Results.corrected`` is then the query searched. When fewer than
+        ``spelling.SUGGEST_BELOW`` films match, ``Results.suggestions`` lists up
+        to ``spelling.MAX_SUGGESTIONS`` other spellings that find films.
 
         ``time_limit`` is the seconds the search may take once the query is
         parsed (None: no limit; the bounds of ``search.query`` hold either
@@ -257,6 +266,10 @@ class FilmSearch:
         facet_names = check_facets(facets)
         if mode is not None and mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
+        typed = text
+        if not exact and not baseline and text.strip():
+            corrected = self._retrying(lambda searcher: self._spell(searcher, text, plain, None))
+            text = corrected if isinstance(corrected, str) else text
         # Parsing is bounded by the query's length (query.MAX_QUERY_CHARS, MAX_WORD_CHARS);
         # the budget is for reading the index.
         if baseline:
@@ -335,7 +348,7 @@ class FilmSearch:
                         self._hit(rank, searcher.stored_fields(docnum), score, terms, with_snippets)
                     )
                 return Results(
-                    query=text,
+                    query=typed,
                     total=total,
                     hits=hits,
                     parsed=str(pruned),
@@ -345,9 +358,48 @@ class FilmSearch:
                     offset=offset,
                     sort=sort,
                     facets=counted,
+                    corrected=text if text != typed else None,
                 )
 
-            return self._retrying(run)
+            results = self._retrying(run)
+        if results.total < SUGGEST_BELOW and not baseline and typed.strip():
+
+            def suggest(searcher: Any) -> list[str]:
+                found: list[str] = []
+                for suggestion in self._spell(searcher, typed, plain, "suggest"):
+                    if len(found) == MAX_SUGGESTIONS:
+                        break
+                    if suggestion != text and self._finds_films(
+                        searcher, suggestion, plain, filters, time_limit
+                    ):
+                        found.append(suggestion)
+                return found
+
+            results = dataclasses.replace(results, suggestions=self._retrying(suggest))
+        return results
+
+    def _finds_films(
+        self,
+        searcher: Any,
+        text: str,
+        plain: bool,
+        filters: wq.Query | None,
+        time_limit: float | None,
+    ) -> bool:
+        """Whether ``text`` (with the filters) matches a film."""
+        q = parse_query(text, self._parser, plain=plain)
+        if filters is not None:
+            q = filters if isinstance(q, wq.Every) else wq.And([q, filters])
+        with time_budget(time_limit) as budget:
+            return bool(_all_matches(searcher, bound_query(q), budget))
+
+    def _spell(self, searcher: Any, text: str, plain: bool, suggest: str | None) -> Any:
+        """``text`` corrected (a str), or with ``suggest``, the spellings to suggest (a list)."""
+        if self._speller is None or self._speller.vocabulary.reader is not searcher.reader():
+            self._speller = Speller(Vocabulary(searcher.reader(), self._schema))
+        q = None if plain else parse_query(text, self._parser)
+        spans = query_spans(text, q)
+        return self._speller.suggest(text, spans) if suggest else self._speller.correct(text, spans)
 
     def _ranking(self, mode: str | None) -> tuple[str, SemanticRanker | None, str]:
         """The mode to rank in, its semantic ranker (None for "lexical"), and a note when

@@ -1,0 +1,135 @@
+"""Typo tolerance as a user sees it: misspelt words corrected, said so, and never a change
+for correctly spelled queries."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from benchmarks.spelling import changed_results, correct_queries, found_share, misspellings
+from filmsearch.search import FilmSearch
+from filmsearch.search.cli import cli
+from filmsearch.search.spelling import NearWords, edit_distance
+
+RUST_AND_BONE = "000_d3cc3de14da1a221"
+
+
+@pytest.mark.parametrize(
+    ("typed", "corrected"),
+    [("cotilard", "cotillard"),
+     ("whale trainer acident", "whale trainer accident"),
+     ("director:audiar", "director:audiard"),
+     ('cast:"marion cotilard"', 'cast:"marion cotillard"'),
+     ("title:(rust bonne)", "title:(rust bone)"),
+     ("Schoenarts AND whale", "schoenaerts AND whale")],
+)  # fmt: skip
+def test_misspelt_words_are_corrected_where_they_are_searched(
+    seed_search: FilmSearch, typed: str, corrected: str
+) -> None:
+    results = seed_search.search(typed)
+    assert results.corrected == corrected
+    assert results.query == typed
+    assert RUST_AND_BONE in [hit.id for hit in results]
+    assert results.to_dict()["corrected"] == corrected
+
+
+def test_names_are_corrected_with_their_own_fields_words(seed_search: FilmSearch) -> None:
+    # "whale" is a plot word, never a director: director:whalle stays unknown there
+    assert seed_search.search("director:whalle").corrected is None
+    assert seed_search.search("whalle").corrected == "whale"
+
+
+def test_exact_searches_as_typed_and_suggests_the_correction(seed_search: FilmSearch) -> None:
+    results = seed_search.search("cotilard", exact=True)
+    assert results.corrected is None and results.total == 0
+    assert results.suggestions[0] == "cotillard"
+    assert results.to_dict()["suggestions"][0] == "cotillard"
+
+
+def test_suggestions_only_when_little_is_found_and_only_ones_that_find_films(
+    seed_search: FilmSearch,
+) -> None:
+    assert seed_search.search("whale").suggestions == []
+    assert seed_search.search("xqzvwk").suggestions == []
+    for suggestion in seed_search.search("cotilard", exact=True).suggestions:
+        assert seed_search.search(suggestion, exact=True).total
+
+
+def test_wildcards_numbers_and_short_words_are_left_alone(seed_search: FilmSearch) -> None:
+    for typed in ("cotil*", "year:2012 whale", "orx", "1993", "whale~"):
+        assert seed_search.search(typed).corrected is None
+
+
+def test_correctly_spelled_queries_give_the_same_results(seed_search: FilmSearch) -> None:
+    cases = misspellings(seed_search, 300)
+    queries = list(correct_queries(seed_search, cases))
+    queries += [f"director:{name.split()[-1]}" for name in ("Jacques Audiard", "Céline Sciamma")]
+    queries += ["whale trainer accident", "almodovar", "celine sallette", "orca NOT title:willy"]
+    assert len(queries) > 250
+    assert changed_results(seed_search, iter(queries)) == []
+    for query in queries[:40]:
+        assert seed_search.search(query, snippets=False).corrected is None
+
+
+def test_at_least_97_percent_of_300_misspellings_find_their_film(seed_search: FilmSearch) -> None:
+    cases = misspellings(seed_search, 300)
+    assert len(cases) == 300
+    assert {case.kind for case in cases} == {"title", "director", "cast"}
+    assert all(case.typo != case.intended for case in cases)
+    assert found_share(seed_search, cases)["all"] >= 0.97
+    assert found_share(seed_search, cases, exact=True)["all"] < 0.7  # the set is not trivial
+
+
+def test_edit_distance_counts_a_swap_as_one_edit() -> None:
+    assert edit_distance("scorsese", "scorsese", 2) == 0
+    assert edit_distance("scorcese", "scorsese", 2) == 1
+    assert edit_distance("socrsese", "scorsese", 2) == 1
+    assert edit_distance("scrsse", "scorsese", 2) == 2
+    assert edit_distance("abcdefgh", "hgfedcba", 2) == 3
+    near = NearWords(["scorsese", "scorpion", "score", "cotillard"])
+    assert near.near("scorcese", 2) == [("scorsese", 1)]
+
+
+def test_hybrid_ranking_searches_the_correction(
+    seed_search: FilmSearch, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.fake_semantic import use_fake_ranker
+
+    use_fake_ranker(seed_search, monkeypatch)
+    results = seed_search.search("director:audiar")
+    assert results.mode == "hybrid" and results.corrected == "director:audiard"
+    assert all("Jacques Audiard" in hit.directors for hit in results)
+
+
+@pytest.fixture(scope="module")
+def run(seed_index: Path):
+    runner = CliRunner()
+
+    def invoke(*args: str):
+        return runner.invoke(cli, [*args, "--index", str(seed_index)], catch_exceptions=False)
+
+    return invoke
+
+
+def test_cli_says_what_it_searched_for(run) -> None:
+    result = run("search", "cotilard")
+    assert result.exit_code == 0
+    assert result.output.splitlines()[0] == (
+        "Showing results for 'cotillard' (search for 'cotilard' as typed with --exact)."
+    )
+    assert "Rust and Bone" in result.output
+
+
+def test_cli_exact_and_suggestions(run) -> None:
+    result = run("search", "cotilard", "--exact")
+    assert result.exit_code == 0
+    assert "No films match 'cotilard'." in result.output
+    assert "Did you mean: cotillard" in result.output
+    data = json.loads(run("search", "cotilard", "--exact", "--json").output)
+    assert data["corrected"] is None and data["suggestions"][0] == "cotillard"
+    data = json.loads(run("search", "cotilard", "--json").output)
+    assert data["corrected"] == "cotillard"
+    assert RUST_AND_BONE in [hit["id"] for hit in data["hits"]]
