@@ -36,6 +36,7 @@ from .ordering import SORTS
 from .query import QueryError
 from .results import SNIPPET_FIELDS, Hit, Results
 from .searcher import MODES, FilmSearch
+from .similar import FilmNotFoundError
 from .terminal import for_json, for_terminal
 
 ENV_INDEX = "FILMSEARCH_INDEX"
@@ -467,18 +468,7 @@ def search_command(
             "many words; narrow the query for complete results",
             err=True,
         )
-    if output == "json":
-        print_json(results.to_dict())
-    elif output == "ndjson":
-        for hit in results:
-            print_json(hit.to_dict(), indent=None)
-    elif output == "html":
-        say(render_html(results), multiline=True)
-    elif output == "csv":
-        click.echo(render_csv(results), nl=False)
-    else:
-        colored = use_color(color)
-        click.echo(render_text(results, colored), color=colored)
+    print_results(results, output, color)
 
 
 def render_text(results: Results, color: bool) -> str:
@@ -606,6 +596,80 @@ def render_html(results: Results) -> str:
         out.append("</article>")
     out.append("</section>")
     return "\n".join(out)
+
+
+@cli.command("similar")
+@click.argument("film_id")
+@index_option
+@click.option(
+    "-n",
+    "--limit",
+    type=click.IntRange(min=1),
+    default=10,
+    show_default=True,
+    help="Most films to show.",
+)
+@click.option("--offset", type=click.IntRange(min=0), default=0, help="Films to skip first.")
+@click.option(
+    "--format",
+    "output",
+    type=click.Choice(["text", "json", "ndjson", "html", "csv"]),
+    default="text",
+    show_default=True,
+    help="Output format.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
+@click.option("--no-snippets", is_flag=True, help="Leave out snippets (faster).")
+@click.option("--color/--no-color", default=None, help="Mark matches in colour.")
+def similar_command(
+    film_id: str,
+    index_dir: str | None,
+    limit: int,
+    offset: int,
+    output: str,
+    as_json: bool,
+    no_snippets: bool,
+    color: bool | None,
+) -> None:
+    """Print films like the film FILM_ID: the words that mark its synopsis and wiki
+    text, and its director, cast and genres. Never the film itself.
+
+    \b
+    Example:
+      filmsearch similar 000_d3cc3de14da1a221
+      filmsearch similar 000_d3cc3de14da1a221 -n 3 --json
+    """
+    with FilmSearch(resolve_index(index_dir)) as fs:
+        try:
+            results = fs.similar(film_id, limit=limit, offset=offset, snippets=not no_snippets)
+        except FilmNotFoundError as error:
+            raise CliError(f"{error}; ids are listed by filmsearch search", 1) from None
+        film = fs.get(film_id)
+    output = "json" if as_json else output
+    if results.partial:
+        say("note: partial results: the search ran out of time", err=True)
+    if output != "text" or film is None:
+        print_results(results, output, color)
+        return
+    year = f" ({film.year})" if film.year else ""
+    say(f"Films like {film.title}{year}:")
+    print_results(results, output, color)
+
+
+def print_results(results: Results, output: str, color: bool | None) -> None:
+    """``results`` in the output format (text, json, ndjson, html or csv)."""
+    if output == "json":
+        print_json(results.to_dict())
+    elif output == "ndjson":
+        for hit in results:
+            print_json(hit.to_dict(), indent=None)
+    elif output == "html":
+        say(render_html(results), multiline=True)
+    elif output == "csv":
+        click.echo(render_csv(results), nl=False)
+    else:
+        colored = use_color(color)
+        click.echo(render_text(results, colored), color=colored)
 
 
 @cli.command("show")

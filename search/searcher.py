@@ -68,6 +68,7 @@ from .query import (
     plain_words,
 )
 from .results import SNIPPET_FIELDS, Hit, IndexStats, Results
+from .similar import FilmNotFoundError, similar_query
 from .spelling import MAX_SUGGESTIONS, SUGGEST_BELOW, Speller, Vocabulary, query_spans
 from .term_scores import Budget, ScoredDocs, SearchTimeout, check_time, time_budget
 
@@ -400,6 +401,66 @@ class FilmSearch:
         q = None if plain else parse_query(text, self._parser)
         spans = query_spans(text, q)
         return self._speller.suggest(text, spans) if suggest else self._speller.correct(text, spans)
+
+    def similar(
+        self,
+        film_id: str,
+        *,
+        limit: int = 10,
+        offset: int = 0,
+        snippets: bool = True,
+        time_limit: float | None = DEFAULT_TIME_LIMIT,
+    ) -> Results:
+        """Films like the film ``film_id``, best first, never the film itself.
+
+        Ranked by words: the film's key terms (its synopsis and wiki text) and its
+        directors, cast and genres (``search.similar``), with ``limit``, ``offset``
+        and ``time_limit`` as in ``search``. ``Results.query`` is
+        ``"similar:<id>"``. Raises FilmNotFoundError (a KeyError) for an unknown id.
+        """
+        if not isinstance(film_id, str):
+            raise TypeError(f"film_id must be a str, not {type(film_id).__name__}")
+        for name, number in (("limit", limit), ("offset", offset)):
+            if isinstance(number, bool) or not isinstance(number, int):
+                raise TypeError(f"{name} must be an int, not {type(number).__name__}")
+        if limit < 1:
+            raise ValueError(f"limit must be at least 1, got {limit}")
+        if offset < 0:
+            raise ValueError(f"offset must be 0 or more, got {offset}")
+        wanted = offset + limit
+
+        def run(searcher: Any) -> Results:
+            stored = searcher.document(id=film_id)
+            if not stored:
+                raise FilmNotFoundError(f"no film with id {film_id!r}")
+            q = bound_query(similar_query(document_to_film(stored), searcher))
+            with time_budget(time_limit) as budget:
+                matches = _all_matches(searcher, q, budget)
+                _, _, id_rank = self._ids(searcher)
+                ranked = heapq.nsmallest(wanted, matches, key=sort_key("relevance", id_rank, None))
+                if budget.timed_out and not ranked:
+                    raise _took_too_long(time_limit)
+                terms = _terms_by_field(q) if snippets else {}
+                hits = [
+                    self._hit(
+                        rank,
+                        searcher.stored_fields(docnum),
+                        score,
+                        terms,
+                        snippets and not _out_of_time(),
+                    )
+                    for rank, (docnum, score) in enumerate(ranked[offset:], start=offset + 1)
+                ]
+                return Results(
+                    query=f"similar:{film_id}",
+                    total=len(matches),
+                    hits=hits,
+                    parsed=str(q),
+                    partial=budget.partial,
+                    offset=offset,
+                )
+
+        return self._retrying(run)
 
     def _ranking(self, mode: str | None) -> tuple[str, SemanticRanker | None, str]:
         """The mode to rank in, its semantic ranker (None for "lexical"), and a note when
