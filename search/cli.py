@@ -386,6 +386,9 @@ def summarize_build(report: BuildReport) -> str:
     "--exact", is_flag=True, help="Search the words as typed: no correction of misspellings."
 )
 @click.option(
+    "--explain", is_flag=True, help="Show the parsed query and each film's score, taken apart."
+)
+@click.option(
     "--mode",
     type=click.Choice(MODES),
     default=None,
@@ -415,6 +418,7 @@ def search_command(
     as_json: bool,
     no_snippets: bool,
     exact: bool,
+    explain: bool,
     mode: str | None,
     model: str | None,
     color: bool | None,
@@ -457,6 +461,7 @@ def search_command(
             sort=sort,
             facets=facet_names,
             exact=exact,
+            explain=explain,
             snippets=not no_snippets,
             mode=mode,
         )
@@ -507,9 +512,13 @@ def render_text(results: Results, color: bool) -> str:
     ]
     if results.facets:
         lines += [*render_facets(results.facets), ""]
+    if any(hit.explanation for hit in results):
+        lines += [f"parsed: {for_terminal(results.parsed)}", ""]
     for hit in results:
         lines.append(f"{hit.rank:>2}. " + _headline(hit, color))
         lines.append(f"    id {for_terminal(hit.id)}")
+        if hit.explanation:
+            lines += [f"    {for_terminal(line)}" for line in hit.explanation.lines()]
         for name in SNIPPET_FIELDS:
             snippet = hit.snippets.get(name)
             if snippet and snippet.text:

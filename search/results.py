@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from .explain import Part
 from .highlight import Snippet
 
 #: Fields that get a snippet, in display order.
@@ -27,6 +28,8 @@ class Hit:
     score: float
     path: str
     snippets: dict[str, Snippet] = field(default_factory=dict)
+    #: Why the film scored what it did (``FilmSearch.search(explain=True)``), else None.
+    explanation: Part | None = None
 
     def __repr__(self) -> str:
         year = f" ({self.year})" if self.year else ""
@@ -55,6 +58,7 @@ class Hit:
             "highlights": {
                 name: [list(span) for span in s.spans] for name, s in self.snippets.items()
             },
+            **({"explain": self.explanation.to_dict()} if self.explanation else {}),
         }
 
 

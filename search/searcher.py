@@ -52,6 +52,7 @@ from .bm25f import (
     prune_keywords,
     read_description,
 )
+from .explain import Part, explain_fused, explain_lexical
 from .facets import check_facets, count_facets
 from .highlight import make_snippet
 from .ordering import FilmTable, check_sort, sort_key
@@ -195,6 +196,7 @@ class FilmSearch:
         sort: str = "relevance",
         facets: Sequence[str] | None = None,
         exact: bool = False,
+        explain: bool = False,
         snippets: bool = True,
         plain: bool = False,
         baseline: bool = False,
@@ -217,6 +219,10 @@ class FilmSearch:
         that many films of the order, ``limit`` is the page size, and hits keep
         their rank in the whole order. ``facets`` names facets of ``facets.FACETS``
         to count over every film that matches (``Results.facets``).
+
+        With ``explain``, each hit's ``explanation`` takes its score apart: per
+        query word and field, the other factors, and in hybrid mode the words
+        and meaning parts (``search.explain``); the parts add up to the score.
 
         Misspelt words are corrected (``search.spelling``) unless ``exact``:
         ``Results.corrected`` is then the query searched. When fewer than
@@ -306,6 +312,7 @@ class FilmSearch:
                 table = self._table(searcher) if sort != "relevance" or facet_names else None
                 by_relevance = sort_key("relevance", id_rank, None)
                 total = len(matches)
+                fusion: _Fusion | None = None
                 if ranker is None:
                     ranked = heapq.nsmallest(wanted, matches, key=sort_key(sort, id_rank, table))
                 else:
@@ -328,6 +335,8 @@ class FilmSearch:
                         scores=cosines,
                     )
                     ranked = [(docnum_of[i], score) for i, score in fused if i in docnum_of]
+                    if explain:
+                        fusion = self._fusion(mode, ranker, text, lexical, cosines, ids)
                     if mode == "semantic":
                         total = len(allowed) if allowed is not None else searcher.doc_count()
                     total = max(total, len(ranked))
@@ -345,9 +354,13 @@ class FilmSearch:
                 hits = []
                 for rank, (docnum, score) in enumerate(ranked[offset:wanted], start=offset + 1):
                     with_snippets = snippets and not _out_of_time()
-                    hits.append(
-                        self._hit(rank, searcher.stored_fields(docnum), score, terms, with_snippets)
+                    hit = self._hit(
+                        rank, searcher.stored_fields(docnum), score, terms, with_snippets
                     )
+                    if explain and not _out_of_time():
+                        why = _explanation(searcher, pruned, docnum, score, fusion)
+                        hit = dataclasses.replace(hit, explanation=why)
+                    hits.append(hit)
                 return Results(
                     query=typed,
                     total=total,
@@ -461,6 +474,34 @@ class FilmSearch:
                 )
 
         return self._retrying(run)
+
+    @staticmethod
+    def _fusion(
+        mode: str,
+        ranker: SemanticRanker,
+        text: str,
+        lexical: list[tuple[str, float]],
+        cosines: Any,
+        ids: list[str],
+    ) -> _Fusion:
+        """What explaining a hybrid or semantic score needs (see ``semantic.rank``)."""
+        from .semantic import query_words
+
+        depth = max(ranker.params.depth, len(lexical))
+        bm25 = dict(reversed(lexical[:depth]))  # the best score of an id, as the fusion takes
+        row_of = ranker.store.row_of
+        return _Fusion(
+            mode=mode,
+            bm25=bm25,
+            top=max(bm25.values(), default=0.0),
+            cosine=lambda film_id: (
+                float(cosines[row_of[film_id]])
+                if film_id in row_of and cosines is not None
+                else 0.0
+            ),
+            weight=ranker.params.semantic_weight(query_words(text)),
+            ids=ids,
+        )
 
     def _ranking(self, mode: str | None) -> tuple[str, SemanticRanker | None, str]:
         """The mode to rank in, its semantic ranker (None for "lexical"), and a note when
@@ -581,6 +622,36 @@ class FilmSearch:
             size_bytes=size,
             built_at=manifest.get("built_at", "?"),
         )
+
+
+@dataclasses.dataclass(frozen=True)
+class _Fusion:
+    """A hybrid or semantic ranking's inputs, for explanations: the lexical scores of the
+    lexical candidates, the best of them, each film's cosine, and the semantic weight."""
+
+    mode: str
+    bm25: dict[str, float]
+    top: float
+    cosine: Callable[[str], float]
+    weight: float
+    ids: list[str]
+
+
+def _explanation(
+    searcher: Any, q: wq.Query, docnum: int, score: float, fusion: _Fusion | None
+) -> Part | None:
+    """The hit's score taken apart (None if the time ran out meanwhile)."""
+    try:
+        if fusion is None:
+            return explain_lexical(q, searcher, docnum, score)
+        film_id = fusion.ids[docnum]
+        bm25 = fusion.bm25.get(film_id, 0.0)
+        words = explain_lexical(q, searcher, docnum, bm25) if bm25 else None
+        return explain_fused(
+            fusion.mode, score, words, bm25, fusion.top, fusion.cosine(film_id), fusion.weight
+        )
+    except SearchTimeout:
+        return None
 
 
 def _out_of_time() -> bool:

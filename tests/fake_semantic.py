@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Iterable, Sequence
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -26,6 +27,7 @@ class FakeRanker:
         self.params = semantic.DEFAULT_FUSION
         self.ids = sorted(i for i in ids if i)
         self.row_of = {film_id: row for row, film_id in enumerate(self.ids)}
+        self.store = SimpleNamespace(ids=self.ids, row_of=self.row_of)
 
     def query_scores(self, text: str) -> Any:
         generator = np.random.default_rng(zlib.crc32(text.encode("utf-8")))
