@@ -7,8 +7,10 @@
 
 A thin layer over ``FilmSearch``: the page at ``/`` and ``/films/{id}`` is rendered
 from Jinja2 templates in ``web/`` (autoescaped: film text is untrusted), works
-without JavaScript, and ``web/static/app.js`` updates the results as one types.
-``/api/search`` answers with the CLI's ``--json`` document. Searches go through a
+without JavaScript (facets, sorting, pages and "search instead for" are plain
+links and form fields), and ``web/static/app.js`` updates the results as one types
+by fetching the same page and swapping its result parts in. ``/api/search`` and
+``/api/films/{id}/similar`` answer with the CLI's ``--json`` documents. Searches go through a
 pool of FilmSearch objects (one by default), each used by one request at a time;
 each re-opens the index when a reindex commits, so a running server sees new
 films without a restart. Every response carries a strict Content-Security-Policy;
@@ -24,11 +26,10 @@ import re
 import socket
 import threading
 import unicodedata
-from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
 import jinja2
@@ -43,19 +44,36 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 from whoosh.analysis import STOP_WORDS
 
 from filmsearch.index import Film, FilmSearchError, IndexNotFoundError
+from filmsearch.index.errors import SemanticUnavailableError
 
+from .facets import FACETS, check_facets
 from .highlight import Snippet
+from .ordering import SORTS, check_sort
 from .query import MAX_QUERY_CHARS, QueryError
-from .results import SNIPPET_FIELDS, Hit, Results
-from .searcher import DEFAULT_TIME_LIMIT, FilmSearch
+from .results import SNIPPET_FIELDS, Results
+from .searcher import DEFAULT_TIME_LIMIT, MODES, FilmSearch
+from .similar import FilmNotFoundError
 from .terminal import for_json
 
 WEB = Path(__file__).resolve().parent / "web"
 log = logging.getLogger("filmsearch.serve")
-#: Most films one search request may ask for, and the deepest result (offset + limit) served.
-MAX_LIMIT = 100
-#: Films on one page of the HTML results.
+#: Most films one search request may ask for, and the largest offset (films skipped).
+MAX_LIMIT, MAX_OFFSET = 100, 10_000
+#: Films on one page of the HTML results, and the facets the page counts.
 PAGE_SIZE = 10
+PAGE_FACETS = ("decade", "genre", "director")
+#: Filters a search takes as parameters (repeated: any of the values); facets are named alike.
+FILTERS = ("director", "cast", "genre", "year", "runtime", "decade")
+FACETS_HELP = f"Count the matches by these (comma-separated or repeated): {', '.join(FACETS)}."
+#: How the page names each sort order (``ordering.SORTS``).
+SORT_NAMES = {
+    "relevance": "Best match",
+    "year": "Year, oldest first",
+    "-year": "Year, newest first",
+    "title": "Title",
+    "runtime": "Shortest first",
+    "-runtime": "Longest first",
+}
 #: FilmSearch objects (open index readers) shared by the request threads. One is best:
 #: searching holds the GIL, and each FilmSearch keeps word-score caches of its own
 #: (about 110 MB each after 460 dev queries on 6,802 films); with 4, throughput at
@@ -71,8 +89,7 @@ SUGGEST_TIME_LIMIT = 0.5
 SUGGEST_WORDS = 4
 #: Longest word looked at for completions (no title or name has longer ones).
 SUGGEST_WORD_CHARS = 60
-#: Synopsis words (most frequent first) that make the query for similar films.
-SIMILAR_WORDS = 12
+#: Similar films on a film's page and from /api/films/{id}/similar by default.
 SIMILAR_LIMIT = 5
 #: Host names whose server only accepts requests naming a loopback host (DNS rebinding).
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost")
@@ -89,20 +106,6 @@ SECURITY_HEADERS = {
 }
 
 _WORD = re.compile(r"[^\W_]+")
-_LETTERS = re.compile(r"(?<![^\W\d_])[^\W\d_]{3,30}(?![^\W\d_])")  # words of 3 to 30 letters
-#: Words too common in synopses to say what a film is about (with Whoosh's stop words).
-_FILLER = frozenset(
-    """
-    about after again against also although another around back because been before being both
-    but can could did directed does down during each even ever every film films first from gets
-    getting had has have having her here hers herself him himself his how into its itself just
-    later like made make makes many more most much must new now off once one only other our out
-    over own plays produced released same screenplay she should some starring stars still such
-    takes than that their theirs them themselves then there these they this those through too
-    two under until upon very was way were what when where which while who whom whose why will
-    with would written year years you your
-    """.split()  # noqa: SIM905 (a list of words reads better as words)
-) | frozenset(STOP_WORDS)
 
 
 class JSON(JSONResponse):
@@ -168,84 +171,184 @@ class SearcherPool:
 
 @dataclasses.dataclass(frozen=True)
 class SearchForm:
-    """What one search asks for, from the page's form or the API's parameters."""
+    """What one search asks for, from the page's address or the API's parameters.
+
+    ``filters`` are (field, value) pairs of ``FILTERS`` in the order given: values of
+    one field are alternatives (OR), different fields must all hold (AND).
+    """
 
     q: str = ""
-    genre: str | None = None
-    director: str | None = None
-    cast: str | None = None
-    year: str | None = None
-    runtime: str | None = None
+    filters: tuple[tuple[str, str], ...] = ()
+    sort: str = "relevance"
+    exact: bool = False
+    mode: str | None = None
+    offset: int = 0
 
     @property
     def empty(self) -> bool:
-        return not self.q.strip() and not any(
-            (self.genre, self.director, self.cast, self.year, self.runtime)
+        return not self.q.strip() and not self.filters
+
+    def values(self, field: str) -> list[str]:
+        """The values given for ``field``, in order."""
+        return [value for name, value in self.filters if name == field]
+
+    def has(self, field: str, value: str) -> bool:
+        return any(
+            name == field and given.casefold() == value.casefold() for name, given in self.filters
         )
 
-    def params(self, **extra: Any) -> str:
-        """The URL query string of this search (empty fields left out)."""
-        fields = {**dataclasses.asdict(self), **extra}
-        return urlencode({k: v for k, v in fields.items() if v not in (None, "")})
+    def with_filter(self, field: str, value: str) -> SearchForm:
+        """This search with ``field`` also allowing ``value`` (from the first page)."""
+        if self.has(field, value):
+            return dataclasses.replace(self, offset=0)
+        return dataclasses.replace(self, filters=(*self.filters, (field, value)), offset=0)
+
+    def without_filter(self, field: str, value: str) -> SearchForm:
+        """This search without the filter ``field``: ``value`` (from the first page)."""
+        kept = tuple(
+            (name, given)
+            for name, given in self.filters
+            if not (name == field and given.casefold() == value.casefold())
+        )
+        return dataclasses.replace(self, filters=kept, offset=0)
+
+    def with_text(self, q: str) -> SearchForm:
+        """This search with other query text (from the first page, correction on)."""
+        return dataclasses.replace(self, q=q, exact=False, offset=0)
+
+    def url(self, **changes: Any) -> str:
+        """The page's address for this search (``changes`` as for dataclasses.replace);
+        values at their defaults are left out."""
+        form = dataclasses.replace(self, **changes) if changes else self
+        pairs: list[tuple[str, str]] = [("q", form.q)] if form.q else []
+        pairs += list(form.filters)
+        if form.sort != "relevance":
+            pairs.append(("sort", form.sort))
+        if form.exact:
+            pairs.append(("exact", "true"))
+        if form.mode:
+            pairs.append(("mode", form.mode))
+        if form.offset:
+            pairs.append(("offset", str(form.offset)))
+        return "/?" + urlencode(pairs) if pairs else "/"
+
+    def search_options(self, leave_out: str | None = None) -> dict[str, list[str] | None]:
+        """The filters as ``FilmSearch.search`` takes them (without the field ``leave_out``)."""
+        return {
+            field: (self.values(field) or None) if field != leave_out else None for field in FILTERS
+        }
 
 
-def _form(
+def make_form(
     q: str | None,
-    genre: str | None,
-    director: str | None,
-    cast: str | None,
-    year: str | None,
-    runtime: str | None,
+    filters: Mapping[str, Sequence[str] | None],
+    *,
+    sort: str | None = None,
+    exact: bool = False,
+    mode: str | None = None,
+    offset: int = 0,
 ) -> SearchForm:
-    def clean(value: str | None) -> str | None:
-        return value.strip() or None if value else None
-
-    return SearchForm(
-        q=q or "",
-        genre=clean(genre),
-        director=clean(director),
-        cast=clean(cast),
-        year=clean(year),
-        runtime=clean(runtime),
+    """A SearchForm from request parameters (blank filter values left out); ApiError for an
+    unknown sort or mode."""
+    try:
+        checked_sort = check_sort(sort or "relevance")
+    except ValueError as error:
+        raise ApiError(400, str(error)) from None
+    if mode is not None and mode not in MODES:
+        raise ApiError(400, f"unknown mode {mode!r}; modes are {', '.join(MODES)}")
+    pairs = tuple(
+        (field, value.strip())
+        for field in FILTERS
+        for value in filters.get(field) or ()
+        if value and value.strip()
     )
+    return SearchForm(
+        q=q or "", filters=pairs, sort=checked_sort, exact=exact, mode=mode, offset=offset
+    )
+
+
+def facet_names(facets: Sequence[str]) -> tuple[str, ...]:
+    """Facet names from repeated and comma-separated parameters; ApiError for an unknown one."""
+    try:
+        return check_facets([name for given in facets for name in given.split(",")])
+    except ValueError as error:
+        raise ApiError(400, str(error)) from None
 
 
 def run_search(
     fs: FilmSearch,
     form: SearchForm,
     limit: int,
-    offset: int = 0,
-    sort: str | None = None,
+    facets: Sequence[str] = (),
     plain: bool = False,
 ) -> Results:
-    """The page of results ``offset``..``offset + limit`` for ``form`` (ApiError if refused).
-
-    Pages come from asking the library for ``offset + limit`` films (at most
-    MAX_LIMIT) and keeping the last ``limit``; ranks stay those of the whole list.
-    """
+    """The films ``form.offset + 1`` to ``form.offset + limit`` of ``form``'s search, with
+    the ``facets`` counted over every match (ApiError if refused)."""
     if len(form.q) > MAX_QUERY_CHARS:
         raise ApiError(413, f"the query is longer than {MAX_QUERY_CHARS:,} characters")
     if form.empty:
         raise ApiError(400, "give a query or at least one filter")
     if not 1 <= limit <= MAX_LIMIT:
         raise ApiError(400, f"limit must be between 1 and {MAX_LIMIT}")
-    if offset < 0 or offset + limit > MAX_LIMIT:
-        raise ApiError(400, f"offset + limit may be at most {MAX_LIMIT}")
-    if sort not in (None, "", "relevance"):
-        # Issue 15 adds sorting to the library; until then results come by relevance.
-        raise ApiError(400, "sort must be 'relevance' (other orders are not available yet)")
-    results = fs.search(
-        form.q,
-        genre=form.genre,
-        director=form.director,
-        cast=form.cast,
-        year=form.year,
-        runtime=form.runtime,
-        limit=offset + limit,
+    if not 0 <= form.offset <= MAX_OFFSET:
+        raise ApiError(400, f"offset must be between 0 and {MAX_OFFSET:,}")
+    return _search(
+        fs,
+        form,
+        limit=limit,
+        offset=form.offset,
+        sort=form.sort,
+        facets=list(facets),
+        mode=form.mode,
         plain=plain,
-        time_limit=DEFAULT_TIME_LIMIT,
     )
-    return dataclasses.replace(results, hits=results.hits[offset:])
+
+
+def _search(
+    fs: FilmSearch, form: SearchForm, leave_out: str | None = None, **options: Any
+) -> Results:
+    """``fs.search`` of ``form``'s text and filters (but ``leave_out``) with ``options``."""
+    given = form.search_options(leave_out)
+    return fs.search(
+        form.q,
+        director=given["director"],
+        cast=given["cast"],
+        genre=given["genre"],
+        year=given["year"],
+        runtime=given["runtime"],
+        decade=given["decade"],
+        exact=form.exact,
+        time_limit=DEFAULT_TIME_LIMIT,
+        **options,
+    )
+
+
+def refine_counts(
+    fs: FilmSearch, form: SearchForm, results: Results
+) -> dict[str, list[dict[str, str | int]]]:
+    """The page's facet counts: ``results.facets``, except that a facet whose field is
+    filtered counts the films matching every *other* filter, so that its values show
+    what choosing them too (OR) would add. A count that cannot be made in time keeps
+    the one from ``results``."""
+    counts = dict(results.facets)
+    for name in counts:
+        if not form.values(name):
+            continue
+        try:
+            others = _search(
+                fs,
+                form,
+                leave_out=name,
+                limit=1,
+                facets=[name],
+                mode="lexical",  # facets count the films matching the words in every mode
+                snippets=False,
+            )
+        except QueryError:
+            continue
+        if not others.partial:
+            counts[name] = others.facets.get(name, counts[name])
+    return counts
 
 
 def film_to_dict(film: Film) -> dict[str, Any]:
@@ -265,28 +368,17 @@ def film_to_dict(film: Film) -> dict[str, Any]:
     }
 
 
-def similar_films(fs: FilmSearch, film_id: str, limit: int = SIMILAR_LIMIT) -> list[Hit] | None:
-    """Films like ``film_id`` (None if there is no such film), best first.
+def _page_offset(given: str | None) -> int:
+    """The page's ``offset`` parameter as a number of films (0 if it is not one)."""
+    try:
+        return min(max(int(given or 0), 0), MAX_OFFSET)
+    except ValueError:
+        return 0
 
-    A stand-in until the library has its own (issue 15): the film's title words
-    and the ``SIMILAR_WORDS`` most frequent lower-case words of its synopsis and
-    wiki text (longer first among equals), searched as plain words (BM25F
-    weighs rare words up), without the film itself.
-    """
-    film = fs.get(film_id)
-    if film is None:
-        return None
-    words = [w.lower() for w in _LETTERS.findall(film.title)]
-    # Words written in lower case somewhere: names of characters (Ali, Sam) say little.
-    counts = Counter(w for w in _LETTERS.findall(f"{film.synopsis}\n{film.wiki}") if w.islower())
-    ranked = sorted(counts.items(), key=lambda item: (-item[1], -len(item[0]), item[0]))
-    words += [w for w, _ in ranked if w not in _FILLER][:SIMILAR_WORDS]
-    words = [w for w in dict.fromkeys(words) if w not in _FILLER]
-    if not words:
-        return []
-    results = fs.search(" ".join(words), plain=True, limit=limit + 1, snippets=False)
-    others = [hit for hit in results if hit.id != film_id][:limit]
-    return [dataclasses.replace(hit, rank=rank) for rank, hit in enumerate(others, start=1)]
+
+def _without_paths(message: str, index_dir: str) -> str:
+    """``message`` without the server's index path (visitors are not told it)."""
+    return message.replace(f" at {index_dir}", "").replace(index_dir, "the index")
 
 
 def _fold(text: str) -> str:
@@ -356,7 +448,12 @@ def _templates() -> jinja2.Environment:
         lstrip_blocks=True,
         undefined=jinja2.StrictUndefined,
     )
-    env.globals.update(snippet_parts=snippet_parts, snippet_fields=SNIPPET_FIELDS)
+    env.globals.update(
+        snippet_parts=snippet_parts,
+        snippet_fields=SNIPPET_FIELDS,
+        sort_names=SORT_NAMES,
+        filter_fields=FILTERS,
+    )
     env.filters["quote"] = lambda text: quote(str(text), safe="")
     return env
 
@@ -419,6 +516,10 @@ def create_app(
         log.error("%s", error)
         return error_response(request, ApiError(503, "no index has been built yet"))
 
+    @app.exception_handler(SemanticUnavailableError)
+    async def on_no_vectors(request: Request, error: SemanticUnavailableError) -> Response:
+        return error_response(request, ApiError(400, _without_paths(str(error), pool.index_dir)))
+
     @app.exception_handler(FilmSearchError)
     async def on_index_error(request: Request, error: FilmSearchError) -> Response:
         log.error("%s", error)
@@ -459,40 +560,56 @@ def create_app(
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def home(
         q: str | None = None,
-        genre: str | None = None,
-        director: str | None = None,
-        cast: str | None = None,
-        year: str | None = None,
-        runtime: str | None = None,
-        page_number: str | None = Query(None, alias="page"),
+        genre: Annotated[list[str] | None, Query()] = None,
+        director: Annotated[list[str] | None, Query()] = None,
+        cast: Annotated[list[str] | None, Query()] = None,
+        year: Annotated[list[str] | None, Query()] = None,
+        runtime: Annotated[list[str] | None, Query()] = None,
+        decade: Annotated[list[str] | None, Query()] = None,
+        sort: str | None = None,
+        exact: str | None = None,
+        mode: str | None = None,
+        offset: str | None = None,
     ) -> HTMLResponse:
-        form = _form(q, genre, director, cast, year, runtime)
+        filters = {"genre": genre, "director": director, "cast": cast, "year": year}
+        filters.update(runtime=runtime, decade=decade)
+        context: dict[str, Any] = {"form": SearchForm(), "results": None, "error": None}
+        context.update(facets={}, previous=None, next=None)
         try:
-            number = min(max(int(page_number or 1), 1), MAX_LIMIT // PAGE_SIZE)
-        except ValueError:
-            number = 1
-        context: dict[str, Any] = {"form": form, "results": None, "error": None}
-        context.update(corrected=None, facets=None, previous=None, next=None)
+            form = make_form(
+                q,
+                filters,
+                sort=sort,
+                exact=(exact or "").lower() in ("1", "true", "on", "yes"),
+                mode=mode or None,
+                offset=_page_offset(offset),
+            )
+        except ApiError as error:
+            form = make_form(q, filters, offset=_page_offset(offset))
+            context.update(form=form, error=error)
+            return page("index.html", error.status, **context)
+        context["form"] = form
         if form.empty:
             return page("index.html", **context)
         try:
             with pool.use() as fs:
-                results = run_search(fs, form, PAGE_SIZE, (number - 1) * PAGE_SIZE)
+                results = run_search(fs, form, PAGE_SIZE, PAGE_FACETS)
+                facets = refine_counts(fs, form, results)
         except QueryError as error:
             context["error"] = ApiError(400, error.message, error.position)
             return page("index.html", 400, **context)
         except ApiError as error:
             context["error"] = error
             return page("index.html", error.status, **context)
-        shown_to = (number - 1) * PAGE_SIZE + len(results.hits)
+        except SemanticUnavailableError as error:
+            context["error"] = ApiError(400, _without_paths(str(error), pool.index_dir))
+            return page("index.html", 400, **context)
+        after = form.offset + PAGE_SIZE
         context.update(
             results=results,
-            corrected=getattr(results, "corrected", None),  # issue 15: typo correction
-            facets=getattr(results, "facets", None),  # issue 15: facets
-            first=(number - 1) * PAGE_SIZE + 1,
-            last=shown_to,
-            previous=form.params(page=number - 1) if number > 1 else None,
-            next=form.params(page=number + 1) if shown_to < min(results.total, MAX_LIMIT) else None,
+            facets=facets,
+            previous=form.url(offset=max(form.offset - PAGE_SIZE, 0)) if form.offset else None,
+            next=form.url(offset=after) if after < results.total and after <= MAX_OFFSET else None,
         )
         return page("index.html", **context)
 
@@ -500,10 +617,13 @@ def create_app(
     def film_page(film_id: str) -> HTMLResponse:
         with pool.use() as fs:
             film = fs.get(film_id)
-            similar = similar_films(fs, film_id) if film else None
-        if film is None:
-            raise ApiError(404, "no film with this id")
-        return page("film.html", film=film, similar=similar or [])
+            if film is None:
+                raise ApiError(404, "no film with this id")
+            try:
+                similar = fs.similar(film_id, limit=SIMILAR_LIMIT, snippets=False).hits
+            except (QueryError, FilmNotFoundError):  # out of time, or removed meanwhile
+                similar = []
+        return page("film.html", film=film, similar=similar)
 
     @app.get("/favicon.ico", include_in_schema=False)
     def favicon() -> Response:
@@ -515,19 +635,39 @@ def create_app(
     def api_search(
         q: str = Query("", description="Query text, as for `filmsearch search`."),
         limit: int = Query(10, ge=1, le=MAX_LIMIT, description="Films to return."),
-        offset: int = Query(0, ge=0, description=f"Films to skip; offset + limit ≤ {MAX_LIMIT}."),
-        sort: str | None = Query(None, description="Order: 'relevance' (the only one for now)."),
-        genre: str | None = Query(None, description="Only films of this genre."),
-        director: str | None = Query(None, description="Only films by this director."),
-        cast: str | None = Query(None, description="Only films with this cast member."),
-        year: str | None = Query(None, description="A year or range: 2012, 2010..2015, ..1990"),
-        runtime: str | None = Query(None, description="Minutes: 90..120, ..100"),
+        offset: int = Query(0, ge=0, le=MAX_OFFSET, description="Films of the order to skip."),
+        sort: str = Query("relevance", description=f"Order: {', '.join(SORTS)} (ties by id)."),
+        genre: Annotated[
+            list[str] | None, Query(description="Only films of this genre (repeat: any).")
+        ] = None,
+        director: Annotated[
+            list[str] | None, Query(description="Only films by this director (repeat: any).")
+        ] = None,
+        cast: Annotated[
+            list[str] | None, Query(description="Only films with this cast member (repeat: any).")
+        ] = None,
+        year: Annotated[
+            list[str] | None, Query(description="A year or range: 2012, 2010..2015, ..1990")
+        ] = None,
+        runtime: Annotated[
+            list[str] | None, Query(description="Minutes: 90..120, ..100 (repeat: any).")
+        ] = None,
+        decade: Annotated[
+            list[str] | None, Query(description="A decade: 1990s or 90s (repeat: any).")
+        ] = None,
+        facets: Annotated[list[str] | None, Query(description=FACETS_HELP)] = None,
+        exact: bool = Query(False, description="Search the words as typed: no correction."),
+        mode: str | None = Query(None, description=f"Ranking: {', '.join(MODES)}."),
         plain: bool = Query(False, description="Read `q` as words only, never as syntax."),
     ) -> JSON:
-        """The CLI's `--json` document for this search; hits are those from `offset` on."""
-        form = _form(q, genre, director, cast, year, runtime)
+        """The CLI's `--json` document for this search: repeating a filter means any of its
+        values, different filters must all hold."""
+        filters = {"genre": genre, "director": director, "cast": cast, "year": year}
+        filters.update(runtime=runtime, decade=decade)
+        form = make_form(q, filters, sort=sort, exact=exact, mode=mode, offset=offset)
+        names = facet_names(facets or [])
         with pool.use() as fs:
-            results = run_search(fs, form, limit, offset, sort, plain)
+            results = run_search(fs, form, limit, names, plain)
         return JSON(results.to_dict())
 
     @app.get("/api/films/{film_id}", response_class=JSON, summary="One film, all fields")
@@ -540,13 +680,17 @@ def create_app(
 
     @app.get("/api/films/{film_id}/similar", response_class=JSON, summary="Films like this one")
     def api_similar(
-        film_id: str, limit: int = Query(SIMILAR_LIMIT, ge=1, le=MAX_LIMIT - 1)
+        film_id: str,
+        limit: int = Query(SIMILAR_LIMIT, ge=1, le=MAX_LIMIT),
+        offset: int = Query(0, ge=0, le=MAX_OFFSET),
     ) -> JSON:
-        with pool.use() as fs:
-            similar = similar_films(fs, film_id, limit)
-        if similar is None:
-            raise ApiError(404, "no film with this id")
-        return JSON({"id": film_id, "hits": [hit.to_dict() for hit in similar]})
+        """The document `filmsearch similar ID --json` prints: never the film itself."""
+        try:
+            with pool.use() as fs:
+                results = fs.similar(film_id, limit=limit, offset=offset)
+        except FilmNotFoundError:
+            raise ApiError(404, "no film with this id") from None
+        return JSON(results.to_dict())
 
     @app.get("/api/suggest", response_class=JSON, summary="Completions for the search box")
     def api_suggest(
@@ -639,6 +783,5 @@ __all__ = [
     "film_to_dict",
     "run_search",
     "run_server",
-    "similar_films",
     "suggestions",
 ]

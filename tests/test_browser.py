@@ -24,7 +24,7 @@ from filmsearch import build_index
 from filmsearch.search.server import create_app
 
 from .conftest import SEEDS
-from .test_serve import HOSTILE_ID, RUST_AND_BONE, WHALE, hostile_seed
+from .test_serve import CORRECTED, HOSTILE_ID, MISSPELT, RUST_AND_BONE, WHALE, hostile_seed
 
 try:
     from playwright import sync_api
@@ -180,7 +180,7 @@ def test_form_works_without_javascript(browser: Any, base_url: str) -> None:
         page.goto(base_url + "/")
         page.locator("#q").fill(WHALE)
         page.locator("#q").press("Enter")
-        page.wait_for_url("**/?q=whale+trainer+accident&director=&**")  # every field, as sent
+        page.wait_for_url("**/?q=whale+trainer+accident&sort=relevance&director=&**")  # as sent
         first = page.locator("#results li.hit").first
         expect(first).to_have_attribute("data-id", RUST_AND_BONE)
         expect(first.locator("mark").first).to_have_text("whale")
@@ -232,3 +232,54 @@ def test_a_bad_query_while_typing_says_where(watched: Watched, base_url: str) ->
     page.locator("#q").press("End")
     page.locator("#q").press_sequentially('"', delay=10)
     expect(page.locator("#results li.hit").first).to_be_visible()
+
+
+def test_typo_correction_while_typing_and_searching_as_typed(
+    watched: Watched, base_url: str
+) -> None:
+    page = watched.page
+    page.goto(base_url + "/")
+    page.locator("#q").press_sequentially(MISSPELT, delay=15)
+    corrected = page.locator("#status .corrected")
+    expect(corrected).to_contain_text(f"Showing results for {CORRECTED}")  # drawn as you type
+    expect(page.locator(f'#results li.hit[data-id="{RUST_AND_BONE}"]')).to_have_count(1)
+    watched.check_clean()
+    with page.expect_navigation():
+        corrected.get_by_role("link", name=f"Search instead for {MISSPELT}").click()
+    assert "exact=true" in page.url
+    expect(page.locator("#status")).to_contain_text("No films match.")
+    expect(page.locator("#status .corrected")).to_have_count(0)
+    watched.check_clean()
+
+
+def test_facets_sort_and_pages(watched: Watched, base_url: str) -> None:
+    page = watched.page
+    page.goto(base_url + "/")
+    page.locator("#q").press_sequentially("love OR war OR man", delay=10)
+    drama = page.locator('.facet[data-facet="genre"] li', has_text="Drama").first
+    expect(drama).to_be_visible()
+    count = drama.locator(".count").inner_text()
+    with page.expect_navigation():
+        drama.locator("a").click()  # a facet is a link that adds the filter
+    assert "genre=Drama" in page.url
+    expect(page.locator("#status .count")).to_contain_text(f"{count} films match")
+    chip = page.locator(".refine .active a", has_text="genre: Drama")
+    expect(chip).to_be_visible()
+    watched.check_clean()
+
+    page.locator("#sort").select_option("year")  # results follow the order without a submit
+    expect(page.locator("#status .count")).to_contain_text("order: year, oldest first")
+    years = [int(text.strip("()")) for text in page.locator("#results .year").all_inner_texts()]
+    assert len(years) == 10 and years == sorted(years)
+    with page.expect_navigation():
+        page.locator("#pager a[rel=next]").click()
+    assert "offset=10" in page.url and "sort=year" in page.url
+    expect(page.locator("#results li.hit").first).to_have_attribute("value", "11")
+    later = [int(text.strip("()")) for text in page.locator("#results .year").all_inner_texts()]
+    assert later and years[-1] <= min(later) and later == sorted(later)
+    expect(page.locator("#status .count")).to_contain_text("showing 11\u2013")
+
+    with page.expect_navigation():
+        page.locator(".refine .active a", has_text="genre: Drama").click()  # removed
+    assert "genre=" not in page.url and "offset=" not in page.url
+    watched.check_clean()

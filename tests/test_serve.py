@@ -32,6 +32,8 @@ from .helpers import PROJECT
 
 RUST_AND_BONE = "000_d3cc3de14da1a221"
 WHALE = "whale trainer accident"
+#: A misspelt director (Jacques Audiard) and what typo correction makes of it.
+MISSPELT, CORRECTED = "director:audiad", "director:audiard"
 HOSTILE_ID = "hostile"
 HOSTILE_TITLE = "<script>window.pwned=1</script>Zanzibar_<img src=x onerror=window.pwned=2>"
 HOSTILE_SYNOPSIS = (
@@ -104,20 +106,93 @@ def test_page_has_no_external_resources_and_no_inline_code(client: TestClient) -
         assert "http://" not in response.text and "https://" not in response.text
 
 
-def test_page_pages_through_results(client: TestClient) -> None:
+def test_page_pages_through_results_with_offset(client: TestClient) -> None:
     first = client.get("/", params={"q": "love OR war OR man"}).text
-    second = client.get("/", params={"q": "love OR war OR man", "page": "2"}).text
+    second = client.get("/", params={"q": "love OR war OR man", "offset": "10"}).text
     assert len(hit_ids(first)) == 10
     assert hit_ids(second) and not set(hit_ids(first)) & set(hit_ids(second))
-    assert 'rel="next" href="/?q=love+OR+war+OR+man&amp;page=2"' in first
-    assert 'rel="prev" href="/?q=love+OR+war+OR+man&amp;page=1"' in second
+    assert "showing 1\u201310." in first and "showing 11\u201320." in second
+    assert 'rel="next" href="/?q=love+OR+war+OR+man&amp;offset=10"' in first
+    assert 'rel="prev" href="/?q=love+OR+war+OR+man"' in second
     assert '<li class="hit" value="11"' in second
+    with FilmSearch(client.app.state.pool.index_dir) as fs:  # type: ignore[attr-defined]
+        assert hit_ids(second) == [hit.id for hit in fs.search("love OR war OR man", limit=20)][10:]
 
 
-def test_page_filters_come_from_the_form(client: TestClient) -> None:
+def test_page_filters_come_from_the_form_and_can_be_removed(client: TestClient) -> None:
     page = client.get("/", params={"q": "", "director": "audiard", "year": "2010..2015"}).text
     assert RUST_AND_BONE in hit_ids(page)
-    assert '<input name="director" value="audiard">' in page
+    # Active filters travel with the form and each can be taken away.
+    assert '<input type="hidden" name="director" value="audiard">' in page
+    assert '<a href="/?year=2010..2015" title="Remove this filter">director: audiard' in page
+    assert '<a href="/?director=audiard" title="Remove this filter">year: 2010..2015' in page
+
+
+def test_page_shows_the_corrected_query_and_how_to_search_as_typed(client: TestClient) -> None:
+    page = client.get("/", params={"q": MISSPELT}).text
+    assert (
+        f'Showing results for <a href="/?q=director%3Aaudiard"><strong>{CORRECTED}</strong>' in page
+    )
+    assert f'href="/?q=director%3Aaudiad&amp;exact=true">Search instead for {MISSPELT}</a>' in page
+    assert RUST_AND_BONE in hit_ids(page)
+    as_typed = client.get("/", params={"q": MISSPELT, "exact": "true"}).text
+    assert "Showing results for" not in as_typed and hit_ids(as_typed) == []
+    assert "No films match." in as_typed
+
+
+def test_page_suggests_other_spellings_when_little_is_found(client: TestClient) -> None:
+    page = client.get("/", params={"q": "bonne", "genre": "drama"}).text
+    suggested = re.search(r'<p class="suggestions">Did you mean (.*)\?</p>', page)
+    assert suggested, page
+    links = re.findall(r'<a href="([^"]+)">([^<]+)</a>', suggested.group(1))
+    assert links and all(href.endswith("&amp;genre=drama") for href, _ in links)
+    for href, text in links:  # each finds films
+        assert hit_ids(client.get(href.replace("&amp;", "&")).text), text
+
+
+def facet_links(page: str, facet: str) -> list[tuple[str, str, int]]:
+    """(address, value, count) of each value of ``facet`` on a results page."""
+    section = page.split(f'<section class="facet" data-facet="{facet}">')[1].split("</section>")[0]
+    return [
+        (href.replace("&amp;", "&"), value, int(count))
+        for href, value, count in re.findall(
+            r'<a href="([^"]+)"[^>]*>([^<]+)</a> <span class="count">(\d+)</span>', section
+        )
+    ]
+
+
+def test_page_facets_are_links_that_filter_with_matching_counts(client: TestClient) -> None:
+    page = client.get("/", params={"q": "love OR war OR man"}).text
+    for facet in ("decade", "genre", "director"):
+        assert facet_links(page, facet), facet
+    for facet in ("genre", "decade"):
+        href, value, count = facet_links(page, facet)[0]
+        filtered = client.get(href).text
+        assert re.search(rf"<p class=\"count\">{count} films? match", filtered), (facet, value)
+        assert f"{facet}: {value}" in filtered  # shown as an active filter
+        api = client.get("/api/search" + href[1:] + "&limit=100").json()
+        assert api["total"] == count == len(api["hits"])
+        for hit in api["hits"]:
+            assert value in hit["genres"] if facet == "genre" else f"{hit['year'] // 10}0s" == value
+
+
+def test_page_sort_by_year_keeps_the_order_across_pages(client: TestClient) -> None:
+    params = {"q": "love OR war OR man", "sort": "year"}
+    page = client.get("/", params=params).text
+    assert '<option value="year" selected>' in page
+    assert "; order: year, oldest first." in page
+    assert 'rel="next" href="/?q=love+OR+war+OR+man&amp;sort=year&amp;offset=10"' in page
+    api = client.get("/api/search", params={**params, "limit": 20}).json()
+    years = [hit["year"] for hit in api["hits"]]
+    assert years == sorted(years)
+    assert hit_ids(page) == [hit["id"] for hit in api["hits"][:10]]
+
+
+def test_page_refuses_an_unknown_sort_naming_the_choices(client: TestClient) -> None:
+    page = client.get("/", params={"q": WHALE, "sort": "<rating>"})
+    assert page.status_code == 400
+    assert "sorts are relevance, year, -year, title, runtime, -runtime" in page.text
+    assert "<rating>" not in page.text
 
 
 def test_page_shows_a_bad_query_escaped(client: TestClient) -> None:
@@ -140,7 +215,9 @@ def test_film_page_shows_every_field_and_similar_films(client: TestClient) -> No
     assert "whale trainer recover her will to live" in page.text  # synopsis
     assert "Palme d&#39;Or" in page.text  # wiki text, escaped
     similar = page.text.split('<section class="similar">')[1]
-    assert len(hit_ids(similar)) >= 3
+    with FilmSearch(client.app.state.pool.index_dir) as fs:  # type: ignore[attr-defined]
+        expected = [hit.id for hit in fs.similar(RUST_AND_BONE, limit=5)]
+    assert hit_ids(similar) == expected and len(expected) == 5
     assert RUST_AND_BONE not in hit_ids(similar)
 
 
@@ -207,6 +284,71 @@ def test_api_search_filters(client: TestClient) -> None:
     assert all("Documentary" in hit["genres"] for hit in genre["hits"]) and genre["hits"]
 
 
+def test_api_search_passes_every_option_to_the_library(client: TestClient, index_dir: Path) -> None:
+    params = [
+        ("q", "love OR war OR man"), ("genre", "drama"), ("genre", "comedy"),
+        ("decade", "2000s"), ("decade", "2010s"), ("sort", "-year"), ("offset", "2"),
+        ("limit", "3"), ("facets", "decade,genre"), ("facets", "director"),
+    ]  # fmt: skip
+    response = client.get("/api/search", params=params)
+    assert response.status_code == 200
+    with FilmSearch(index_dir) as fs:
+        expected = fs.search(
+            "love OR war OR man",
+            genre=["drama", "comedy"],
+            decade=["2000s", "2010s"],
+            sort="-year",
+            offset=2,
+            limit=3,
+            facets=["decade", "genre", "director"],
+        ).to_dict()
+    assert response.json() == json.loads(json.dumps(expected))
+    body = response.json()
+    assert body["offset"] == 2 and body["sort"] == "-year"
+    assert [hit["rank"] for hit in body["hits"]] == [3, 4, 5]
+    assert list(body["facets"]) == ["decade", "genre", "director"]
+
+
+def test_api_repeated_filters_are_or_within_a_field_and_across_fields(client: TestClient) -> None:
+    def total(*pairs: tuple[str, str]) -> int:
+        return int(
+            client.get("/api/search", params=[("q", "love OR war OR man"), *pairs]).json()["total"]
+        )
+
+    drama, comedy = total(("genre", "drama")), total(("genre", "comedy"))
+    either = total(("genre", "drama"), ("genre", "comedy"))
+    assert max(drama, comedy) < either <= drama + comedy
+    recent = total(("genre", "drama"), ("genre", "comedy"), ("decade", "2010s"))
+    assert 0 < recent < either
+
+
+def test_api_search_sorts_by_year_and_corrects_typos(client: TestClient) -> None:
+    by_year = client.get(
+        "/api/search", params={"q": "love OR war OR man", "sort": "year", "limit": 30}
+    )
+    years = [hit["year"] for hit in by_year.json()["hits"]]
+    assert len(years) > 10 and years == sorted(years)
+    corrected = client.get("/api/search", params={"q": MISSPELT}).json()
+    assert corrected["corrected"] == CORRECTED and corrected["query"] == MISSPELT
+    assert RUST_AND_BONE in [hit["id"] for hit in corrected["hits"]]
+    exact = client.get("/api/search", params={"q": MISSPELT, "exact": "true"}).json()
+    assert exact["corrected"] is None and exact["total"] == 0
+
+
+def test_api_search_refusals_say_what_is_allowed(client: TestClient) -> None:
+    def error(**params: object) -> str:
+        response = client.get("/api/search", params={"q": "whale", **params})  # type: ignore[arg-type]
+        assert response.status_code == 400
+        return str(response.json()["error"])
+
+    assert error(sort="rating") == (
+        "unknown sort 'rating'; sorts are relevance, year, -year, title, runtime, -runtime"
+    )
+    assert "facets are decade, year, genre, director, cast" in error(facets="rating")
+    assert "has no film vectors" in error(mode="semantic")
+    assert str(client.app.state.pool.index_dir) not in error(mode="hybrid")  # type: ignore[attr-defined]
+
+
 @pytest.mark.parametrize(
     ("params", "status", "position"),
     [
@@ -216,8 +358,12 @@ def test_api_search_filters(client: TestClient) -> None:
         ({"q": "whale", "limit": 101}, 400, None),
         ({"q": "whale", "limit": 0}, 400, None),
         ({"q": "whale", "limit": "ten"}, 400, None),
-        ({"q": "whale", "offset": 95, "limit": 10}, 400, None),
-        ({"q": "whale", "sort": "year"}, 400, None),
+        ({"q": "whale", "offset": 10_001}, 400, None),
+        ({"q": "whale", "offset": -1}, 400, None),
+        ({"q": "whale", "sort": "rating"}, 400, None),
+        ({"q": "whale", "facets": "decade,rating"}, 400, None),
+        ({"q": "whale", "mode": "magic"}, 400, None),
+        ({"q": "whale", "mode": "hybrid"}, 400, None),  # the index has no film vectors
         ({"q": ""}, 400, None),
         ({"q": "a" * (MAX_QUERY_CHARS + 1)}, 413, None),
     ],
@@ -246,11 +392,16 @@ def test_api_film_and_unknown_ids(client: TestClient) -> None:
         assert response.json()["error"]
 
 
-def test_api_similar_films(client: TestClient) -> None:
+def test_api_similar_films(client: TestClient, index_dir: Path) -> None:
     similar = client.get(f"/api/films/{RUST_AND_BONE}/similar", params={"limit": 4}).json()
     ids = [hit["id"] for hit in similar["hits"]]
     assert len(ids) == 4 and RUST_AND_BONE not in ids
     assert [hit["rank"] for hit in similar["hits"]] == [1, 2, 3, 4]
+    with FilmSearch(index_dir) as fs:
+        expected = fs.similar(RUST_AND_BONE, limit=4).to_dict()
+    assert similar == json.loads(json.dumps(expected))  # as `filmsearch similar --json` prints
+    later = client.get(f"/api/films/{RUST_AND_BONE}/similar", params={"offset": 2, "limit": 2})
+    assert [hit["id"] for hit in later.json()["hits"]] == ids[2:]
     moby = client.get("/api/search", params={"q": 'title:"moby dick"', "limit": 1}).json()
     sea_films = client.get(f"/api/films/{moby['hits'][0]['id']}/similar").json()["hits"]
     assert "In the Heart of the Sea" in [hit["title"] for hit in sea_films]
@@ -334,9 +485,9 @@ def test_a_missing_index_is_503_without_server_paths(tmp_path: Path) -> None:
     assert str(tmp_path) not in api.text + page.text
 
 
-def test_odd_page_numbers_fall_back_to_a_page(client: TestClient) -> None:
+def test_odd_offsets_fall_back_to_a_page(client: TestClient) -> None:
     for number in ("0", "-3", "abc", "²", "99999999999"):
-        page = client.get("/", params={"q": WHALE, "page": number})
+        page = client.get("/", params={"q": WHALE, "offset": number})
         assert page.status_code == 200, number
 
 
