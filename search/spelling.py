@@ -259,11 +259,13 @@ class Speller:
         """Whether ``typed`` should be corrected where ``context`` searches, and the
         candidates, best first (``wider``: one edit more, up to two, for suggestions)."""
         key = (context, typed, wider)
-        if key not in self._choices:
+        found = self._choices.get(key)  # one lookup: another thread may clear the cache
+        if found is None:
+            found = self._choose(context, typed, wider)
             if len(self._choices) >= CHOICES_KEPT:
                 self._choices.clear()
-            self._choices[key] = self._choose(context, typed, wider)
-        return self._choices[key]
+            self._choices[key] = found
+        return found
 
     def _choose(self, context: str, typed: str, wider: bool) -> tuple[bool, list[Choice]]:
         v = self.vocabulary
