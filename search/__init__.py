@@ -9,5 +9,14 @@ from .highlight import Snippet
 from .query import QueryError
 from .results import Hit, IndexStats, Results
 from .searcher import FilmSearch
+from .similar import FilmNotFoundError
 
-__all__ = ["FilmSearch", "Hit", "IndexStats", "QueryError", "Results", "Snippet"]
+__all__ = [
+    "FilmNotFoundError",
+    "FilmSearch",
+    "Hit",
+    "IndexStats",
+    "QueryError",
+    "Results",
+    "Snippet",
+]

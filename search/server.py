@@ -412,6 +412,8 @@ def suggestions(fs: FilmSearch, text: str, limit: int = SUGGEST_LIMIT) -> list[d
             " OR ".join(clauses),
             limit=SUGGEST_DEPTH,
             snippets=False,
+            exact=True,  # a half-typed word is a prefix, not a misspelling
+            mode="lexical",  # completions match words; no model for a keystroke
             time_limit=SUGGEST_TIME_LIMIT,
         )
     except QueryError:  # out of time with nothing found: completions are a nicety

@@ -29,7 +29,15 @@ from filmsearch.index import (
     SemanticUnavailableError,
     build_index,
 )
-from filmsearch.search import FilmSearch, Hit, IndexStats, QueryError, Results, Snippet
+from filmsearch.search import (
+    FilmNotFoundError,
+    FilmSearch,
+    Hit,
+    IndexStats,
+    QueryError,
+    Results,
+    Snippet,
+)
 
 try:
     __version__ = version("filmsearch")
@@ -43,6 +51,7 @@ __all__ = [
     "BuildReport",
     "DocumentError",
     "Film",
+    "FilmNotFoundError",
     "FilmSearch",
     "FilmSearchError",
     "Hit",
