@@ -322,7 +322,8 @@ class StatusLine:
 
 def summarize_build(report: BuildReport) -> str:
     return (
-        f"{report.films} films in {report.index_dir}: {report.added} added, "
+        f"{report.films} film{'' if report.films == 1 else 's'} in {report.index_dir}: "
+        f"{report.added} added, "
         f"{report.replaced} replaced, {report.unchanged} unchanged, "
         f"{report.removed} removed, {len(report.skipped)} skipped"
         f"{f' ({report.not_films} not films)' if report.not_films else ''}"

@@ -200,7 +200,7 @@ def test_broken_files_are_reported_and_the_rest_indexed(run, tmp_path: Path) -> 
     result = run("index", str(folder), "--index", str(tmp_path / "ix"))
     assert result.exit_code == 0
     assert f"skipped: {folder / 'bad.txt'}:1: empty file" in result.output
-    assert "1 films in" in result.output and "1 skipped" in result.output
+    assert "1 film in" in result.output and "1 skipped" in result.output
 
 
 @pytest.mark.parametrize("command", ["index", "search", "show", "stats", "eval"])
