@@ -218,6 +218,6 @@ def test_indexing_a_project_folder_skips_files_that_are_not_films(tmp_path: Path
     (project / "films" / "orca.txt").write_text(seed_text(title="Orca_Days"))
     done = CliRunner().invoke(cli, ["index", str(project), "--index", str(tmp_path / "ix")])
     assert done.exit_code == 0, done.output
-    assert "1 films in" in done.output and "2 skipped (2 not films)" in done.output
+    assert "1 film in" in done.output and "2 skipped (2 not films)" in done.output
     shown = CliRunner().invoke(cli, ["search", "buy milk", "--index", str(tmp_path / "ix")])
     assert "No films match" in shown.output

@@ -171,7 +171,7 @@ def test_unrecognisable_csv_fails_in_one_line_listing_expected_columns(tmp_path:
     assert len(lines) == 1
     assert "sales.csv:1:" in lines[0] and "'sku'" in lines[0]
     assert "expected columns: title, year, runtime, director" in lines[0]
-    assert "1 films in" in result.output
+    assert "1 film in" in result.output
 
 
 def test_a_bad_row_is_reported_and_skipped_the_rest_indexed(tmp_path: Path) -> None:
