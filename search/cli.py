@@ -145,6 +145,26 @@ def index_option(command: Callable[..., Any]) -> Callable[..., Any]:
     )(command)
 
 
+def output_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``--format``, ``--json`` and ``--no-snippets``, for the commands that print films."""
+    for option in reversed(
+        [
+            click.option(
+                "--format",
+                "output",
+                type=click.Choice(["text", "json", "ndjson", "html", "csv"]),
+                default="text",
+                show_default=True,
+                help="Output format.",
+            ),
+            click.option("--json", "as_json", is_flag=True, help="Same as --format json."),
+            click.option("--no-snippets", is_flag=True, help="Leave out snippets (faster)."),
+        ]
+    ):
+        command = option(command)
+    return command
+
+
 def resolve_index(index_dir: str | None) -> str:
     return index_dir or default_index_dir()
 
@@ -373,16 +393,7 @@ def summarize_build(report: BuildReport) -> str:
     metavar="NAMES",
     help=f"Count the matching films by these, comma-separated: {','.join(FACETS)}.",
 )
-@click.option(
-    "--format",
-    "output",
-    type=click.Choice(["text", "json", "ndjson", "html", "csv"]),
-    default="text",
-    show_default=True,
-    help="Output format.",
-)
-@click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
-@click.option("--no-snippets", is_flag=True, help="Leave out snippets (faster).")
+@output_options
 @click.option(
     "--exact", is_flag=True, help="Search the words as typed: no correction of misspellings."
 )
@@ -620,16 +631,7 @@ def render_html(results: Results) -> str:
     help="Most films to show.",
 )
 @click.option("--offset", type=click.IntRange(min=0), default=0, help="Films to skip first.")
-@click.option(
-    "--format",
-    "output",
-    type=click.Choice(["text", "json", "ndjson", "html", "csv"]),
-    default="text",
-    show_default=True,
-    help="Output format.",
-)
-@click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
-@click.option("--no-snippets", is_flag=True, help="Leave out snippets (faster).")
+@output_options
 @click.option("--color/--no-color", default=None, help="Mark matches in colour.")
 def similar_command(
     film_id: str,

@@ -262,13 +262,7 @@ class FilmSearch:
             time_limit = None
         if not isinstance(text, str):
             raise TypeError(f"text must be a str, not {type(text).__name__}")
-        for name, number in (("limit", limit), ("offset", offset)):
-            if isinstance(number, bool) or not isinstance(number, int):
-                raise TypeError(f"{name} must be an int, not {type(number).__name__}")
-        if limit < 1:
-            raise ValueError(f"limit must be at least 1, got {limit}")
-        if offset < 0:
-            raise ValueError(f"offset must be 0 or more, got {offset}")
+        _check_page(limit, offset)
         sort = check_sort(sort)
         facet_names = check_facets(facets)
         if mode is not None and mode not in MODES:
@@ -433,13 +427,7 @@ class FilmSearch:
         """
         if not isinstance(film_id, str):
             raise TypeError(f"film_id must be a str, not {type(film_id).__name__}")
-        for name, number in (("limit", limit), ("offset", offset)):
-            if isinstance(number, bool) or not isinstance(number, int):
-                raise TypeError(f"{name} must be an int, not {type(number).__name__}")
-        if limit < 1:
-            raise ValueError(f"limit must be at least 1, got {limit}")
-        if offset < 0:
-            raise ValueError(f"offset must be 0 or more, got {offset}")
+        _check_page(limit, offset)
         wanted = offset + limit
 
         def run(searcher: Any) -> Results:
@@ -652,6 +640,16 @@ def _explanation(
         )
     except SearchTimeout:
         return None
+
+
+def _check_page(limit: object, offset: object) -> None:
+    """TypeError/ValueError naming ``limit`` or ``offset`` unless they make a page."""
+    bounds = (("limit", limit, 1, "at least 1"), ("offset", offset, 0, "0 or more"))
+    for name, number, least, wording in bounds:
+        if isinstance(number, bool) or not isinstance(number, int):
+            raise TypeError(f"{name} must be an int, not {type(number).__name__}")
+        if number < least:
+            raise ValueError(f"{name} must be {wording}, got {number}")
 
 
 def _out_of_time() -> bool:
