@@ -25,6 +25,7 @@ import re
 import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from .errors import DocumentError, NotFilmsError, escape_surrogates
 
@@ -84,6 +85,22 @@ class Film:
     synopsis: str = ""
     wiki: str = ""
     path: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (``filmsearch show --json``, the server's ``/api/films/{id}``)."""
+        return {
+            "id": self.id,
+            "title": self.title,
+            "year": self.year,
+            "runtime": self.runtime,
+            "director": ", ".join(self.directors),
+            "directors": list(self.directors),
+            "cast": list(self.cast),
+            "genres": list(self.genres),
+            "synopsis": self.synopsis,
+            "wiki": self.wiki,
+            "path": self.path,
+        }
 
 
 @dataclass

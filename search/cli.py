@@ -699,19 +699,7 @@ def show_command(film_id: str, index_dir: str | None, as_json: bool) -> None:
         film = fs.get(film_id)
     if film is None:
         raise CliError(f"no film with id {film_id!r}; ids are listed by filmsearch search", 1)
-    data = {
-        "id": film.id,
-        "title": film.title,
-        "year": film.year,
-        "runtime": film.runtime,
-        "director": ", ".join(film.directors),
-        "directors": list(film.directors),
-        "cast": list(film.cast),
-        "genres": list(film.genres),
-        "synopsis": film.synopsis,
-        "wiki": film.wiki,
-        "path": film.path,
-    }
+    data = film.to_dict()
     if as_json:
         print_json(data)
         return

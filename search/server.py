@@ -43,7 +43,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from whoosh.analysis import STOP_WORDS
 
-from filmsearch.index import Film, FilmSearchError, IndexNotFoundError
+from filmsearch.index import FilmSearchError, IndexNotFoundError
 from filmsearch.index.errors import SemanticUnavailableError
 
 from .facets import FACETS, check_facets
@@ -349,23 +349,6 @@ def refine_counts(
         if not others.partial:
             counts[name] = others.facets.get(name, counts[name])
     return counts
-
-
-def film_to_dict(film: Film) -> dict[str, Any]:
-    """The film as ``filmsearch show --json`` prints it."""
-    return {
-        "id": film.id,
-        "title": film.title,
-        "year": film.year,
-        "runtime": film.runtime,
-        "director": ", ".join(film.directors),
-        "directors": list(film.directors),
-        "cast": list(film.cast),
-        "genres": list(film.genres),
-        "synopsis": film.synopsis,
-        "wiki": film.wiki,
-        "path": film.path,
-    }
 
 
 def _page_offset(given: str | None) -> int:
@@ -678,7 +661,7 @@ def create_app(
             film = fs.get(film_id)
         if film is None:
             raise ApiError(404, "no film with this id")
-        return JSON(film_to_dict(film))
+        return JSON(film.to_dict())
 
     @app.get("/api/films/{film_id}/similar", response_class=JSON, summary="Films like this one")
     def api_similar(
@@ -782,7 +765,6 @@ __all__ = [
     "MAX_LIMIT",
     "SearcherPool",
     "create_app",
-    "film_to_dict",
     "run_search",
     "run_server",
     "suggestions",
