@@ -62,6 +62,21 @@ def seed_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def seed_cli(seed_index: Path):
+    """``seed_cli("search", "whale")``: the filmsearch command on the seed index, in-process."""
+    from click.testing import CliRunner
+
+    from filmsearch.search.cli import cli
+
+    runner = CliRunner()
+
+    def invoke(*args: str):
+        return runner.invoke(cli, [*args, "--index", str(seed_index)], catch_exceptions=False)
+
+    return invoke
+
+
+@pytest.fixture(scope="session")
 def seed_search(seed_index: Path):
     with FilmSearch(seed_index) as fs:
         yield fs

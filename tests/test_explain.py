@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
 
 from filmsearch.search import FilmSearch
-from filmsearch.search.cli import cli
 
 QUERIES = [
     "whale",
@@ -101,23 +98,13 @@ def test_hybrid_scores_are_words_plus_meaning(
         assert_adds_up(hit.to_dict()["explain"], hit.score)
 
 
-@pytest.fixture(scope="module")
-def run(seed_index: Path):
-    runner = CliRunner()
-
-    def invoke(*args: str):
-        return runner.invoke(cli, [*args, "--index", str(seed_index)], catch_exceptions=False)
-
-    return invoke
-
-
-def test_cli_explain_shows_the_parsed_query_and_a_tree(run) -> None:
-    result = run("search", "whale", "trainer", "--explain", "-n", "2", "--no-snippets")
+def test_cli_explain_shows_the_parsed_query_and_a_tree(seed_cli) -> None:
+    result = seed_cli("search", "whale", "trainer", "--explain", "-n", "2", "--no-snippets")
     assert result.exit_code == 0
     assert "parsed: " in result.output and "title:whale^2.5" in result.output
     lines = result.output.splitlines()
     assert any(line.strip().endswith("word 'whale'") for line in lines)
     assert any(line.strip().endswith("in synopsis") for line in lines)
-    data = json.loads(run("search", "whale", "--explain", "--json").output)
+    data = json.loads(seed_cli("search", "whale", "--explain", "--json").output)
     for hit in data["hits"]:
         assert_adds_up(hit["explain"], hit["score"])

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 from filmsearch.search import FilmSearch, QueryError
-from filmsearch.search.cli import cli
 
 
 def ids(fs: FilmSearch, text: str = "", **options: object) -> set[str]:
@@ -82,18 +79,8 @@ def test_a_two_int_year_list_is_refused_as_ambiguous(seed_search: FilmSearch) ->
         seed_search.search("", year=[2010, 2015])  # type: ignore[arg-type]
 
 
-@pytest.fixture(scope="module")
-def run(seed_index: Path):
-    runner = CliRunner()
-
-    def invoke(*args: str):
-        return runner.invoke(cli, [*args, "--index", str(seed_index)], catch_exceptions=False)
-
-    return invoke
-
-
-def test_cli_repeated_options_and_facets_in_json(run, seed_search: FilmSearch) -> None:
-    result = run("search", "--genre", "drama", "--genre", "comedy", "--decade", "1990s",
+def test_cli_repeated_options_and_facets_in_json(seed_cli, seed_search: FilmSearch) -> None:
+    result = seed_cli("search", "--genre", "drama", "--genre", "comedy", "--decade", "1990s",
                  "--facets", "decade,genre", "-n", "100", "--json")  # fmt: skip
     assert result.exit_code == 0
     data = json.loads(result.output)
@@ -103,8 +90,8 @@ def test_cli_repeated_options_and_facets_in_json(run, seed_search: FilmSearch) -
     assert {"value", "count"} == set(data["facets"]["genre"][0])
 
 
-def test_cli_facets_block_for_people(run) -> None:
-    result = run("search", "love", "--facets", "genre,decade", "-n", "1", "--no-snippets")
+def test_cli_facets_block_for_people(seed_cli) -> None:
+    result = seed_cli("search", "love", "--facets", "genre,decade", "-n", "1", "--no-snippets")
     assert result.exit_code == 0
     lines = result.output.splitlines()
     genre = next(line for line in lines if line.startswith("genre: "))
@@ -112,8 +99,8 @@ def test_cli_facets_block_for_people(run) -> None:
     assert any(line.startswith("decade: ") for line in lines)
 
 
-def test_cli_unknown_facet_is_exit_2_in_one_line(run) -> None:
-    result = run("search", "whale", "--facets", "decade,studio")
+def test_cli_unknown_facet_is_exit_2_in_one_line(seed_cli) -> None:
+    result = seed_cli("search", "whale", "--facets", "decade,studio")
     assert result.exit_code == 2
     assert result.output.strip().count("\n") == 0
     assert "unknown facet 'studio'; facets are decade, year, genre, director, cast" in (

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 from filmsearch.search import FilmSearch
-from filmsearch.search.cli import cli
 from filmsearch.search.similar import FilmNotFoundError
 
 RUST_AND_BONE = "000_d3cc3de14da1a221"
@@ -47,29 +44,19 @@ def test_unknown_id_is_a_film_not_found_error(seed_search: FilmSearch) -> None:
         seed_search.similar(RUST_AND_BONE, limit=0)
 
 
-@pytest.fixture(scope="module")
-def run(seed_index: Path):
-    runner = CliRunner()
-
-    def invoke(*args: str):
-        return runner.invoke(cli, [*args, "--index", str(seed_index)], catch_exceptions=False)
-
-    return invoke
-
-
-def test_cli_similar_lists_films_like_it(run, seed_search: FilmSearch) -> None:
+def test_cli_similar_lists_films_like_it(seed_cli, seed_search: FilmSearch) -> None:
     expected = seed_search.similar(RUST_AND_BONE, limit=3)
-    result = run("similar", RUST_AND_BONE, "-n", "3")
+    result = seed_cli("similar", RUST_AND_BONE, "-n", "3")
     assert result.exit_code == 0
     assert result.output.splitlines()[0].startswith("Films like Rust and Bone (2012)")
     assert f" 1. {expected[0].title}" in result.output
-    data = json.loads(run("similar", RUST_AND_BONE, "-n", "3", "--json").output)
+    data = json.loads(seed_cli("similar", RUST_AND_BONE, "-n", "3", "--json").output)
     assert [hit["id"] for hit in data["hits"]] == [hit.id for hit in expected]
     assert data["query"] == f"similar:{RUST_AND_BONE}"
 
 
-def test_cli_similar_of_an_unknown_id_is_exit_1_in_one_line(run) -> None:
-    result = run("similar", "nope")
+def test_cli_similar_of_an_unknown_id_is_exit_1_in_one_line(seed_cli) -> None:
+    result = seed_cli("similar", "nope")
     assert result.exit_code == 1
     assert result.output.strip() == (
         "filmsearch: error: no film with id 'nope'; ids are listed by filmsearch search"

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 from filmsearch.search import FilmSearch, Hit
-from filmsearch.search.cli import cli
 
 
 def everything(fs: FilmSearch, text: str = "", **options: object) -> list[Hit]:
@@ -86,23 +83,13 @@ def test_hybrid_pages_and_sorts_what_the_ranking_returns(
     assert years == sorted(years, reverse=True)
 
 
-@pytest.fixture(scope="module")
-def run(seed_index: Path):
-    runner = CliRunner()
-
-    def invoke(*args: str):
-        return runner.invoke(cli, [*args, "--index", str(seed_index)], catch_exceptions=False)
-
-    return invoke
-
-
-def test_cli_sort_and_offset_in_json_and_for_people(run, seed_search: FilmSearch) -> None:
+def test_cli_sort_and_offset_in_json_and_for_people(seed_cli, seed_search: FilmSearch) -> None:
     expected = seed_search.search("love", sort="-year", offset=3, limit=4, snippets=False)
-    data = json.loads(run("search", "love", "--sort", "-year", "--offset", "3", "-n", "4",
+    data = json.loads(seed_cli("search", "love", "--sort", "-year", "--offset", "3", "-n", "4",
                           "--json").output)  # fmt: skip
     assert (data["offset"], data["sort"], data["total"]) == (3, "-year", expected.total)
     assert [(h["rank"], h["id"]) for h in data["hits"]] == [(h.rank, h.id) for h in expected]
-    text = run("search", "love", "--sort", "-year", "--offset", "3", "-n", "4").output
+    text = seed_cli("search", "love", "--sort", "-year", "--offset", "3", "-n", "4").output
     assert f"{expected.total} films match; showing 4 to 7, by year, newest first." in text
     assert f" 4. {expected[0].title}" in text
 
@@ -112,17 +99,19 @@ def test_cli_sort_and_offset_in_json_and_for_people(run, seed_search: FilmSearch
     [(["--sort", "rating"], "'rating' is not one of 'relevance', 'year', '-year', 'title'"),
      (["--offset", "-1"], "-1 is not in the range x>=0")],
 )  # fmt: skip
-def test_cli_bad_sort_or_offset_is_exit_2_in_one_line(run, args: list[str], message: str) -> None:
-    result = run("search", "whale", *args)
+def test_cli_bad_sort_or_offset_is_exit_2_in_one_line(
+    seed_cli, args: list[str], message: str
+) -> None:
+    result = seed_cli("search", "whale", *args)
     assert result.exit_code == 2
     assert message in result.output and result.output.strip().count("\n") == 0
 
 
-def test_cli_csv_has_the_tables_columns(run, seed_search: FilmSearch) -> None:
+def test_cli_csv_has_the_tables_columns(seed_cli, seed_search: FilmSearch) -> None:
     import csv
     import io
 
-    rows = list(csv.DictReader(io.StringIO(run("search", "whale", "--format", "csv").output)))
+    rows = list(csv.DictReader(io.StringIO(seed_cli("search", "whale", "--format", "csv").output)))
     expected = seed_search.search("whale")
     assert list(rows[0]) == ["rank", "title", "year", "director", "runtime", "score", "id",
                              "synopsis", "wiki"]  # fmt: skip

@@ -4,14 +4,11 @@ for correctly spelled queries."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 from benchmarks.spelling import changed_results, correct_queries, found_share, misspellings
 from filmsearch.search import FilmSearch
-from filmsearch.search.cli import cli
 from filmsearch.search.spelling import NearWords, edit_distance
 
 RUST_AND_BONE = "000_d3cc3de14da1a221"
@@ -104,18 +101,8 @@ def test_hybrid_ranking_searches_the_correction(
     assert all("Jacques Audiard" in hit.directors for hit in results)
 
 
-@pytest.fixture(scope="module")
-def run(seed_index: Path):
-    runner = CliRunner()
-
-    def invoke(*args: str):
-        return runner.invoke(cli, [*args, "--index", str(seed_index)], catch_exceptions=False)
-
-    return invoke
-
-
-def test_cli_says_what_it_searched_for(run) -> None:
-    result = run("search", "cotilard")
+def test_cli_says_what_it_searched_for(seed_cli) -> None:
+    result = seed_cli("search", "cotilard")
     assert result.exit_code == 0
     assert result.output.splitlines()[0] == (
         "Showing results for 'cotillard' (search for 'cotilard' as typed with --exact)."
@@ -123,13 +110,13 @@ def test_cli_says_what_it_searched_for(run) -> None:
     assert "Rust and Bone" in result.output
 
 
-def test_cli_exact_and_suggestions(run) -> None:
-    result = run("search", "cotilard", "--exact")
+def test_cli_exact_and_suggestions(seed_cli) -> None:
+    result = seed_cli("search", "cotilard", "--exact")
     assert result.exit_code == 0
     assert "No films match 'cotilard'." in result.output
     assert "Did you mean: cotillard" in result.output
-    data = json.loads(run("search", "cotilard", "--exact", "--json").output)
+    data = json.loads(seed_cli("search", "cotilard", "--exact", "--json").output)
     assert data["corrected"] is None and data["suggestions"][0] == "cotillard"
-    data = json.loads(run("search", "cotilard", "--json").output)
+    data = json.loads(seed_cli("search", "cotilard", "--json").output)
     assert data["corrected"] == "cotillard"
     assert RUST_AND_BONE in [hit["id"] for hit in data["hits"]]
