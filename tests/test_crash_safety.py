@@ -159,8 +159,9 @@ print(json.dumps({"seen": sorted(seen), "errors": errors[:5], "searches": count}
 
 
 def test_searches_during_rebuilds_see_old_or_new_never_a_mix(
-    seeds_dir: Path, tmp_path: Path
+    seeds_dir: Path, tmp_path: Path, stress: bool
 ) -> None:
+    seconds = 8 if stress else 4  # of rebuilding while two readers search (about 8 rebuilds)
     plain = tmp_path / "plain"
     shutil.copytree(seeds_dir, plain)
     with_zeppelins = tmp_path / "zeppelins"
@@ -173,14 +174,14 @@ def test_searches_during_rebuilds_see_old_or_new_never_a_mix(
     build_index([plain], index_dir)
     readers = [
         subprocess.Popen(
-            [sys.executable, "-c", READER, str(index_dir), "8"],
+            [sys.executable, "-c", READER, str(index_dir), str(seconds + 1)],
             env={"PYTHONPATH": str(PROJECT)},
             stdout=subprocess.PIPE,
             text=True,
         )
         for _ in range(2)
     ]
-    deadline = time.time() + 7
+    deadline = time.time() + seconds
     rebuilds = 0
     while time.time() < deadline:
         build_index([with_zeppelins if rebuilds % 2 == 0 else plain], index_dir, rebuild=True)

@@ -129,11 +129,16 @@ def test_generated_queries_answer_or_raise_query_error(
     print(outcomes)
 
 
-def test_cli_turns_query_errors_into_one_line_and_exit_2(seed_index) -> None:
+def test_cli_turns_query_errors_into_one_line_and_exit_2(
+    seed_index, request: pytest.FixtureRequest
+) -> None:
     runner = CliRunner()
 
     @settings(
-        max_examples=500, deadline=None, database=None, suppress_health_check=list(HealthCheck)
+        max_examples=examples(request) // 10,  # each opens the index: 200, or 5,000 with --stress
+        deadline=None,
+        database=None,
+        suppress_health_check=list(HealthCheck),
     )
     @given(st.lists(PIECES, min_size=1, max_size=15).map(" ".join))
     def check(text: str) -> None:
