@@ -113,7 +113,7 @@ def test_sigkill_at_random_moments_never_loses_the_committed_index(
     finished = {True: snapshot(tmp_path / "rebuilt"), False: snapshot(tmp_path / "updated")}
 
     rng = random.Random()
-    wanted = 25 if stress else 6
+    wanted = 25 if stress else 4
     kills = tries = 0
     while kills < wanted and tries < 3 * wanted:
         tries += 1
