@@ -71,7 +71,13 @@ from .query import (
 from .results import SNIPPET_FIELDS, Hit, IndexStats, Results
 from .similar import FilmNotFoundError, similar_query
 from .spelling import MAX_SUGGESTIONS, SUGGEST_BELOW, Speller, Vocabulary, query_spans
-from .term_scores import Budget, ScoredDocs, SearchTimeout, check_time, time_budget
+from .term_scores import (
+    Budget,
+    SearchTimeout,
+    check_time,
+    scored_matches,
+    time_budget,
+)
 
 if TYPE_CHECKING:  # pragma: no cover  (numpy: the semantic extra)
     from .semantic import SemanticRanker
@@ -712,21 +718,6 @@ def _all_matches(searcher: Any, q: wq.Query, budget: Budget) -> list[tuple[int, 
         budget.timed_out = True
     results = collector.results()
     return [(docnum, score or 0.0) for score, docnum in results.top_n]
-
-
-def scored_matches(q: wq.Query, searcher: Any) -> list[tuple[int, float]] | None:
-    """Every (document number, score) of ``q`` when its matchers are ScoredDocs on every
-    segment (keyword queries: no collector needed), else None."""
-    context = searcher.context()
-    found: list[tuple[int, float]] = []
-    for leaf, offset in searcher.leaf_searchers():
-        matcher = q.matcher(leaf, context)
-        if not matcher.is_active():
-            continue
-        if not isinstance(matcher, ScoredDocs):
-            return None
-        found.extend((doc + offset, score) for doc, score in matcher.scored())
-    return found
 
 
 def _terms_by_field(q: wq.Query) -> dict[str, frozenset[str]]:

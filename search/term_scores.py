@@ -19,8 +19,6 @@ was scored so far, and the search's results are flagged partial.
 from __future__ import annotations
 
 import bisect
-import heapq
-import itertools
 import re
 import time
 import weakref
@@ -320,27 +318,20 @@ def scored_docs(scores: dict[int, float], reader: Any) -> Any:
     return ScoredDocs(ids, [scores[doc] for doc in ids])
 
 
-def top_documents(
-    q: wq.Query, searcher: Any, limit: int
-) -> tuple[list[tuple[int, float]], int] | None:
-    """The ``limit`` best (document number, score) of ``q`` and the number of matches.
-
-    For queries whose matchers are ScoredDocs on every segment, this skips
-    Whoosh's collector, which visits every match; for others it returns None.
-    """
+def scored_matches(q: wq.Query, searcher: Any) -> list[tuple[int, float]] | None:
+    """Every (document number, score) of ``q`` when its matchers are ScoredDocs on every
+    segment (keyword queries: no collector needed, which would visit every match again),
+    else None."""
     context = searcher.context()
-    best: list[tuple[float, int]] = []
-    total = 0
+    found: list[tuple[int, float]] = []
     for leaf, offset in searcher.leaf_searchers():
         matcher = q.matcher(leaf, context)
         if not matcher.is_active():
             continue
         if not isinstance(matcher, ScoredDocs):
             return None
-        total += len(matcher._ids)
-        candidates = ((score, -(doc + offset)) for doc, score in matcher.scored())
-        best = heapq.nlargest(limit, itertools.chain(best, candidates))
-    return [(-negated, score) for score, negated in best], total
+        found.extend((doc + offset, score) for doc, score in matcher.scored())
+    return found
 
 
 #: segment reader -> {field: its words, sorted}
