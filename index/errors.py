@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import pickle
 import re
 import struct
+import sys
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -115,26 +117,118 @@ class IndexDamagedError(FilmSearchError):
         )
 
 
-#: What reading a damaged index raises from inside Whoosh (missing, truncated or garbled files).
-DAMAGE_ERRORS: tuple[type[BaseException], ...] = (
-    OSError,
-    EOFError,
-    pickle.UnpicklingError,
-    struct.error,
-    zlib.error,
-    whoosh.index.IndexError,
-    whoosh.index.IndexVersionError,
+#: Exceptions that only Whoosh raises, and only about an index's files: damage wherever raised.
+_WHOOSH_DAMAGE: tuple[type[BaseException], ...] = (
+    whoosh.index.IndexError,  # no table of contents, or an unknown version of one
     whoosh.reading.CorruptIndexError,  # wraps any error reading a postings block header
-    AssertionError,
 )
+
+#: Low-level exceptions that mean a missing, truncated or garbled file when the code
+#: reading the index's files raised them (see ``is_damage``); raised anywhere else,
+#: they are bugs and must surface as such.
+_READING_DAMAGE: tuple[type[BaseException], ...] = (
+    OSError,  # only about a missing or unreadable file: see _FILE_ERRNOS
+    EOFError,  # a pickle or a block cut short
+    pickle.UnpicklingError,  # a garbled pickle; also safe_pickle's ForbiddenPickleError
+    struct.error,  # a header or a number cut short
+    zlib.error,  # a garbled compressed block
+    UnicodeDecodeError,  # garbled text in the lexicon or the stored fields
+    whoosh.reading.TermNotFound,  # a lexicon that names a word its postings do not have
+    AssertionError,  # Whoosh's checks of what it read
+)
+
+#: What decoding garbage raises (``ord(b"")`` past the end of a file cut short, an
+#: offset past the end of a block, ...): damage when raised in ``_DECODERS``.
+_DECODING_DAMAGE: tuple[type[BaseException], ...] = (
+    IndexError,
+    KeyError,
+    ValueError,
+    TypeError,
+    OverflowError,
+)
+
+#: What reading a damaged index can raise: ``is_damage`` says when it does mean damage.
+DAMAGE_ERRORS: tuple[type[BaseException], ...] = (
+    *_WHOOSH_DAMAGE,
+    *_READING_DAMAGE,
+    *_DECODING_DAMAGE,
+)
+
+#: The OSErrors that say a file is missing or cannot be read (not EACCES, EMFILE, ENOMEM ...).
+_FILE_ERRNOS = frozenset(
+    {errno.ENOENT, errno.ENOTDIR, errno.EISDIR, errno.EIO, errno.ESTALE, errno.ELOOP}
+)
+
+#: Modules that read index files: Whoosh, and the filmsearch modules Whoosh calls to
+#: unpickle (safe_pickle) or that read Whoosh's files through its private API (whoosh_compat).
+_INDEX_READERS = ("filmsearch.index.safe_pickle", "filmsearch.index.whoosh_compat")
+
+#: Whoosh's modules that turn an index file's bytes into numbers, lists and blocks.
+_DECODERS = (
+    "whoosh.codec.",
+    "whoosh.filedb.",
+    "whoosh.columns",
+    "whoosh.formats",
+    "whoosh.util.varints",
+    "whoosh.util.numlists",
+)
+
+
+def _is_stdlib(module: str) -> bool:
+    return module.partition(".")[0] in sys.stdlib_module_names
+
+
+def _is_index_reader(module: str) -> bool:
+    return module == "whoosh" or module.startswith("whoosh.") or module in _INDEX_READERS
+
+
+def raised_in(error: BaseException) -> str | None:
+    """The module of the innermost frame of ``error``'s traceback outside the standard
+    library (a bytes parser, ``pickle`` or ``struct`` raising for its caller), or None."""
+    module = None
+    frame = error.__traceback__
+    while frame is not None:
+        name = frame.tb_frame.f_globals.get("__name__")
+        if isinstance(name, str) and not _is_stdlib(name):
+            module = name
+        frame = frame.tb_next
+    return module
+
+
+def is_damage(error: BaseException) -> bool:
+    """Whether ``error`` says that an index file is missing, truncated or garbled.
+
+    Whoosh's own index errors always do. The low-level errors of ``_READING_DAMAGE``
+    (an AssertionError, a ``struct.error``, an OSError about a missing file, ...) do
+    only when the code reading the index's files raised them: Whoosh, or the
+    filmsearch modules that read files for it (``_INDEX_READERS``); an IndexError,
+    ValueError, ... only when Whoosh raised it decoding a file's bytes (``_DECODERS``).
+    The same error from any other filmsearch code is a bug, not damage.
+    """
+    if isinstance(error, _WHOOSH_DAMAGE):
+        return True
+    module = raised_in(error)
+    if module is None:
+        return False
+    if isinstance(error, _DECODING_DAMAGE) and module.startswith(_DECODERS):
+        return True
+    if not isinstance(error, _READING_DAMAGE) or not _is_index_reader(module):
+        return False
+    return not isinstance(error, OSError) or error.errno in _FILE_ERRNOS
 
 
 @contextmanager
 def reading_index(index_dir: str | os.PathLike[str]) -> Iterator[None]:
-    """Turn what Whoosh raises on missing or corrupt index files into IndexDamagedError."""
+    """Turn what reading missing or corrupt index files raises into IndexDamagedError.
+
+    Only errors ``is_damage`` accepts: anything else raised inside (a bug in
+    filmsearch, a permission problem, memory) passes through unchanged.
+    """
     try:
         yield
     except DAMAGE_ERRORS as error:
+        if not is_damage(error):
+            raise
         raise IndexDamagedError(index_dir, f"{type(error).__name__}: {error}") from error
 
 
