@@ -98,35 +98,64 @@ def shared_corpora() -> Path:
     return films
 
 
-#: Hypothesis profiles: "ci" keeps the default suite fast; "long" (FILMSEARCH_TEST_PROFILE=long,
-#: or --stress) is for nightly and pre-release runs. Tests that want a size of their own
-#: scale it from settings().max_examples.
+#: Test profiles, chosen with FILMSEARCH_TEST_PROFILE (or ``--stress``, the same as
+#: FILMSEARCH_TEST_PROFILE=stress):
+#:
+#: - "ci" (the default): hypothesis runs 50 examples per property and the robustness
+#:   tests run at a size that keeps the whole suite within a few minutes on 2 cores;
+#: - "stress" (also "long"): 2,000 examples per property and the robustness tests at
+#:   full size (more kills, more generated queries, bigger corpora), for nightly and
+#:   pre-release runs.
+#:
+#: Tests that size themselves ask the ``stress`` fixture, or scale from
+#: ``settings().max_examples``.
+PROFILE_ENV = "FILMSEARCH_TEST_PROFILE"
+PROFILES = {"ci": "ci", "stress": "stress", "long": "stress"}
 settings.register_profile("ci", max_examples=50, deadline=None)
-settings.register_profile(
-    "long", max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
-settings.load_profile(os.environ.get("FILMSEARCH_TEST_PROFILE", "ci"))
+for _name in ("stress", "long"):
+    settings.register_profile(
+        _name, max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+    )
+
+
+def profile_in_force(config: pytest.Config) -> str:
+    """The profile in force: ``--stress``, else FILMSEARCH_TEST_PROFILE, else "ci"."""
+    if config.getoption("--stress"):
+        return "stress"
+    name = os.environ.get(PROFILE_ENV, "").strip().lower() or "ci"
+    if name not in PROFILES:
+        raise pytest.UsageError(
+            f"{PROFILE_ENV}={name!r}: not a test profile; use one of {', '.join(PROFILES)}"
+        )
+    return PROFILES[name]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
-        "--stress", action="store_true", help="run the robustness tests at full size (slow)"
+        "--stress",
+        action="store_true",
+        help=f"run the stress profile: full-size robustness tests, long property runs "
+        f"(the same as {PROFILE_ENV}=stress)",
     )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    settings.load_profile(profile_in_force(config))
 
 
 @pytest.fixture(scope="session")
 def stress(request: pytest.FixtureRequest) -> bool:
-    """True when the robustness tests should run at full size."""
-    return bool(request.config.getoption("--stress"))
+    """True when the robustness tests should run at full size (the stress profile)."""
+    return profile_in_force(request.config) == "stress"
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    if config.getoption("--stress"):
-        settings.load_profile("long")
-
-
-def pytest_report_header(config: pytest.Config) -> str:
-    return f"shared data: {SHARED if SHARED.is_dir() else 'absent (corpus tests skip)'}"
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    profile = profile_in_force(config)
+    return [
+        f"shared data: {SHARED if SHARED.is_dir() else 'absent (corpus tests skip)'}",
+        f"test profile: {profile} ({settings().max_examples} hypothesis examples; "
+        f"{PROFILE_ENV}=stress or --stress for the long run)",
+    ]
 
 
 os.environ.pop("FILMSEARCH_INDEX", None)

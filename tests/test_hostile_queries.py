@@ -91,8 +91,10 @@ CI_EXAMPLES = 1_000
 STRESS_EXAMPLES = 50_000
 
 
-def examples(request: pytest.FixtureRequest) -> int:
-    return STRESS_EXAMPLES if request.config.getoption("--stress") else CI_EXAMPLES
+@pytest.fixture(scope="module")
+def examples(stress: bool) -> int:
+    """Generated queries for this run: the stress profile (conftest) runs the full size."""
+    return STRESS_EXAMPLES if stress else CI_EXAMPLES
 
 
 @pytest.fixture(scope="module")
@@ -101,13 +103,11 @@ def fs(seed_index):
         yield searcher
 
 
-def test_generated_queries_answer_or_raise_query_error(
-    fs: FilmSearch, request: pytest.FixtureRequest
-) -> None:
+def test_generated_queries_answer_or_raise_query_error(fs: FilmSearch, examples: int) -> None:
     outcomes = {"answered": 0, "query errors": 0}
 
     @settings(
-        max_examples=examples(request),
+        max_examples=examples,
         deadline=None,
         database=None,
         suppress_health_check=list(HealthCheck),
@@ -125,17 +125,15 @@ def test_generated_queries_answer_or_raise_query_error(
             outcomes["answered"] += 1
 
     check()
-    assert sum(outcomes.values()) >= examples(request)
+    assert sum(outcomes.values()) >= examples
     print(outcomes)
 
 
-def test_cli_turns_query_errors_into_one_line_and_exit_2(
-    seed_index, request: pytest.FixtureRequest
-) -> None:
+def test_cli_turns_query_errors_into_one_line_and_exit_2(seed_index, examples: int) -> None:
     runner = CliRunner()
 
     @settings(
-        max_examples=examples(request) // 5,  # each opens the index: 200, or 10,000 with --stress
+        max_examples=examples // 5,  # each opens the index: 200, or 10,000 with --stress
         deadline=None,
         database=None,
         suppress_health_check=list(HealthCheck),
