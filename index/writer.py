@@ -33,6 +33,7 @@ from whoosh.filedb.filestore import FileStorage
 from whoosh.index import TOC, LockError, clean_files
 from whoosh.multiproc import MpWriter, SubWriterTask
 
+from . import whoosh_compat
 from .analysis import DEFAULT_STEMMER, STEMMERS, NltkStemFilter
 from .errors import (
     DocumentError,
@@ -255,11 +256,11 @@ def _publish(workdir: str, index_dir: str) -> tuple[int, int]:
     built = FileStorage(workdir)
     target = FileStorage(index_dir)
     toc = TOC.read(built, INDEX_NAME)
-    toc_name = TOC._filename(INDEX_NAME, toc.generation)
+    toc_name = whoosh_compat.toc_filename(INDEX_NAME, toc.generation)
     for name in os.listdir(workdir):
         if name != toc_name:
             os.replace(os.path.join(workdir, name), os.path.join(index_dir, name))
-    toc.generation = max(TOC._latest_generation(target, INDEX_NAME), -1) + 1
+    toc.generation = max(whoosh_compat.latest_generation(target, INDEX_NAME), -1) + 1
     toc.write(target, INDEX_NAME)
     clean_files(target, INDEX_NAME, toc.generation, toc.segments)
     return sum(segment.doc_count() for segment in toc.segments), toc.generation
@@ -604,7 +605,7 @@ def _cancel(writer: Any) -> None:
             try:
                 writer.cancel()
             except Exception:
-                writer._cleanup_on_error()
+                whoosh_compat.cleanup_failed_writer(writer)
 
 
 def _stop_workers(writer: Any) -> None:
@@ -731,7 +732,8 @@ class _Worker(SubWriterTask):
     """A worker process of a parallel build.
 
     It ignores Ctrl-C (the parent stops it), never prints a traceback, and
-    reports a failure on the result queue instead of its segment.
+    reports a failure on the result queue instead of its segment. Its
+    ``_process_file`` replaces Whoosh's private hook (checked in ``whoosh_compat``).
     """
 
     def run(self) -> None:
@@ -780,6 +782,8 @@ class _FilmMpWriter(MpWriter):
     raises the failure a worker reports (FilmSearchError, or OSError such as
     ENOSPC), and before committing checks that the workers' segments hold every
     document sent. Each worker writes its own segment (``multisegment``).
+    It overrides Whoosh's private hooks ``_new_task``, ``_enqueue`` and ``_commit``,
+    which ``whoosh_compat`` checks, and commits through it.
     """
 
     def __init__(self, ix: Any, procs: int, limitmb: int) -> None:
@@ -872,12 +876,11 @@ class _FilmMpWriter(MpWriter):
         return results
 
     def _commit(self, mergetype: Any, optimize: Any, merge: Any) -> None:
-        whoosh: Any = self  # Whoosh's methods are untyped
         if self.docbuffer:
             self._enqueue()
         for _ in self.tasks:
             self._put(None)
-        finalsegments = whoosh._merge_segments(mergetype, optimize, merge)
+        finalsegments = whoosh_compat.merge_segments(self, mergetype, optimize, merge)
         results = self._results()
         for task in self.tasks:
             task.join(10)
@@ -888,12 +891,7 @@ class _FilmMpWriter(MpWriter):
                 "the index was left as it was"
             )
         finalsegments += [segment for _, _, segment in results]
-        if self._added:
-            finalsegments.append(whoosh._finalize_segment())
-        else:
-            whoosh._close_segment()
-        whoosh._commit_toc(finalsegments)
-        whoosh._finish()
+        whoosh_compat.commit_segments(self, finalsegments)
 
     def stop_workers(self) -> None:
         """Terminate the workers still running, wait for them, and close the queues."""

@@ -1,0 +1,206 @@
+"""Every use of Whoosh's private API, in one module, each guarded.
+
+filmsearch leans on a few Whoosh internals where the public API is much slower
+(reading a posting list a block at a time, expanding a wildcard over a cached
+word list) or has no equivalent (naming and numbering the table of contents
+when a build is published, committing the segments of a parallel build), and
+overrides a few private hooks that Whoosh calls (``CompoundQuery._matcher``,
+``MpWriter._commit`` ...). Each wrapper below names the private it uses and why.
+
+At import every one of them is checked. A Whoosh release that renames or
+removes one does not fail deep inside a search or, worse, score differently
+without a word:
+
+- where a public slow path exists (postings, pattern expansion), it is used
+  instead, and ``FAST_POSTINGS`` / ``FAST_PATTERNS`` say so (the test suite
+  fails on it: tests/test_whoosh_compat.py, which also checks that the fast
+  paths give exactly what the public API gives);
+- where none exists (building and publishing an index, the query and writer
+  hooks), importing this module raises ``WhooshIncompatibleError`` naming what
+  is missing and the Whoosh versions filmsearch was tested with.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import whoosh
+from whoosh.codec.whoosh3 import W3LeafMatcher
+from whoosh.index import TOC
+from whoosh.matching.wrappers import FilterMatcher
+from whoosh.multiproc import MpWriter, SubWriterTask
+from whoosh.query.compound import CompoundQuery
+from whoosh.query.terms import PatternQuery
+from whoosh.writing import SegmentWriter
+
+#: The Whoosh releases these internals were checked against (pyproject pins the same range).
+TESTED = "whoosh3 3.50 to 3.54"
+
+
+class WhooshIncompatibleError(ImportError):
+    """The installed Whoosh lacks an internal filmsearch relies on."""
+
+    def __init__(self, missing: Sequence[str]) -> None:
+        version = ".".join(str(part) for part in whoosh.__version__)
+        super().__init__(
+            f"filmsearch needs Whoosh internals that whoosh3 {version} does not have: "
+            f"{', '.join(missing)} (tested with {TESTED}); install a tested version "
+            "(pip install 'whoosh3>=3.50,<3.55')"
+        )
+        self.missing = tuple(missing)
+
+
+def missing(owner: type, names: Sequence[str]) -> list[str]:
+    return [
+        f"{owner.__name__}.{name}" for name in names if not callable(getattr(owner, name, None))
+    ]
+
+
+# --- what must exist: no public equivalent -------------------------------------------------
+
+#: Privates called, and private hooks overridden, with no public path to fall back on.
+REQUIRED: dict[type, tuple[str, ...]] = {
+    # TOC file names and generations, to publish a build made in another folder (_publish)
+    TOC: ("_filename", "_latest_generation"),
+    # A failed commit's lock and temporary files (writer._cancel); the parallel
+    # writer's commit (_FilmMpWriter._commit, which waits for its workers safely)
+    SegmentWriter: (
+        "_cleanup_on_error",
+        "_merge_segments",
+        "_finalize_segment",
+        "_close_segment",
+        "_commit_toc",
+        "_finish",
+    ),
+    # Hooks index.writer's _FilmMpWriter and _Worker override (Whoosh calls them)
+    MpWriter: ("_new_task", "_enqueue", "_commit"),
+    SubWriterTask: ("_process_file",),
+    # The hook search.bm25f's FieldedWord, ScoredOr and BaselineWord override
+    CompoundQuery: ("_matcher",),
+}
+
+_absent = [name for owner, names in REQUIRED.items() for name in missing(owner, names)]
+if _absent:
+    raise WhooshIncompatibleError(_absent)
+
+
+# --- fast paths with a public fallback -----------------------------------------------------
+
+#: Whether posting lists are read a block at a time (W3LeafMatcher's block reader).
+FAST_POSTINGS = not missing(W3LeafMatcher, ("_read_ids", "_read_weights", "_next_block"))
+#: Whether wildcards and regular expressions are matched against a cached word list.
+FAST_PATTERNS = not missing(PatternQuery, ("_find_prefix", "_get_pattern"))
+
+
+def posting_blocks(
+    reader: Any, field: str, text: str | bytes
+) -> Iterator[tuple[Sequence[int], Sequence[float]]]:
+    """The (document numbers, frequencies) of a term, a block at a time, deleted ones included.
+
+    Leans on ``W3LeafMatcher._read_ids``, ``_read_weights``, ``_next_block`` and
+    the block arrays ``_ids`` and ``_weights``: the public ``id()`` / ``weight()`` /
+    ``next()`` loop costs three Python calls per posting, which made a long
+    description take a second. Any other matcher, or a Whoosh without these,
+    is read with that public loop.
+    """
+    if (field, text) not in reader:
+        return
+    matcher: Any = reader.postings(field, text)
+    if isinstance(matcher, FilterMatcher):  # deletions: the caller drops deleted films
+        matcher = matcher.child
+        matcher.reset()  # the filter has moved it past the deleted films it starts with
+    if FAST_POSTINGS and isinstance(matcher, W3LeafMatcher):
+        while matcher.is_active():
+            matcher._read_ids()
+            matcher._read_weights()
+            ids, weights = getattr(matcher, "_ids", None), getattr(matcher, "_weights", None)
+            if ids is None or weights is None:
+                raise WhooshIncompatibleError(["W3LeafMatcher._ids", "W3LeafMatcher._weights"])
+            yield ids, weights
+            matcher._next_block()
+        return
+    yield public_postings(matcher)
+
+
+def public_postings(matcher: Any) -> tuple[list[int], list[float]]:
+    """Every (document number, frequency) of a matcher, read with its public API."""
+    ids, weights = [], []
+    while matcher.is_active():
+        ids.append(matcher.id())
+        weights.append(matcher.weight())
+        matcher.next()
+    return ids, weights
+
+
+def pattern_parts(q: PatternQuery) -> tuple[str, re.Pattern[str]] | None:
+    """A wildcard's or regular expression's literal prefix and compiled pattern, as
+    Whoosh expands it, or None where this Whoosh does not say (then expand with
+    the public ``q.expanded_terms(reader)``).
+
+    Leans on ``PatternQuery._find_prefix`` and ``_get_pattern``: with them a
+    pattern is matched against the segment's cached, sorted word list from its
+    prefix on, instead of walking the index's term file each time.
+    """
+    if not FAST_PATTERNS:
+        return None
+    return q._find_prefix(q.text), re.compile(q._get_pattern())
+
+
+# --- publishing a build and committing a parallel one --------------------------------------
+
+
+def toc_filename(indexname: str, generation: int) -> str:
+    """The file name of an index's table of contents of ``generation``.
+
+    Leans on ``TOC._filename``: a build written in a hidden folder is moved into
+    the index folder without its table of contents, which is then written last.
+    """
+    return str(TOC._filename(indexname, generation))
+
+
+def latest_generation(storage: Any, indexname: str) -> int:
+    """The newest table-of-contents generation in ``storage``, -1 if none.
+
+    Leans on ``TOC._latest_generation``: ``FileIndex.latest_generation`` is the
+    same but needs an index that opens, and the folder may hold none yet.
+    """
+    return int(TOC._latest_generation(storage, indexname))
+
+
+def cleanup_failed_writer(writer: Any) -> None:
+    """Release the lock and temporary files of a writer whose ``cancel()`` failed.
+
+    Leans on ``SegmentWriter._cleanup_on_error``, Whoosh's own cleanup after a
+    failed commit; no public method frees the lock of a half-committed writer.
+    """
+    writer._cleanup_on_error()
+
+
+def merge_segments(writer: Any, mergetype: Any, optimize: Any, merge: Any) -> list[Any]:
+    """The segments a commit keeps after merging, as ``SegmentWriter.commit`` computes them.
+
+    Leans on ``SegmentWriter._merge_segments``: a parallel build commits its
+    workers' segments itself (``_FilmMpWriter._commit``), with the same merge.
+    """
+    return list(writer._merge_segments(mergetype, optimize, merge))
+
+
+def commit_segments(writer: Any, segments: list[Any]) -> None:
+    """Finish a commit with ``segments`` (plus the writer's own, if it added films).
+
+    Leans on ``SegmentWriter._finalize_segment``, ``_close_segment``,
+    ``_commit_toc``, ``_finish`` and the ``_added`` flag: the end of Whoosh's
+    ``MpWriter._commit``, which a parallel build replaces to wait for its
+    workers without hanging and to count their films.
+    """
+    added = getattr(writer, "_added", None)
+    if added is None:
+        raise WhooshIncompatibleError(["SegmentWriter._added"])
+    if added:
+        segments.append(writer._finalize_segment())
+    else:
+        writer._close_segment()
+    writer._commit_toc(segments)
+    writer._finish()
