@@ -16,8 +16,12 @@ words) it is multiplied by the coordination factor
 once, and because of that factor, a film matching every word of the query
 beats a film that matches one word in many fields.
 
-Clauses aimed at one field (``director:audiard``) use Whoosh's per-field BM25
-with the same k1 and b values (``weighting()``).
+The formula is written once, as the pure functions at the end of this module
+(``idf``, ``length_norm``, ``field_factor``, ``pseudo_tf``, ``saturate``, and
+``bm25f`` and ``bm25`` made of them); every scorer calls them: the keyword
+scorer and the baseline (``term_scores``), clauses aimed at one field
+(``director:audiard``, phrases, wildcards: BM25F of that field alone, weight
+1, through ``weighting()``), the explanations and the tests.
 
 Why these values: a word of the title or a person's name is a much stronger
 sign of the film asked for than the same word in the plot; wiki text is long
@@ -29,8 +33,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
-from whoosh import scoring
+if TYPE_CHECKING:  # pragma: no cover
+    from whoosh.scoring import WeightingModel
 
 K1 = 1.2
 B = 0.75
@@ -338,20 +344,53 @@ def field_b(field: str) -> float:
     return FIELD_B.get(field, B)
 
 
+# --- the formula: pure functions, the only copy ------------------------------------------
+
+
 def idf(doc_freq: int, doc_count: int) -> float:
-    """BM25 inverse document frequency (never negative)."""
+    """BM25 inverse document frequency, never negative: ``log(1 + (N - df + 0.5) / (df + 0.5))``
+    for ``df`` films of ``N``."""
     return math.log(1.0 + (doc_count - doc_freq + 0.5) / (doc_freq + 0.5))
+
+
+def length_norm(length: float, avg_length: float, b: float) -> float:
+    """BM25's length normalisation of a field: ``1 - b + b * length / avg_length``."""
+    return 1.0 - b + b * length / avg_length
+
+
+def field_factor(length: float, avg_length: float, weight: float = 1.0, b: float = B) -> float:
+    """What one occurrence in a field adds to tf~: ``weight / length_norm(...)``.
+
+    Depends on the document only through its field length, so the engine computes
+    it once per document and field (``term_scores.field_factors``).
+    """
+    return weight / length_norm(length, avg_length, b)
+
+
+def pseudo_tf(
+    freq: float, length: float, avg_length: float, weight: float = 1.0, b: float = B
+) -> float:
+    """A field's part of BM25F's tf~: ``freq * field_factor(length, avg_length, weight, b)``."""
+    return freq * field_factor(length, avg_length, weight, b)
+
+
+def saturate(tf: float, k1: float = K1) -> float:
+    """BM25's saturation of a (pseudo) frequency: ``tf * (k1 + 1) / (k1 + tf)``."""
+    return tf * (k1 + 1.0) / (k1 + tf)
 
 
 def bm25f(
     idf_value: float, parts: Iterable[tuple[float, float, float, float, float]], k1: float = K1
 ) -> float:
-    """BM25F score of one word; ``parts``: ``(tf, length, avg_length, weight, b)`` per field."""
+    """BM25F score of one word; ``parts``: ``(tf, length, avg_length, weight, b)`` per field.
+
+    ``idf * saturate(sum of pseudo_tf over the fields, k1)``.
+    """
     tf = sum(
-        weight * freq / (1.0 - b + b * length / avg_length)
+        pseudo_tf(freq, length, avg_length, weight, b)
         for freq, length, avg_length, weight, b in parts
     )
-    return idf_value * tf * (k1 + 1.0) / (k1 + tf)
+    return idf_value * saturate(tf, k1)
 
 
 def bm25(
@@ -362,14 +401,16 @@ def bm25(
     k1: float = BASELINE_K1,
     b: float = BASELINE_B,
 ) -> float:
-    """Plain BM25 of one word in one text.
+    """Plain BM25 of one word in one text: BM25F with that text as the only field.
 
     ``idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * length / avg_length))``
     """
-    return idf_value * tf * (k1 + 1.0) / (tf + k1 * (1.0 - b + b * length / avg_length))
+    return idf_value * saturate(pseudo_tf(tf, length, avg_length, 1.0, b), k1)
 
 
-def weighting() -> scoring.WeightingModel:
-    """Whoosh's per-field BM25 with the settings above, for single-field clauses."""
-    per_field = {f"{name}_B": value for name, value in FIELD_B.items()}
-    return scoring.BM25F(B=B, K1=K1, **per_field)
+def weighting() -> WeightingModel:
+    """The Whoosh weighting model of single-field clauses (``director:audiard``, phrases):
+    ``bm25f`` of that field alone, with ``idf`` above (``term_scores.FieldBM25``)."""
+    from .term_scores import FieldBM25  # term_scores imports this module
+
+    return FieldBM25()

@@ -4,7 +4,9 @@ Walking Whoosh's matcher tree document by document costs several Python calls
 per posting and per field, which made a 60-word description take a second.
 Here each word's posting lists are read a block at a time, its BM25F pseudo
 frequency is accumulated in a dict, and the word's score is added to the
-film's total: the same formula as ``ranking.bm25f``, a few times fewer steps.
+film's total: ``ranking.bm25f`` (its ``pseudo_tf`` and ``saturate``), a few
+times fewer steps. Clauses aimed at one field are scored by ``FieldBM25``, the
+searcher's Whoosh weighting model: the same functions with that field alone.
 
 Each segment's per-field length normalisation is computed once and cached
 while the segment's reader lives.
@@ -29,14 +31,14 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
-from whoosh import matching
+from whoosh import matching, scoring
 from whoosh import query as wq
-from whoosh.codec.whoosh3 import W3LeafMatcher
-from whoosh.matching.wrappers import FilterMatcher
 from whoosh.query.ranges import TermRange
 from whoosh.query.terms import MultiTerm, PatternQuery
 from whoosh.query.wrappers import WrappingQuery
 
+from ..index import whoosh_compat
+from ..index.whoosh_compat import posting_blocks
 from . import ranking
 
 #: Most (film, score) entries kept in each segment's cache of word scores.
@@ -113,13 +115,15 @@ _PER_DOCUMENT = weakref.WeakKeyDictionary()
 def field_factors(
     reader: Any, field: str, weight: float, b: float, avg_length: float
 ) -> list[float]:
-    """``weight / (1 - b + b * length / avg_length)`` for every document of a segment."""
+    """``ranking.field_factor`` of ``field`` for every document of a segment, so that a
+    posting's ``ranking.pseudo_tf`` is ``freq * factors[doc]``."""
     cache = _PER_DOCUMENT.setdefault(reader, {})
     key = ("factor", field, weight, b, avg_length)
     if key not in cache:
         length = reader.doc_field_length
+        factor = ranking.field_factor
         cache[key] = [
-            weight / (1.0 - b + b * (length(doc, field, 1) or 1) / avg_length)
+            factor(length(doc, field, 1) or 1, avg_length, weight, b)
             for doc in range(reader.doc_count_all())
         ]
     return cache[key]
@@ -165,30 +169,6 @@ class _ScoreCache:
 _WORD_CACHE: weakref.WeakKeyDictionary[Any, _ScoreCache] = weakref.WeakKeyDictionary()
 
 
-def posting_blocks(
-    reader: Any, field: str, text: str | bytes
-) -> Iterator[tuple[Sequence[int], Sequence[float]]]:
-    """The (document numbers, frequencies) of a term, a block at a time, deleted ones included."""
-    if (field, text) not in reader:
-        return
-    matcher: Any = reader.postings(field, text)
-    if isinstance(matcher, FilterMatcher):  # deletions: the caller drops deleted films
-        matcher = matcher.child
-    if isinstance(matcher, W3LeafMatcher):
-        while matcher.is_active():
-            matcher._read_ids()
-            matcher._read_weights()
-            yield matcher._ids or (), matcher._weights or ()  # both read just above
-            matcher._next_block()
-        return
-    ids, weights = [], []
-    while matcher.is_active():
-        ids.append(matcher.id())
-        weights.append(matcher.weight())
-        matcher.next()
-    yield ids, weights
-
-
 def word_scores(searcher: Any, terms: Sequence[wq.Term], boost: float = 1.0) -> dict[int, float]:
     """BM25F scores, by segment document number, of one word searched in several fields.
 
@@ -218,6 +198,12 @@ def _word_idf(searcher: Any, terms: Sequence[wq.Term]) -> float | None:
     return ranking.idf(doc_freq, parent.doc_count_all()) if doc_freq else None
 
 
+def field_idf(searcher: Any, field: str, text: str | bytes) -> float:
+    """``ranking.idf`` of a word in one field, over the whole index."""
+    parent = searcher.get_parent()
+    return ranking.idf(parent.doc_frequency(field, text), parent.doc_count_all())
+
+
 def _word_scores(searcher: Any, terms: Sequence[wq.Term], boost: float) -> dict[int, float]:
     word_idf = _word_idf(searcher, terms)
     if word_idf is None:
@@ -236,9 +222,9 @@ def _word_scores(searcher: Any, terms: Sequence[wq.Term], boost: float) -> dict[
             check_time()
             for doc, freq in zip(ids, freqs, strict=True):
                 pseudo_tf[doc] += freq * factors[doc]
-    k1 = ranking.K1
-    scale = word_idf * boost * (k1 + 1.0)
-    return {doc: scale * tf / (k1 + tf) for doc, tf in pseudo_tf.items()}
+    k1, saturate = ranking.K1, ranking.saturate
+    scale = word_idf * boost  # ranking.bm25f, times the word's boost
+    return {doc: scale * saturate(tf, k1) for doc, tf in pseudo_tf.items()}
 
 
 def matcher_scores(q: wq.Query, searcher: Any, context: Any) -> dict[int, float]:
@@ -358,19 +344,12 @@ def field_lexicon(reader: Any, field: str) -> list[str]:
 
 def _candidates(q: MultiTerm, words: list[str], reader: Any) -> Iterator[int]:
     """Positions in ``words`` (the segment's sorted lexicon) of the words ``q`` stands for."""
-    if isinstance(q, PatternQuery):  # Prefix, Wildcard, Regex: as their _btexts, on the list
-        if isinstance(q, wq.Prefix):
-            prefix, pattern = q.text, None
-        else:
-            prefix, pattern = q._find_prefix(q.text), re.compile(q._get_pattern())
-        for position in range(bisect.bisect_left(words, prefix), len(words)):
-            word = words[position]
-            if not word.startswith(prefix):
-                return
-            if position % 2048 == 0:
-                check_time()
-            if pattern is None or pattern.match(word):
-                yield position
+    if isinstance(q, wq.Prefix):
+        yield from _prefixed(words, q.text, None)
+        return
+    parts = whoosh_compat.pattern_parts(q) if isinstance(q, PatternQuery) else None
+    if parts is not None:  # Wildcard, Regex: as whoosh expands them, on the list
+        yield from _prefixed(words, *parts)
     elif isinstance(q, TermRange):
         low = bisect.bisect_left(words, q.start) if q.start else 0
         high = bisect.bisect_right(words, q.end) if q.end is not None else len(words)
@@ -382,9 +361,9 @@ def _candidates(q: MultiTerm, words: list[str], reader: Any) -> Iterator[int]:
             ):
                 continue
             yield position
-    else:  # fuzzy terms, variations: whoosh finds their words; look up their places
+    else:  # fuzzy terms, variations (patterns without FAST_PATTERNS): whoosh finds the words
         positions = set()
-        for number, btext in enumerate(q._btexts(reader)):
+        for number, (_, btext) in enumerate(q.expanded_terms(reader)):
             if number % 2048 == 0:
                 check_time()
             word = btext.decode("utf-8") if isinstance(btext, bytes) else str(btext)
@@ -392,6 +371,18 @@ def _candidates(q: MultiTerm, words: list[str], reader: Any) -> Iterator[int]:
             if position < len(words) and words[position] == word:
                 positions.add(position)
         yield from sorted(positions)
+
+
+def _prefixed(words: list[str], prefix: str, pattern: re.Pattern[str] | None) -> Iterator[int]:
+    """Positions in ``words`` (sorted) of the words with ``prefix`` that ``pattern`` matches."""
+    for position in range(bisect.bisect_left(words, prefix), len(words)):
+        word = words[position]
+        if not word.startswith(prefix):
+            return
+        if position % 2048 == 0:
+            check_time()
+        if pattern is None or pattern.match(word):
+            yield position
 
 
 def expand(q: MultiTerm, reader: Any) -> list[str]:
@@ -436,9 +427,66 @@ def films_with_field(reader: Any, field: str) -> list[int]:
     return cache[field]
 
 
+def _unit_factors(searcher: Any, field: str) -> list[float]:
+    """``field_factors`` of a clause aimed at ``field`` alone (weight 1)."""
+    avg_length = searcher.get_parent().avg_field_length(field) or 1.0
+    return field_factors(searcher.reader(), field, 1.0, ranking.field_b(field), avg_length)
+
+
+class FieldBM25(scoring.WeightingModel):
+    """The searcher's Whoosh weighting model: a clause aimed at one field (a term, each
+    word of a phrase, a wildcard's words) is scored ``ranking.bm25f`` of that field
+    alone, with weight 1 and the field's ``ranking.field_b``; ``ranking.idf`` everywhere.
+    Fields without lengths (ids, years) score their frequency, as Whoosh's BM25F does."""
+
+    def idf(self, searcher: Any, fieldname: str, text: str) -> float:
+        return field_idf(searcher, fieldname, text)
+
+    def supports_block_quality(self) -> bool:
+        return True
+
+    def scorer(self, searcher: Any, fieldname: str, text: str, qf: int = 1) -> scoring.BaseScorer:
+        if not searcher.schema[fieldname].scorable:
+            return scoring.WeightScorer.for_(searcher, fieldname, text)
+        return FieldScorer(searcher, fieldname, text)
+
+
+class FieldScorer(scoring.BaseScorer):
+    """``ranking.bm25f`` of one word in one field (``FieldBM25``), document by document."""
+
+    def __init__(self, searcher: Any, fieldname: str, text: str) -> None:
+        parent = searcher.get_parent()
+        self.idf: float = parent.idf(fieldname, text)  # the searcher caches FieldBM25.idf
+        self.factors = _unit_factors(searcher, fieldname)
+        self.avg_length: float = parent.avg_field_length(fieldname) or 1.0
+        self.b = ranking.field_b(fieldname)
+        info = searcher.term_info(fieldname, text)
+        self._max_quality = self._bound(info.max_weight(), info.min_length())
+
+    def _bound(self, weight: float, min_length: float) -> float:
+        """The largest score of a frequency ``weight`` in a field at least ``min_length`` long
+        (as Whoosh's BM25F bounds its blocks)."""
+        factor = ranking.field_factor(min_length or 1, self.avg_length, 1.0, self.b)
+        return self.idf * ranking.saturate(weight * factor, ranking.K1)
+
+    def score(self, matcher: Any) -> float:
+        tf = matcher.weight() * self.factors[matcher.id()]
+        return self.idf * ranking.saturate(tf, ranking.K1)
+
+    def supports_block_quality(self) -> bool:
+        return True
+
+    def max_quality(self) -> float:
+        return self._max_quality
+
+    def block_quality(self, matcher: Any) -> float:
+        return self._bound(matcher.block_max_weight(), matcher.block_min_length())
+
+
 def expansion_scores(q: MultiTerm, searcher: Any) -> dict[int, float]:
-    """Whoosh's scores for ``q`` (BM25 of each word it stands for, times its boost,
-    added up), over at most MAX_EXPANSIONS words; what was scored if time runs out.
+    """The scores whoosh's matcher would give ``q`` with ``FieldBM25`` (each word it stands
+    for scored alone, times its boost, added up), over at most MAX_EXPANSIONS words; what
+    was scored if time runs out.
 
     ``Prefix(field, "")`` (``field:*``) stands for every film with a word in the
     field, each scored its boost, as whoosh's ``Every(field)``.
@@ -455,27 +503,22 @@ def expansion_scores(q: MultiTerm, searcher: Any) -> dict[int, float]:
         words = expand(q, reader)
         if not words:
             return {}
-        parent = searcher.get_parent()
         boost = float(getattr(q, "boost", 1.0))
-        scorable = reader.schema[field].scorable
-        k1 = ranking.K1
-        if scorable:
-            avg_length = parent.avg_field_length(field) or 1.0
-            factors = field_factors(reader, field, 1.0, ranking.field_b(field), avg_length)
-        for word in words:
-            if not scorable:  # whoosh scores these by frequency alone
+        if not reader.schema[field].scorable:  # scored by frequency alone, as FieldBM25 does
+            for word in words:
                 for ids, freqs in posting_blocks(reader, field, word):
                     check_time()
                     for doc, freq in zip(ids, freqs, strict=True):
                         scores[doc] += boost * freq
-                continue
-            # whoosh's BM25F: idf * tf (k1 + 1) / (tf + k1 (1 - b + b len / avg_len))
-            weight = boost * parent.idf(field, word) * (k1 + 1.0)
+            return scores
+        factors = _unit_factors(searcher, field)
+        k1, saturate = ranking.K1, ranking.saturate
+        for word in words:
+            weight = boost * field_idf(searcher, field, word)  # ranking.bm25f of this field
             for ids, freqs in posting_blocks(reader, field, word):
                 check_time()
                 for doc, freq in zip(ids, freqs, strict=True):
-                    tf = freq * factors[doc]
-                    scores[doc] += weight * tf / (tf + k1)
+                    scores[doc] += weight * saturate(freq * factors[doc], k1)
     except SearchTimeout:
         pass  # keep what was scored; the search is marked partial
     return scores
