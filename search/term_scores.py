@@ -263,21 +263,65 @@ def baseline_word_scores(searcher: Any, terms: Sequence[wq.Term]) -> dict[int, f
     return {doc: ranking.bm25(word_idf, freq, lengths[doc], avg_length) for doc, freq in tf.items()}
 
 
-class ScoredDocs(matching.ListMatcher):
+class ScoredDocs(matching.Matcher):
     """A matcher over documents whose scores are already known.
 
     Whoosh's ListMatcher recomputes the largest score each time the collector
-    asks for it, which made long result lists quadratic.
+    asks for it, which made long result lists quadratic; and its position is
+    private to it, so this matcher keeps its own.
     """
 
     def __init__(self, ids: list[int], scores: list[float], position: int = 0) -> None:
-        # whoosh's ListMatcher.__init__ is unannotated
-        super().__init__(ids, weights=scores, position=position)  # type: ignore[no-untyped-call]
-        self._max_score: float = max(scores)
+        self._docs = ids
         self._scores = scores
+        self._at = position
+        self._max_score: float = max(scores)
+
+    def __repr__(self) -> str:
+        return f"<ScoredDocs {len(self._docs)} films>"
+
+    def is_active(self) -> bool:
+        return self._at < len(self._docs)
+
+    def reset(self) -> None:
+        self._at = 0
+
+    def id(self) -> int:
+        return self._docs[self._at]
+
+    def next(self) -> None:
+        self._at += 1
+
+    def skip_to(self, id: int) -> None:
+        if not self.is_active():
+            raise matching.ReadTooFar
+        self._at = bisect.bisect_left(self._docs, id, self._at)
+
+    def score(self) -> float:
+        return self._scores[self._at]
+
+    def weight(self) -> float:
+        return self._scores[self._at]
+
+    def value(self) -> str:
+        return ""
+
+    def supports(self, astype: str) -> bool:
+        return False
+
+    def value_as(self, astype: str) -> Any:
+        raise NotImplementedError(f"ScoredDocs holds scores, not {astype}")
+
+    def all_ids(self) -> Iterator[int]:
+        return iter(self._docs)
 
     def copy(self) -> ScoredDocs:
-        return ScoredDocs(self._ids, self._scores, self._i)
+        return ScoredDocs(self._docs, self._scores, self._at)
+
+    def replace(self, minquality: float = 0) -> Any:
+        if not self.is_active() or (minquality and self._max_score < minquality):
+            return matching.NullMatcher()
+        return self
 
     def max_quality(self) -> float:
         return self._max_score
@@ -285,13 +329,12 @@ class ScoredDocs(matching.ListMatcher):
     def block_max_weight(self) -> float:
         return self._max_score
 
-    def score(self) -> float:
-        position: int = self._i
-        return self._scores[position]
+    def block_quality(self) -> float:
+        return self._max_score
 
     def scored(self) -> Iterator[tuple[int, float]]:
         """Every (document number, score) pair, in document order."""
-        return zip(self._ids, self._scores, strict=True)
+        return zip(self._docs, self._scores, strict=True)
 
 
 def scored_docs(scores: dict[int, float], reader: Any) -> Any:
