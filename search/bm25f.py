@@ -22,13 +22,15 @@ from whoosh import query as wq
 from whoosh.qparser import syntax
 
 from . import ranking, term_scores
-from .hints import Hints, read_hints
+from .hints import Hints
 
 
 class FieldedWord(wq.compound.CompoundQuery):
-    """One word in several fields (each a ``Term`` whose boost is the field weight)."""
+    """One word in several fields (each a ``Term`` whose boost is the field weight);
+    ``word`` is the word as typed, in lower case."""
 
     JOINT = " | "
+    word = ""
 
     def scores(self, searcher: Any, context: Any) -> dict[int, float]:
         """BM25F score of every film of the segment that contains the word."""
@@ -48,6 +50,12 @@ class FieldedWordGroup(syntax.GroupNode):
     """Parser node that turns into a FieldedWord (used by the multifield plugin)."""
 
     qclass = FieldedWord
+
+    def query(self, parser: Any) -> wq.Query:
+        q: wq.Query = super().query(parser)  # type: ignore[no-untyped-call]  # whoosh's
+        if isinstance(q, FieldedWord):  # each node is the typed word in one field
+            q.word = next((str(node.text).lower() for node in self.nodes if node.has_text), "")
+        return q
 
 
 class ScoredOr(wq.Or):
@@ -69,9 +77,10 @@ class ScoredOr(wq.Or):
                     scores = term_scores.matcher_scores(sub, searcher, context)
             except term_scores.SearchTimeout:
                 break  # out of time: rank by the clauses scored so far (results flagged partial)
+            share = 0.0 if isinstance(sub, NameMatch) else boost_of(sub)
             for doc, score in scores.items():
                 totals[doc] += score
-                matched[doc] += boost_of(sub)
+                matched[doc] += share
         self.combine(totals, matched, subs, searcher, context)
         return term_scores.scored_docs(totals, searcher.reader())
 
@@ -97,7 +106,9 @@ class Keywords(ScoredOr):
     word of a keyword query comes first. Verbose descriptions are left to BM25F.
     """
 
+    #: The year and genre hints of the query text, and its words in order (``retrieve``).
     hints = Hints()
+    words: tuple[str, ...] = ()
 
     def combine(
         self,
@@ -108,7 +119,8 @@ class Keywords(ScoredOr):
         context: Any,
     ) -> None:
         if ranking.COORDINATION and len(subs) <= ranking.COORDINATION_MAX_CLAUSES:
-            weight = sum(boost_of(sub) for sub in subs)  # filler words count for little
+            # filler words count for little, whole names not at all (a bonus)
+            weight = sum(boost_of(sub) for sub in subs if not isinstance(sub, NameMatch)) or 1.0
             for doc, share in matched.items():
                 totals[doc] *= (share / weight) ** ranking.COORDINATION
         boosts: list[tuple[wq.Query, float]] = [
@@ -127,58 +139,14 @@ class Keywords(ScoredOr):
                         boosted.add(doc)
 
 
-def read_description(q: wq.Query, text: str) -> wq.Query:
-    """Adjust a free-text query to what it is: verbose ones get VERBOSE_FIELD_WEIGHTS,
-    filler words weigh FILLER_WEIGHT, and the text's year and genre hints are attached.
-
-    Only a query whose top is a Keywords group is changed; see ``ranking``.
-    """
-    if not isinstance(q, Keywords):
-        return q
-    q = copy.copy(q)
-    if len(q.subqueries) > ranking.COORDINATION_MAX_CLAUSES:
-        q.subqueries = [_verbose_weights(sub) for sub in q.subqueries]
-    if ranking.FILLER_WEIGHT != 1.0:
-        q.subqueries = [_weigh_filler(sub) for sub in q.subqueries]
-    q.hints = read_hints(text)
-    return q
-
-
-def _verbose_weights(q: wq.Query) -> wq.Query:
-    if not isinstance(q, FieldedWord):
-        return q
-    q = copy.copy(q)
-    q.subqueries = [_reweighted(sub) for sub in q.subqueries]
-    return q
-
-
-def _reweighted(term: wq.Query) -> wq.Query:
-    weight = ranking.VERBOSE_FIELD_WEIGHTS.get(getattr(term, "fieldname", ""))
-    if weight is None:
-        return term
-    reweighted = copy.copy(term)
-    reweighted.boost = weight  # type: ignore[attr-defined]  # every field clause has a boost
-    return reweighted
-
-
 def boost_of(q: wq.Query) -> float:
     """A clause's boost (whoosh declares it on most query classes, not on Query)."""
     return float(getattr(q, "boost", 1.0))
 
 
-def _weigh_filler(q: wq.Query) -> wq.Query:
-    if not isinstance(q, FieldedWord):
-        return q
-    # The word as typed, lower-cased and unstemmed, is its title_exact term.
-    words = [
-        sub.text
-        for sub in q.subqueries
-        if isinstance(sub, wq.Term) and sub.fieldname == "title_exact"
-    ]
-    if words and words[0] in ranking.FILLER_WORDS:
-        q = copy.copy(q)
-        q.boost = ranking.FILLER_WEIGHT
-    return q
+class NameMatch(wq.Or):
+    """Words typed in a row that are a person's name in director or cast (one phrase per
+    field, each weighted as its field): a bonus, not counted in the coordination factor."""
 
 
 class KeywordsGroup(syntax.OrGroup):

@@ -38,6 +38,7 @@ from .results import SNIPPET_FIELDS, Hit, Results
 from .searcher import MODES, FilmSearch
 from .similar import FilmNotFoundError
 from .terminal import for_json, for_terminal
+from .understand import MAX_QUERY_CHARS
 
 ENV_INDEX = "FILMSEARCH_INDEX"
 PLAIN_MARKS = ("*", "*")
@@ -163,6 +164,14 @@ def output_options(command: Callable[..., Any]) -> Callable[..., Any]:
     ):
         command = option(command)
     return command
+
+
+def read_stdin() -> str:
+    """The query text on standard input (``filmsearch search -``): at most
+    MAX_QUERY_CHARS characters are read (the rest would be cut anyway); bytes that
+    are not UTF-8 become U+FFFD."""
+    data = sys.stdin.buffer.read(4 * MAX_QUERY_CHARS)  # UTF-8 takes at most 4 bytes a character
+    return data.decode("utf-8", errors="replace").strip()
 
 
 def resolve_index(index_dir: str | None) -> str:
@@ -398,6 +407,11 @@ def summarize_build(report: BuildReport) -> str:
     "--exact", is_flag=True, help="Search the words as typed: no correction of misspellings."
 )
 @click.option(
+    "--plain",
+    is_flag=True,
+    help="Read QUERY as words only: no fields, phrases, operators or wildcards.",
+)
+@click.option(
     "--explain", is_flag=True, help="Show the parsed query and each film's score, taken apart."
 )
 @click.option(
@@ -430,6 +444,7 @@ def search_command(
     as_json: bool,
     no_snippets: bool,
     exact: bool,
+    plain: bool,
     explain: bool,
     mode: str | None,
     model: str | None,
@@ -439,7 +454,9 @@ def search_command(
 
     QUERY is keywords, "quoted phrases", field:value (title director cast
     genre synopsis wiki year runtime), ranges (year:2010..2015, runtime:..100),
-    decades (decade:1990s), AND / OR / NOT and parentheses. A filter option
+    decades (decade:1990s), AND / OR / NOT and parentheses. Syntax applies
+    where it reads as meant; a description reads as words (or say so with
+    --plain). QUERY - reads the query from standard input. A filter option
     given twice means either value; different options must all hold.
     Misspelt words are corrected (the output says so) unless --exact.
 
@@ -450,8 +467,9 @@ def search_command(
       filmsearch search heist --year 1990..2005 --json
       filmsearch search --genre drama --genre comedy --decade 1990s --sort -year
       filmsearch search love --facets decade,genre --offset 10
+      filmsearch search --plain - < description.txt
     """
-    text = " ".join(query)
+    text = read_stdin() if query == ("-",) else " ".join(query)
     if not text.strip() and not any((director, cast, genre, year, decade, runtime)):
         raise CliError("give a query or at least one filter (see filmsearch search --help)", 2)
     try:
@@ -473,6 +491,7 @@ def search_command(
             sort=sort,
             facets=facet_names,
             exact=exact,
+            plain=plain,
             explain=explain,
             snippets=not no_snippets,
             mode=mode,
@@ -525,7 +544,11 @@ def render_text(results: Results, color: bool) -> str:
     if results.facets:
         lines += [*render_facets(results.facets), ""]
     if any(hit.explanation for hit in results):
-        lines += [f"parsed: {for_terminal(results.parsed)}", ""]
+        lines += [
+            f"understood: {for_terminal(results.understood)}",
+            f"parsed: {for_terminal(results.parsed)}",
+            "",
+        ]
     for hit in results:
         lines.append(f"{hit.rank:>2}. " + _headline(hit, color))
         lines.append(f"    id {for_terminal(hit.id)}")
@@ -778,8 +801,9 @@ def eval_command(
 ) -> None:
     """Measure ranking on known-item requests (JSON Lines like tot-dev.jsonl).
 
-    Reports MRR@10, success@1, success@10, nDCG@10 and mean latency for each
-    query form, with every query run through the normal search, as plain words.
+    Reports MRR@10, success@1, success@10, nDCG@10, mean latency and the
+    queries refused as bad queries for each query form, with every query run
+    through the normal search, as a user's would be.
 
     \b
     Example:
@@ -823,12 +847,12 @@ def eval_command(
         return
     say(
         f"{'form':<8}{'ranking':<12}{'queries':>8}{'MRR@10':>9}{'succ@1':>9}"
-        f"{'succ@10':>9}{'nDCG@10':>9}{'mean ms':>9}"
+        f"{'succ@10':>9}{'nDCG@10':>9}{'mean ms':>9}{'refused':>9}"
     )
     for r in reports:
         say(
             f"{r.form:<8}{r.system:<12}{r.queries:>8}{r.mrr:>9.3f}{r.success_1:>9.3f}"
-            f"{r.success_10:>9.3f}{r.ndcg:>9.3f}{r.mean_ms:>9.1f}"
+            f"{r.success_10:>9.3f}{r.ndcg:>9.3f}{r.mean_ms:>9.1f}{r.refused:>9}"
         )
 
 

@@ -4,8 +4,8 @@ The request file is JSON Lines in the format of ``tot-dev.jsonl``: one object a
 line with an ``id``, one or more query forms (string fields such as ``short``
 and ``long``) and an ``answer`` with ``file``, ``title`` and ``year``. A hit is
 the answer when its source file has the answer's file name, or when its title
-and year are the answer's. Every query goes through ``FilmSearch.search`` in
-plain-text mode, so that punctuation in people's requests is read as words.
+and year are the answer's. Every query goes through ``FilmSearch.search`` as a
+user's would; a query it refuses counts as a miss (``FormReport.refused``).
 
 TREC files are whitespace-separated columns, so request ids, film ids and run
 tags are written with ``trec_id``: whitespace, unprintable characters and
@@ -26,7 +26,8 @@ from typing import Any, TextIO
 
 from filmsearch.index.errors import DocumentError
 
-from .results import Hit
+from .query import QueryError
+from .results import Hit, Results
 from .searcher import FilmSearch
 
 #: Rank cut-off of every measure.
@@ -84,6 +85,8 @@ class FormReport:
     success_10: float = 0.0
     ndcg: float = 0.0
     mean_ms: float = 0.0
+    #: Queries refused as bad queries (each counts as a miss).
+    refused: int = 0
     ranks: list[int | None] = field(default_factory=list, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
@@ -199,14 +202,13 @@ def _run_one(
     mode: str | None = None,
 ) -> None:
     started = time.perf_counter()
-    results = fs.search(
-        text,
-        limit=K,
-        snippets=False,
-        plain=True,
-        baseline=baseline,
-        mode=None if baseline else mode,
-    )
+    try:
+        results = fs.search(
+            text, limit=K, snippets=False, baseline=baseline, mode=None if baseline else mode
+        )
+    except QueryError:
+        results = Results(query=text, total=0, hits=[])
+        report.refused += 1
     report.mean_ms += (time.perf_counter() - started) * 1000
     report.queries += 1
     rank = next((hit.rank for hit in results if request.is_answer(hit)), None)

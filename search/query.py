@@ -1,6 +1,8 @@
-"""Turn query text and filter options into a Whoosh query.
+"""Query syntax and filter options as Whoosh queries.
 
-The syntax is Whoosh's query language, extended with plugins:
+``parse_query`` reads the syntax a user meant (``understand`` decides what was
+meant and reads the rest as words). The syntax is Whoosh's query language,
+extended with plugins:
 
 - free keywords, searched over every text field with the weights in ``ranking``;
 - ``field:value`` for ``title director cast genre synopsis wiki year runtime``
@@ -61,8 +63,11 @@ from filmsearch.index.errors import FilmSearchError
 from filmsearch.index.schema import NUMERIC_FIELDS, TEXT_FIELDS
 
 from . import ranking
-from .bm25f import FieldedWord, FieldedWordGroup, Keywords, KeywordsGroup
+from .bm25f import FieldedWordGroup, KeywordsGroup
 from .term_scores import ExpandedTerms, Scored
+from .understand import MAX_NESTING as MAX_NESTING  # part of the bounds above
+from .understand import MAX_QUERY_CHARS as MAX_QUERY_CHARS
+from .understand import near_field_name
 
 #: Alternative names users may type for a field.
 FIELD_ALIASES = {
@@ -72,14 +77,10 @@ FIELD_ALIASES = {
 }
 #: Fields a user may name in a query.
 QUERYABLE_FIELDS = tuple(f for f in TEXT_FIELDS if f != "title_exact") + NUMERIC_FIELDS
-#: Longest query text accepted; longer text is cut there.
-MAX_QUERY_CHARS = 10_000
 #: Longest run of characters between spaces, tabs and newlines.
 MAX_WORD_CHARS = 200
 #: Longest text between the brackets of a range (``[a TO c]``, ``year:{1990 TO 2000]``).
 MAX_RANGE_CHARS = 100
-#: Deepest nesting of parentheses accepted.
-MAX_NESTING = 20
 #: Most wildcard, prefix and term-range words in one query.
 MAX_EXPANDING_WORDS = 5
 #: Longest phrase searched as a phrase; longer ones are cut to their first words.
@@ -339,8 +340,11 @@ class ValidationPlugin(Plugin):
             if field is None:
                 continue
             if field not in self.schema or field not in QUERYABLE_FIELDS:
-                known = ", ".join(QUERYABLE_FIELDS)
-                raise QueryError(f"unknown field {field!r}; fields are {known}", position)
+                near = near_field_name(field)
+                known = (
+                    f"did you mean {near}?" if near else "fields are " + ", ".join(QUERYABLE_FIELDS)
+                )
+                raise QueryError(f"unknown field {field!r}; {known}", position)
             if field in NUMERIC_FIELDS:
                 self._check_numeric(node, field, position)
 
@@ -472,43 +476,10 @@ def bound_query(q: wq.Query) -> wq.Query:
     return q
 
 
-def plain_words(text: str) -> str:
-    """``text`` with every bit of query syntax turned into spaces: words only."""
-    words = re.sub(r"[^\w]+", " ", text)
-    return re.sub(r"\b(AND|OR|NOT|TO)\b", lambda match: match.group().lower(), words)
-
-
-def plain_query(words: str, schema: Any) -> wq.Query:
-    """The query the parser makes of syntax-free ``words``, built without it (a few times faster).
-
-    Each distinct word becomes a FieldedWord over ``ranking.FIELD_WEIGHTS``'s
-    fields, analysed by each field's own analyzer, as MultifieldParser does.
-    """
-    clauses = []
-    for word in dict.fromkeys(words.split()):
-        terms: list[wq.Query] = []
-        for field, weight in ranking.FIELD_WEIGHTS.items():
-            tokens = [token.text for token in schema[field].analyzer(word, mode="query")]
-            if len(tokens) == 1:
-                terms.append(wq.Term(field, tokens[0], boost=weight))
-            elif tokens:
-                terms.append(wq.Phrase(field, tokens, boost=weight))
-        if terms:
-            clauses.append(FieldedWord(terms))
-    if not clauses:  # nothing but stop words (or nothing at all)
-        return wq.NullQuery if words.strip() else wq.Every()
-    return clauses[0] if len(clauses) == 1 else Keywords(clauses)
-
-
-def parse_query(text: str, parser: QueryParser, plain: bool = False) -> wq.Query:
-    """Parse user query text; raise QueryError if it is malformed.
-
-    With ``plain``, the text is read as words only (no fields, phrases or
-    operators), as suits descriptions pasted from elsewhere; it never fails.
-    """
+def parse_query(text: str, parser: QueryParser) -> wq.Query:
+    """Parse query syntax (``understand.QueryPlan.syntax``); raise QueryError if it is
+    malformed, with the position."""
     text = text[:MAX_QUERY_CHARS].replace("\x00", " ")
-    if plain:
-        return bound_query(plain_query(plain_words(text), parser.schema))
     _check_balanced(text)
     long_word = _LONG_WORD.search(text)
     if long_word:

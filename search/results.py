@@ -83,6 +83,9 @@ class Results:
     values among all matching films: ``{"decade": [{"value": "1990s", "count":
     12}, …]}``.
 
+    ``understood`` says how the query text was read (``understand.QueryPlan``): its
+    words, the syntax kept, and what was read as words ("read as words: colon").
+
     ``corrected`` is the query as searched when misspelt words were corrected
     (None when it was searched as typed); ``suggestions`` are other spellings
     that find films, offered when few films match.
@@ -92,6 +95,7 @@ class Results:
     total: int
     hits: list[Hit]
     parsed: str = ""
+    understood: str = ""
     partial: bool = False
     mode: str = "lexical"
     note: str = ""
@@ -121,6 +125,7 @@ class Results:
             "query": self.query,
             "total": self.total,
             "parsed": self.parsed,
+            "understood": self.understood,
             "partial": self.partial,
             "mode": self.mode,
             "note": self.note or None,

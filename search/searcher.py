@@ -20,12 +20,10 @@ import importlib.util
 import math
 import os
 import time
-from collections import defaultdict
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from whoosh import collectors
 from whoosh import query as wq
 
 from filmsearch.index.documents import Film
@@ -44,20 +42,13 @@ from filmsearch.index.writer import (
     schema_stemmer,
 )
 
-from . import ranking
-from .bm25f import (
-    FieldedWord,
-    ScoredOr,
-    baseline_query,
-    prune_keywords,
-    read_description,
-)
+from . import ranking, retrieve
+from .bm25f import FieldedWord, ScoredOr, baseline_query
 from .explain import Part, explain_fused, explain_lexical
 from .facets import check_facets, count_facets
 from .highlight import make_snippet
 from .ordering import FilmTable, check_sort, sort_key
 from .query import (
-    MAX_QUERY_CHARS,
     DecadeArg,
     NamesArg,
     QueryError,
@@ -66,18 +57,17 @@ from .query import (
     filter_query,
     make_parser,
     parse_query,
-    plain_words,
 )
 from .results import SNIPPET_FIELDS, Hit, IndexStats, Results
+from .retrieve import filtered, fit_to_index, plan_query, terms_by_field
 from .similar import FilmNotFoundError, similar_query
 from .spelling import MAX_SUGGESTIONS, SUGGEST_BELOW, Speller, Vocabulary, query_spans
 from .term_scores import (
-    Budget,
     SearchTimeout,
     check_time,
-    scored_matches,
     time_budget,
 )
+from .understand import understand
 
 if TYPE_CHECKING:  # pragma: no cover  (numpy: the semantic extra)
     from .semantic import SemanticRanker
@@ -89,9 +79,6 @@ OPEN_ATTEMPTS = 5
 #: Seconds a search may take by default (``FilmSearch.search``'s ``time_limit``). Parsing,
 #: building the hits and their snippets come on top: about a second at most.
 DEFAULT_TIME_LIMIT = 2.0
-#: Seconds past the deadline (at most a tenth of the time limit) for collecting the
-#: matches scored before it.
-COLLECT_GRACE = 0.25
 
 
 #: How ``FilmSearch.search`` can rank: "hybrid" (BM25F fused with semantic similarity, the
@@ -217,7 +204,9 @@ class FilmSearch:
         every option given must hold (AND). ``year`` and ``runtime`` values are
         ``2012``, ``(2010, 2015)``, ``(None, 100)``, or the strings ``"2010..2015"``,
         ``"..100"``, ``"90.."``; a tuple is one range.
-        With ``plain``, ``text`` is read as words only (see ``query.plain_words``).
+        ``text`` is read as ``understand.understand`` says: syntax where it was
+        meant, the rest as words, so pasted descriptions are never refused; with
+        ``plain`` it is read as words only.
         With ``baseline``, the words are ranked by plain BM25 over title, synopsis
         and wiki text as one field (``ranking.BASELINE_*``), for comparison.
 
@@ -279,10 +268,11 @@ class FilmSearch:
             text = corrected if isinstance(corrected, str) else text
         # Parsing is bounded by the query's length (query.MAX_QUERY_CHARS, MAX_WORD_CHARS);
         # the budget is for reading the index.
+        plan = understand(text, plain=plain or baseline)
         if baseline:
-            q = baseline_query(plain_words(text)[:MAX_QUERY_CHARS], self._schema)
+            q = baseline_query(" ".join(plan.words), self._schema)
         else:
-            q = read_description(parse_query(text, self._parser, plain=plain), text)
+            q = plan_query(plan, self._parser)
         words_only = isinstance(q, (ScoredOr, FieldedWord))
         filters = filter_query(
             self._schema,
@@ -293,9 +283,7 @@ class FilmSearch:
             runtime=runtime,
             decade=decade,
         )
-        if filters is not None:
-            q = filters if isinstance(q, wq.Every) else wq.And([q, filters])
-        q = bound_query(q)
+        q = filtered(q, filters)
         if baseline or not text.strip():
             mode = "lexical"  # nothing to embed
         mode, ranker, note = self._ranking(mode)
@@ -306,8 +294,8 @@ class FilmSearch:
         with time_budget(time_limit) as budget:
 
             def run(searcher: Any) -> Results:
-                pruned = prune_keywords(q, searcher.reader(), ranking.MAX_KEYWORDS)
-                matches = _all_matches(searcher, pruned, budget)
+                fitted = fit_to_index(q, searcher.reader())
+                matches = retrieve.matches(searcher, fitted, budget)
                 ids, docnum_of, id_rank = self._ids(searcher)
                 table = self._table(searcher) if sort != "relevance" or facet_names else None
                 by_relevance = sort_key("relevance", id_rank, None)
@@ -350,7 +338,7 @@ class FilmSearch:
                     if table is not None and facet_names
                     else {}
                 )
-                terms = _terms_by_field(pruned) if snippets else {}
+                terms = terms_by_field(fitted, SNIPPET_FIELDS) if snippets else {}
                 hits = []
                 for rank, (docnum, score) in enumerate(ranked[offset:wanted], start=offset + 1):
                     with_snippets = snippets and not _out_of_time()
@@ -358,14 +346,15 @@ class FilmSearch:
                         rank, searcher.stored_fields(docnum), score, terms, with_snippets
                     )
                     if explain and not _out_of_time():
-                        why = _explanation(searcher, pruned, docnum, score, fusion)
+                        why = _explanation(searcher, fitted, docnum, score, fusion)
                         hit = dataclasses.replace(hit, explanation=why)
                     hits.append(hit)
                 return Results(
                     query=typed,
                     total=total,
                     hits=hits,
-                    parsed=str(pruned),
+                    parsed=str(fitted),
+                    understood=str(plan),
                     partial=budget.partial,
                     mode=mode,
                     note=note,
@@ -401,17 +390,16 @@ class FilmSearch:
         time_limit: float | None,
     ) -> bool:
         """Whether ``text`` (with the filters) matches a film."""
-        q = parse_query(text, self._parser, plain=plain)
-        if filters is not None:
-            q = filters if isinstance(q, wq.Every) else wq.And([q, filters])
+        q = filtered(plan_query(understand(text, plain=plain), self._parser), filters)
         with time_budget(time_limit) as budget:
-            return bool(_all_matches(searcher, bound_query(q), budget))
+            return bool(retrieve.matches(searcher, fit_to_index(q, searcher.reader()), budget))
 
     def _spell(self, searcher: Any, text: str, plain: bool, suggest: str | None) -> Any:
         """``text`` corrected (a str), or with ``suggest``, the spellings to suggest (a list)."""
         if self._speller is None or self._speller.vocabulary.reader is not searcher.reader():
             self._speller = Speller(Vocabulary(searcher.reader(), self._schema))
-        q = None if plain else parse_query(text, self._parser)
+        plan = understand(text, plain=plain)
+        q = None if plan.syntax is None else parse_query(plan.syntax, self._parser)
         spans = query_spans(text, q)
         return self._speller.suggest(text, spans) if suggest else self._speller.correct(text, spans)
 
@@ -442,12 +430,12 @@ class FilmSearch:
                 raise FilmNotFoundError(f"no film with id {film_id!r}")
             q = bound_query(similar_query(document_to_film(stored), searcher))
             with time_budget(time_limit) as budget:
-                matches = _all_matches(searcher, q, budget)
+                matches = retrieve.matches(searcher, q, budget)
                 _, _, id_rank = self._ids(searcher)
                 ranked = heapq.nsmallest(wanted, matches, key=sort_key("relevance", id_rank, None))
                 if budget.timed_out and not ranked:
                     raise _took_too_long(time_limit)
-                terms = _terms_by_field(q) if snippets else {}
+                terms = terms_by_field(q, SNIPPET_FIELDS) if snippets else {}
                 hits = [
                     self._hit(
                         rank,
@@ -674,57 +662,3 @@ def _took_too_long(time_limit: float | None) -> QueryError:
         "narrow it: fewer or longer wildcard words (*, ?), shorter phrases, "
         "fewer OR clauses, or a field or year filter"
     )
-
-
-class BudgetCollector(collectors.WrappingCollector):
-    """Stops collecting (``collectors.TimeLimit``) when the search's budget has run out.
-
-    Whoosh's TimeLimitCollector would do this with a timer thread per search
-    and, by default, a SIGALRM handler that raises wherever the main thread is
-    (also inside filmsearch's caches) and replaces the program's own handler;
-    this one looks at the clock between matches, as the scorers do between
-    posting blocks. Matches already scored when the time ran out (filmsearch's
-    scorers hand over what they had) are still collected for ``COLLECT_GRACE``
-    seconds.
-    """
-
-    def __init__(self, child: Any, budget: Budget) -> None:
-        super().__init__(child)
-        self.budget = budget
-        self.grace = min(COLLECT_GRACE, 0.1 * (budget.seconds or 0.0))
-
-    def collect_matches(self) -> None:
-        child = self.child
-        for count, sub_docnum in enumerate(child.matches()):
-            if count % 64 == 0 and self.budget.overdue(self.grace):
-                self.budget.timed_out = True
-                raise collectors.TimeLimit
-            child.collect(sub_docnum)
-
-
-def _all_matches(searcher: Any, q: wq.Query, budget: Budget) -> list[tuple[int, float]]:
-    """Every (document number, score) pair that matches ``q``, in no particular order.
-
-    When ``budget`` runs out, what was found by then (``budget.timed_out`` is set).
-    """
-    if isinstance(q, (ScoredOr, FieldedWord)):  # keywords only: no need for a collector
-        found = scored_matches(q, searcher)
-        if found is not None:
-            return found
-    collector = BudgetCollector(collectors.UnlimitedCollector(), budget)
-    try:
-        searcher.search_with_collector(q, collector)
-    except (collectors.TimeLimit, SearchTimeout):
-        budget.timed_out = True
-    results = collector.results()
-    return [(docnum, score or 0.0) for score, docnum in results.top_n]
-
-
-def _terms_by_field(q: wq.Query) -> dict[str, frozenset[str]]:
-    """The query's words in each snippet field, in their analyzed (stemmed) form."""
-    found: dict[str, set[str]] = defaultdict(set)
-    for field, text in q.iter_all_terms():
-        if field in SNIPPET_FIELDS:
-            word: str | bytes = text  # whoosh declares str, but gives bytes for some queries
-            found[field].add(word.decode("utf-8") if isinstance(word, bytes) else word)
-    return {field: frozenset(words) for field, words in found.items()}

@@ -41,8 +41,9 @@ from .term_scores import field_lexicon
 
 #: Queries with more words than this are left as typed (descriptions, not searches).
 MAX_QUERY_WORDS = 8
-#: Shortest word corrected.
+#: Shortest and longest word corrected (no word of the index is longer than a few dozen letters).
 MIN_WORD_CHARS = 4
+MAX_WORD_CHARS = 40
 #: Words of at least this many letters may be two edits away; shorter ones one.
 TWO_EDITS_FROM = 8
 #: A plot-only word in at most this many films may be corrected to a much more frequent one.
@@ -270,7 +271,7 @@ class Speller:
     def _choose(self, context: str, typed: str, wider: bool) -> tuple[bool, list[Choice]]:
         v = self.vocabulary
         word = v.analyse("title_exact", typed)  # lower case, accents folded, unstemmed
-        if not word or not word.isalpha() or max_distance(word) == 0:
+        if not word or len(word) > MAX_WORD_CHARS or not word.isalpha() or max_distance(word) == 0:
             return False, []
         limit = min(max_distance(word) + (1 if wider else 0), 2)
         if context == "free":

@@ -110,8 +110,8 @@ def test_filter_options(run, index_dir: Path) -> None:
     [
         (["year:abc"], "year expects a number"),
         (["year:2015..2010"], "start 2015 is after the end 2010"),
-        (['"unclosed'], "unclosed quote"),
-        (["(whale"], "never closed"),
+        (['title:"unclosed'], "unclosed quote"),
+        (["directr:audiard"], "unknown field 'directr'; did you mean director?"),
         (["whale", "--year", "soon"], "year expects a number"),
     ],
 )

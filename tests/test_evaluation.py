@@ -92,6 +92,7 @@ def test_eval_command_prints_each_form_and_writes_trec_files(
         "nDCG@10",
         "mean",
         "ms",
+        "refused",
     ]
     short = next(line.split() for line in lines if line.startswith("short"))
     assert short[1:7] == ["filmsearch", "3", "0.667", "0.667", "0.667", "0.667"]

@@ -228,14 +228,25 @@ def test_implausible_years_and_running_times_are_query_errors_with_the_position(
     "text, position",
     [
         ("year:" + "9" * 5000, 0),  # int() of 5,000 digits raises ValueError
-        ("whale " + "9" * 10_000, 6),  # whoosh's parser took 8 s over these
-        ("whale " + "a" * 5000, 6),
+        ("title:whale " + "9" * 10_000, 12),  # whoosh's parser took 8 s over these
+        ("whale OR " + "a" * 5000, 9),
     ],
 )
-def test_long_words_are_query_errors(seed_search: FilmSearch, text: str, position: int) -> None:
+def test_long_words_in_query_syntax_are_query_errors(
+    seed_search: FilmSearch, text: str, position: int
+) -> None:
     outcome = answer(seed_search, text)
     assert isinstance(outcome, QueryError)
     assert outcome.position == position and "a word of more than" in outcome.message
+
+
+@pytest.mark.parametrize("word", ["9" * 10_000, "a" * 5000, "ab" * 4990, "x" * 9000 + ":y"])
+def test_long_words_among_plain_words_are_searched_as_words(
+    seed_search: FilmSearch, word: str
+) -> None:
+    outcome = answer(seed_search, f"whale {word}"[:10_000])
+    assert isinstance(outcome, Results)
+    assert outcome.total > 0 and not outcome.partial
 
 
 def test_unclosed_ranges_are_read_as_words_without_hanging(seed_search: FilmSearch) -> None:

@@ -1,0 +1,241 @@
+"""Retrieve: the second stage of a search, from a ``QueryPlan`` to the matching films.
+
+``plan_query(plan, parser)`` builds the Whoosh query of a plan: its words as
+BM25F keyword clauses (``bm25f.Keywords`` of ``FieldedWord``), its syntax, if
+the user meant any, through the query parser (``search.query``); then weights
+it for what it is (a description or keywords, filler words, year and genre
+hints). ``fit_to_index`` adjusts it to the index being searched: names count
+only as names, very long descriptions keep their rarest words. ``matches``
+runs it within the search's time budget and returns every (document, score).
+
+Ranking the matches (relevance, a sort, or hybrid fusion) and highlighting
+the hits are the searcher's next stages.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+from typing import Any
+
+from whoosh import collectors
+from whoosh import query as wq
+from whoosh.qparser import QueryParser
+
+from . import ranking
+from .bm25f import FieldedWord, Keywords, NameMatch, ScoredOr, prune_keywords
+from .query import bound_query, parse_query
+from .term_scores import Budget, SearchTimeout, scored_matches
+from .understand import QueryPlan
+
+#: Fields holding people's names: a free word counts in them only as a name.
+NAME_FIELDS = ("director", "cast")
+#: A free word is a name when it is in at least this many times as many films' names
+#: as films' synopses (``is_name``).
+NAME_EVIDENCE = 2.0
+#: Seconds past the deadline (at most a tenth of the time limit) for collecting the
+#: matches scored before it.
+COLLECT_GRACE = 0.25
+
+
+def plan_query(plan: QueryPlan, parser: QueryParser) -> wq.Query:
+    """The query of ``plan`` (not yet bounded or filtered); QueryError for bad syntax."""
+    if plan.syntax is None:
+        q = words_query(plan.words, parser.schema)
+    else:
+        q = parse_query(plan.syntax, parser)
+    return _weighted(q, plan)
+
+
+def words_query(words: tuple[str, ...] | list[str], schema: Any) -> wq.Query:
+    """Free words as the parser would make them: each distinct word a FieldedWord over
+    ``ranking.FIELD_WEIGHTS``'s fields, analysed by each field's analyzer, OR-ed in a
+    Keywords group (a few times faster than parsing)."""
+    clauses = []
+    for word in dict.fromkeys(w.lower() for w in words):
+        terms: list[wq.Query] = []
+        for field, weight in ranking.FIELD_WEIGHTS.items():
+            tokens = [token.text for token in schema[field].analyzer(word, mode="query")]
+            if len(tokens) == 1:
+                terms.append(wq.Term(field, tokens[0], boost=weight))
+            elif tokens:
+                terms.append(wq.Phrase(field, tokens, boost=weight))
+        if terms:
+            clause = FieldedWord(terms)
+            clause.word = word
+            clauses.append(clause)
+    if not clauses:  # nothing but stop words (or nothing at all)
+        return wq.NullQuery if words else wq.Every()
+    return clauses[0] if len(clauses) == 1 else Keywords(clauses)
+
+
+def _weighted(q: wq.Query, plan: QueryPlan) -> wq.Query:
+    """Weight a keyword query for what it is: descriptions get VERBOSE_FIELD_WEIGHTS,
+    filler words FILLER_WEIGHT, and the plan's year and genre hints are attached.
+
+    Only a query whose top is a Keywords group is changed; see ``ranking``.
+    """
+    if not isinstance(q, Keywords):
+        return q
+    q = copy.copy(q)
+    if len(q.subqueries) > ranking.COORDINATION_MAX_CLAUSES:
+        q.subqueries = [_reweigh_fields(sub, ranking.VERBOSE_FIELD_WEIGHTS) for sub in q.subqueries]
+    if ranking.FILLER_WEIGHT != 1.0:
+        q.subqueries = [_weigh_filler(sub) for sub in q.subqueries]
+    q.hints = plan.hints
+    q.words = plan.words
+    return q
+
+
+def _reweigh_fields(q: wq.Query, weights: dict[str, float]) -> wq.Query:
+    if not isinstance(q, FieldedWord):
+        return q
+    q = copy.copy(q)
+    subqueries = []
+    for term in q.subqueries:
+        weight = weights.get(getattr(term, "fieldname", ""))
+        if weight is not None:
+            term = copy.copy(term)
+            term.boost = weight  # type: ignore[attr-defined]  # every field clause has a boost
+        subqueries.append(term)
+    q.subqueries = subqueries
+    return q
+
+
+def _weigh_filler(q: wq.Query) -> wq.Query:
+    if isinstance(q, FieldedWord) and q.word in ranking.FILLER_WORDS:
+        q = copy.copy(q)
+        q.boost = ranking.FILLER_WEIGHT
+    return q
+
+
+def fit_to_index(q: wq.Query, reader: Any) -> wq.Query:
+    """``q`` adjusted to the index: free words count in director and cast only where
+    they are names there (``is_name``), whole names typed in a row match as names
+    (``NameMatch``), and a description keeps its ``ranking.MAX_KEYWORDS`` rarest words."""
+    q = _names_as_names(q, reader)
+    return prune_keywords(q, reader, ranking.MAX_KEYWORDS)
+
+
+def is_name(reader: Any, word: FieldedWord) -> bool:
+    """Whether a free word is a person's name in this index rather than a common word:
+    it is in NAME_EVIDENCE times as many films' names as films' synopses (``hanks``,
+    ``nolan``; not ``whale``, though James Whale directed ten films, nor ``king``)."""
+    in_names = in_text = 0
+    for term in word.subqueries:
+        if not isinstance(term, wq.Term):
+            continue
+        if term.fieldname in NAME_FIELDS:
+            in_names = max(in_names, reader.doc_frequency(term.fieldname, term.text))
+        elif term.fieldname == "synopsis":
+            in_text = reader.doc_frequency("synopsis", term.text)
+    return in_names > 0 and in_names >= NAME_EVIDENCE * in_text
+
+
+def _names_as_names(q: wq.Query, reader: Any) -> wq.Query:
+    if isinstance(q, FieldedWord):
+        return q if is_name(reader, q) else _without_names(q)
+    if isinstance(q, wq.compound.BinaryQuery):  # AndNot, AndMaybe: the positive side
+        q = copy.copy(q)
+        q.a = _names_as_names(q.a, reader)
+        q.subqueries = (q.a, q.b)
+    elif isinstance(q, wq.compound.CompoundQuery):
+        q = copy.copy(q)
+        q.subqueries = [_names_as_names(sub, reader) for sub in q.subqueries]
+        if isinstance(q, Keywords):
+            q.subqueries += _whole_names(q.words, reader)
+    return q
+
+
+def _without_names(word: FieldedWord) -> wq.Query:
+    word = copy.copy(word)
+    word.subqueries = [
+        sub for sub in word.subqueries if getattr(sub, "fieldname", None) not in NAME_FIELDS
+    ]
+    return word
+
+
+def _whole_names(words: tuple[str, ...], reader: Any) -> list[wq.Query]:
+    """A NameMatch for each run of two typed words that is (part of) a name in the index
+    ("james whale", "marion cotillard"), each pair once."""
+    analyzer = reader.schema["cast"].analyzer
+    tokens = [next(iter(analyzer(word)), None) for word in words]
+    pairs = dict.fromkeys(
+        (a.text, b.text)
+        for a, b in itertools.pairwise(tokens)
+        if a is not None and b is not None and a.text != b.text
+    )
+    found: list[wq.Query] = []
+    for pair in pairs:
+        phrases: list[wq.Query] = [
+            wq.Phrase(field, list(pair), boost=ranking.FIELD_WEIGHTS[field])
+            for field in NAME_FIELDS
+            if all((field, word) in reader for word in pair)
+        ]
+        if phrases:
+            found.append(NameMatch(phrases))
+    return found
+
+
+def filtered(q: wq.Query, filters: wq.Query | None) -> wq.Query:
+    """``q`` restricted to the films ``filters`` match, with its costs bounded."""
+    if filters is not None:
+        q = filters if isinstance(q, wq.Every) else wq.And([q, filters])
+    return bound_query(q)
+
+
+class BudgetCollector(collectors.WrappingCollector):
+    """Stops collecting (``collectors.TimeLimit``) when the search's budget has run out.
+
+    Whoosh's TimeLimitCollector would do this with a timer thread per search
+    and, by default, a SIGALRM handler that raises wherever the main thread is
+    (also inside filmsearch's caches) and replaces the program's own handler;
+    this one looks at the clock between matches, as the scorers do between
+    posting blocks. Matches already scored when the time ran out (filmsearch's
+    scorers hand over what they had) are still collected for ``COLLECT_GRACE``
+    seconds.
+    """
+
+    def __init__(self, child: Any, budget: Budget) -> None:
+        super().__init__(child)
+        self.budget = budget
+        self.grace = min(COLLECT_GRACE, 0.1 * (budget.seconds or 0.0))
+
+    def collect_matches(self) -> None:
+        child = self.child
+        for count, sub_docnum in enumerate(child.matches()):
+            if count % 64 == 0 and self.budget.overdue(self.grace):
+                self.budget.timed_out = True
+                raise collectors.TimeLimit
+            child.collect(sub_docnum)
+
+
+def matches(searcher: Any, q: wq.Query, budget: Budget) -> list[tuple[int, float]]:
+    """Every (document number, score) pair that matches ``q``, in no particular order.
+
+    When ``budget`` runs out, what was found by then (``budget.timed_out`` is set).
+    """
+    if isinstance(q, (ScoredOr, FieldedWord)):  # keywords only: no need for a collector
+        found = scored_matches(q, searcher)
+        if found is not None:
+            return found
+    collector = BudgetCollector(collectors.UnlimitedCollector(), budget)
+    try:
+        searcher.search_with_collector(q, collector)
+    except (collectors.TimeLimit, SearchTimeout):
+        budget.timed_out = True
+    results = collector.results()
+    return [(docnum, score or 0.0) for score, docnum in results.top_n]
+
+
+def terms_by_field(q: wq.Query, fields: tuple[str, ...]) -> dict[str, frozenset[str]]:
+    """The query's words in each of ``fields``, in their analyzed (stemmed) form (for
+    highlighting)."""
+    found: dict[str, set[str]] = {}
+    for field, text in q.iter_all_terms():
+        if field in fields:
+            word: str | bytes = text  # whoosh declares str, but gives bytes for some queries
+            found.setdefault(field, set()).add(
+                word.decode("utf-8") if isinstance(word, bytes) else word
+            )
+    return {field: frozenset(words) for field, words in found.items()}
