@@ -4,9 +4,11 @@
 ``term_scores``): a keyword's BM25F score, split over the fields in proportion
 to each field's share of the word's weighted, length-normalised frequency
 (BM25F adds the fields up before saturating, so that is the only exact split);
-the keywords' sum times the coordination factor and the year and genre hint
-boosts, with each word's part scaled by them so that the parts add up; field
-clauses, phrases, wildcards and filters as their matchers score them; ``AND``
+the keywords' sum times the coordination factor (``ranking.coordination``; a
+whole name is a bonus outside it) and the year and genre hint boosts, with each
+word's part scaled by them so that the parts add up; a phrase (a name) as the
+sum of its words, each scored in its field alone (``term_scores.FieldBM25``);
+field clauses, wildcards and filters as their matchers score them; ``AND``
 and ``OR`` as sums. ``explain_fused`` puts a hybrid or semantic score together
 from its words part and its meaning part. A part that could not be taken apart
 further is shown whole, and any difference from the score (there should be
@@ -22,7 +24,7 @@ from typing import Any, cast
 from whoosh import query as wq
 
 from . import ranking, term_scores
-from .bm25f import FieldedWord, Keywords, ScoredOr, boost_of
+from .bm25f import FieldedWord, Keywords, NameMatch, ScoredOr, boost_of
 
 #: Scores closer than this count as equal.
 TOLERANCE = 1e-6
@@ -124,6 +126,12 @@ def _fielded_word(q: FieldedWord, searcher: Any, context: Any, doc: int) -> Part
     return Part(what, score, fields)
 
 
+def _share(q: wq.Query) -> float:
+    """What a clause counts for in the coordination factor, as ``ScoredOr`` counts it: its
+    boost (filler words little), nothing for a whole name (a bonus)."""
+    return 0.0 if isinstance(q, NameMatch) else boost_of(q)
+
+
 def _scored_or(q: ScoredOr, searcher: Any, context: Any, doc: int) -> Part | None:
     parts: list[Part] = []
     matched = 0.0
@@ -131,18 +139,17 @@ def _scored_or(q: ScoredOr, searcher: Any, context: Any, doc: int) -> Part | Non
         part = _part(sub, searcher, context, doc)
         if part is not None:
             parts.append(part)
-            matched += boost_of(sub)
+            matched += _share(sub)
     if not parts:
         return None
     factor, notes = 1.0, []
     if isinstance(q, Keywords):
         subs = q.subqueries
-        if ranking.COORDINATION and len(subs) <= ranking.COORDINATION_MAX_CLAUSES:
-            weight = sum(boost_of(sub) for sub in subs)
-            coordination = (matched / weight) ** ranking.COORDINATION
-            if abs(coordination - 1.0) > TOLERANCE:
-                factor *= coordination
-                notes.append(f"x{coordination:.3g} for matching {matched:g} of {weight:g} words")
+        weight = sum(_share(sub) for sub in subs) or 1.0
+        coordination = ranking.coordination(matched, weight, len(subs))
+        if abs(coordination - 1.0) > TOLERANCE:
+            factor *= coordination
+            notes.append(f"x{coordination:.3g} for matching {matched:g} of {weight:g} words")
         hints = [
             (wq.NumericRange("year", low, high), ranking.YEAR_HINT_BOOST, "year")
             for low, high in q.hints.years
@@ -165,6 +172,10 @@ def _part(q: wq.Query, searcher: Any, context: Any, doc: int) -> Part | None:
         return _fielded_word(q, searcher, context, doc)
     if isinstance(q, ScoredOr):
         return _scored_or(q, searcher, context, doc)
+    if isinstance(q, NameMatch):
+        names = [_part(sub, searcher, context, doc) for sub in q.subqueries]
+        found = tuple(p for p in names if p is not None)
+        return Part("as a name", sum(p.score for p in found), found) if found else None
     if isinstance(q, (wq.AndNot, wq.Require)):
         return _part(q.a, searcher, context, doc)
     if isinstance(q, wq.AndMaybe):
@@ -188,7 +199,24 @@ def _part(q: wq.Query, searcher: Any, context: Any, doc: int) -> Part | None:
     score = _score_at(q, searcher, context, doc)
     if score is None:
         return None
+    inner = getattr(q, "child", q)  # term_scores.Scored wraps phrases
+    if isinstance(inner, wq.Phrase):
+        return _phrase(inner, searcher, context, doc, Part(_leaf_name(q), score))
     return Part(_leaf_name(q), score)
+
+
+def _phrase(q: wq.Phrase, searcher: Any, context: Any, doc: int, whole: Part) -> Part:
+    """A phrase's score as its words' (each scored in the phrase's field alone, as
+    ``term_scores.FieldBM25`` scores them and Whoosh adds them up)."""
+    parts = []
+    for word in q.words:
+        score = _score_at(wq.Term(q.fieldname, word, boost=q.boost), searcher, context, doc)
+        if score is None:
+            return whole
+        parts.append(Part(f"{word!r} in {q.fieldname}", score))
+    if abs(sum(p.score for p in parts) - whole.score) > TOLERANCE * max(1.0, abs(whole.score)):
+        return whole  # scored otherwise: shown whole
+    return Part(whole.what, whole.score, tuple(parts))
 
 
 def _leaf_name(q: wq.Query) -> str:

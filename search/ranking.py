@@ -408,6 +408,15 @@ def bm25(
     return idf_value * saturate(pseudo_tf(tf, length, avg_length, 1.0, b), k1)
 
 
+def coordination(matched: float, weight: float, clauses: int) -> float:
+    """The coordination factor of a film whose matched clauses weigh ``matched`` of the
+    query's ``weight`` (its ``clauses`` clauses): ``(matched / weight) ** COORDINATION``,
+    or 1 for a description (more than COORDINATION_MAX_CLAUSES clauses)."""
+    if not COORDINATION or clauses > COORDINATION_MAX_CLAUSES:
+        return 1.0
+    return (matched / weight) ** COORDINATION
+
+
 def weighting() -> WeightingModel:
     """The Whoosh weighting model of single-field clauses (``director:audiard``, phrases):
     ``bm25f`` of that field alone, with ``idf`` above (``term_scores.FieldBM25``)."""

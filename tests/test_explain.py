@@ -20,6 +20,8 @@ QUERIES = [
     "wha* trainer",
     '"killer whale"',
     "genre:drama year:2010..2015",
+    "jacques audiard prison",  # a whole name: a bonus outside the coordination factor
+    "marion cotillard whale",
 ]
 
 
@@ -74,6 +76,21 @@ def test_coordination_and_hints_are_named(seed_search: FilmSearch) -> None:
     hits = seed_search.search("a whale film from the 90s", explain=True).hits
     factors = [node.get("factor", "") for hit in hits for node in walk(hit.to_dict()["explain"])]
     assert any("year hint" in factor for factor in factors)
+
+
+def test_names_and_phrases_are_split_into_their_words(seed_search: FilmSearch) -> None:
+    hits = seed_search.search("jacques audiard prison", explain=True).hits
+    tree = hits[1].to_dict()["explain"]  # matches 2 of the 3 words, and the name
+    factors = [node.get("factor", "") for node in walk(tree)]
+    assert any("for matching 2 of 3 words" in factor for factor in factors)  # the name is a bonus
+    names = [node for node in walk(tree) if node["what"] == "as a name"]
+    assert names and {child["what"] for child in walk(names[0])} >= {
+        "'jacques' in director",
+        "'audiard' in director",
+    }
+    hit = seed_search.search('cast:"marion cotillard"', explain=True)[0]
+    words = [node["what"] for node in walk(hit.to_dict()["explain"]) if " in cast" in node["what"]]
+    assert words == ["'marion' in cast", "'cotillard' in cast"]
 
 
 def test_no_explanation_unless_asked(seed_search: FilmSearch) -> None:
