@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from pathlib import Path
+from collections.abc import Iterator
 
 import pytest
 
@@ -108,30 +108,98 @@ def test_repeated_words_are_scored_once(seed_search: FilmSearch) -> None:
     assert [h.id for h in many] == [h.id for h in once]
 
 
-def test_search_scores_follow_the_bm25f_formula(tmp_path: Path) -> None:
-    films = {
-        "a": ("Alpha", "zorblat zorblat city"),
-        "b": ("Beta", "city lights"),
-        "c": ("Zorblat", "nothing"),
-    }
-    for name, (title, content) in films.items():
-        (tmp_path / f"{name}.txt").write_text(
-            seed_text(title=title, content=content, wiki="", cast="", director="")
+def test_formula_functions_give_hand_computed_values() -> None:
+    assert math.isclose(idf(1, 3), math.log(8 / 3))  # log(1 + 2.5 / 1.5)
+    assert math.isclose(idf(0, 10), math.log(22))
+    assert idf(10, 10) > 0  # a word in every film still counts a little
+    assert math.isclose(ranking.length_norm(10, 5, 0.75), 1.75)
+    assert ranking.length_norm(7, 5, 0.0) == 1.0  # b = 0: no length normalisation
+    assert math.isclose(ranking.field_factor(10, 5, 2.0, 0.75), 2 / 1.75)
+    assert math.isclose(ranking.pseudo_tf(3, 10, 5, 2.0, 0.75), 24 / 7)
+    assert math.isclose(ranking.saturate(2, 1.2), 1.375)  # 2 * 2.2 / 3.2
+    assert ranking.saturate(0) == 0.0
+    assert ranking.saturate(1e12, 1.2) < 2.2  # bounded by k1 + 1
+    # tf~ = 1 * 1 / 1 + 2 * 2 / 1.75 = 23 / 7; 2 * (23/7) * 2.2 / (1.2 + 23/7)
+    parts = [(1, 5, 5, 1.0, 0.75), (2, 10, 5, 2.0, 0.75)]
+    assert math.isclose(bm25f(2.0, parts), 2 * 50.6 / 31.4)
+    # textbook BM25: idf * tf (k1 + 1) / (tf + k1 (1 - b + b len / avg))
+    assert math.isclose(ranking.bm25(1.5, 3, 20, 10, 1.2, 0.75), 1.5 * 3 * 2.2 / (3 + 1.2 * 1.75))
+    assert math.isclose(ranking.bm25(1.5, 3, 20, 10), bm25f(1.5, [(3, 20, 10, 1.0, 0.75)]))
+    assert ranking.coordination(1, 2, 2) == 0.5**ranking.COORDINATION
+    assert ranking.coordination(1, 10, ranking.COORDINATION_MAX_CLAUSES + 1) == 1.0
+
+
+#: A tiny corpus whose field lengths are counted by hand (made-up words: no stop
+#: words, no stemming surprises). Films have no director or cast.
+TINY = {
+    "a": ("Alpha", "zorblat zorblat quexil", "city"),
+    "b": ("Beta", "city lights", ""),
+    "c": ("Zorblat", "vornik", ""),
+    "d": ("Zorblat City", "plimb", ""),
+}
+N = len(TINY)
+SYNOPSIS_AVG = (3 + 2 + 1 + 1) / N
+TITLE_AVG = (1 + 1 + 1 + 2) / N  # title and title_exact
+WIKI_AVG = (1 + 0 + 0 + 0) / N
+B, B_TITLE = ranking.B, ranking.field_b("title")
+W = ranking.FIELD_WEIGHTS
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FilmSearch]:
+    root = tmp_path_factory.mktemp("tiny")
+    for name, (title, content, wiki) in TINY.items():
+        (root / f"{name}.txt").write_text(
+            seed_text(title=title, content=content, wiki=wiki, cast="", director="")
         )
-    build_index([tmp_path], tmp_path / "ix")
-    with FilmSearch(tmp_path / "ix") as fs:
-        hits = {hit.title: hit.score for hit in fs.search("zorblat")}
-    word_idf = idf(1, 3)  # one film per field at most
-    synopsis_avg, title_avg = (3 + 2 + 1) / 3, 1.0  # words per synopsis and per title
-    b_title = ranking.field_b("title")
-    assert math.isclose(hits["Alpha"], bm25f(word_idf, [(2, 3, synopsis_avg, 1.0, 0.75)]))
-    assert math.isclose(
-        hits["Zorblat"],
-        bm25f(
-            word_idf,
-            [
-                (1, 1, title_avg, ranking.FIELD_WEIGHTS["title"], b_title),
-                (1, 1, title_avg, ranking.FIELD_WEIGHTS["title_exact"], b_title),
-            ],
-        ),
+    build_index([root], root / "ix")
+    with FilmSearch(root / "ix") as fs:
+        yield fs
+
+
+def scores(fs: FilmSearch, text: str) -> dict[str, float]:
+    return {hit.title: hit.score for hit in fs.search(text, snippets=False)}
+
+
+def test_search_scores_follow_the_bm25f_formula(tiny: FilmSearch) -> None:
+    hits = scores(tiny, "zorblat")
+    zorblat = idf(2, N)  # df: the largest over the fields (title: Zorblat, Zorblat City)
+    assert set(hits) == {"Alpha", "Zorblat", "Zorblat City"}
+    assert math.isclose(hits["Alpha"], bm25f(zorblat, [(2, 3, SYNOPSIS_AVG, 1.0, B)]))
+    for title, length in (("Zorblat", 1), ("Zorblat City", 2)):
+        title_parts = [
+            (1, length, TITLE_AVG, W["title"], B_TITLE),
+            (1, length, TITLE_AVG, W["title_exact"], B_TITLE),
+        ]
+        assert math.isclose(hits[title], bm25f(zorblat, title_parts))
+
+
+def test_several_words_add_up_and_partial_matches_are_coordinated(tiny: FilmSearch) -> None:
+    hits = scores(tiny, "zorblat city")
+    zorblat, city = idf(2, N), idf(1, N)
+    alpha = bm25f(zorblat, [(2, 3, SYNOPSIS_AVG, 1.0, B)]) + bm25f(
+        city, [(1, 1, WIKI_AVG, W["wiki"], B)]
     )
+    assert math.isclose(hits["Alpha"], alpha)  # both words: factor 1
+    beta = bm25f(city, [(1, 2, SYNOPSIS_AVG, 1.0, B)])
+    assert math.isclose(hits["Beta"], beta * 0.5**ranking.COORDINATION)  # 1 of 2 words
+    zorblat_only = bm25f(
+        zorblat, [(1, 1, TITLE_AVG, W["title"], B_TITLE), (1, 1, TITLE_AVG, 1.0, B_TITLE)]
+    )
+    assert math.isclose(hits["Zorblat"], zorblat_only * 0.5**ranking.COORDINATION)
+
+
+def test_field_clauses_use_the_same_formula_and_idf(tiny: FilmSearch) -> None:
+    """A clause aimed at one field is BM25F of that field alone, weight 1, with ranking.idf;
+    a phrase adds up its words scored so."""
+    hits = scores(tiny, "title:zorblat")
+    zorblat, city = idf(2, N), idf(1, N)  # title df: 2 films and 1
+    for title, length in (("Zorblat", 1), ("Zorblat City", 2)):
+        expected = bm25f(zorblat, [(1, length, TITLE_AVG, 1.0, B_TITLE)])
+        assert math.isclose(hits[title], expected)
+    phrase = scores(tiny, 'title:"zorblat city"')
+    assert list(phrase) == ["Zorblat City"]
+    expected = bm25f(zorblat, [(1, 2, TITLE_AVG, 1.0, B_TITLE)]) + bm25f(
+        city, [(1, 2, TITLE_AVG, 1.0, B_TITLE)]
+    )
+    assert math.isclose(phrase["Zorblat City"], expected)
