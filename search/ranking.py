@@ -414,7 +414,7 @@ def coordination(matched: float, weight: float, clauses: int) -> float:
     or 1 for a description (more than COORDINATION_MAX_CLAUSES clauses)."""
     if not COORDINATION or clauses > COORDINATION_MAX_CLAUSES:
         return 1.0
-    return (matched / weight) ** COORDINATION
+    return float((matched / weight) ** COORDINATION)
 
 
 def weighting() -> WeightingModel:
