@@ -554,14 +554,9 @@ def expansion_scores(q: MultiTerm, searcher: Any) -> dict[int, float]:
                     for doc, freq in zip(ids, freqs, strict=True):
                         scores[doc] += boost * freq
             return scores
-        factors = _unit_factors(searcher, field)
-        k1, saturate = ranking.K1, ranking.saturate
-        for word in words:
-            weight = boost * field_idf(searcher, field, word)  # ranking.bm25f of this field
-            for ids, freqs in posting_blocks(reader, field, word):
-                check_time()
-                for doc, freq in zip(ids, freqs, strict=True):
-                    scores[doc] += weight * saturate(freq * factors[doc], k1)
+        for word in words:  # each word: ranking.bm25f of this field alone, weight 1 (cached)
+            for doc, score in word_scores(searcher, [wq.Term(field, word)], boost).items():
+                scores[doc] += score
     except SearchTimeout:
         pass  # keep what was scored; the search is marked partial
     return scores
