@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -170,18 +171,22 @@ def live_films(index_dir: Path) -> list[tuple[str, str, str]]:
 
 
 def test_a_file_reached_twice_is_indexed_once(seeds_dir: Path, tmp_path: Path) -> None:
-    count = len(list(seeds_dir.glob("*.txt")))
-    one = sorted(seeds_dir.glob("*.txt"))[3]
+    films = tmp_path / "films"  # five seed films: what is counted is films, not their number
+    films.mkdir()
+    for seed in sorted(seeds_dir.glob("*.txt"))[:5]:
+        shutil.copy(seed, films)
+    count = 5
+    one = sorted(films.glob("*.txt"))[3]
     link = tmp_path / "link"
-    link.symlink_to(seeds_dir, target_is_directory=True)
+    link.symlink_to(films, target_is_directory=True)
     for number, paths in enumerate(
-        [[seeds_dir, seeds_dir], [seeds_dir, one], [one, seeds_dir], [seeds_dir, link / one.name]]
+        [[films, films], [films, one], [one, films], [films, link / one.name]]
     ):
         index_dir = tmp_path / f"ix{number}"
         report = build_index(paths, index_dir)
         assert (report.added, report.films) == (count, count), paths
-        films = live_films(index_dir)
-        assert len(films) == count and len({film_id for film_id, _, _ in films}) == count
+        found = live_films(index_dir)
+        assert len(found) == count and len({film_id for film_id, _, _ in found}) == count
         assert build_index(paths, index_dir).unchanged == count
 
 
