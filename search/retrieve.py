@@ -54,8 +54,13 @@ def words_query(words: tuple[str, ...] | list[str], schema: Any) -> wq.Query:
     clauses = []
     for word in dict.fromkeys(w.lower() for w in words):
         terms: list[wq.Query] = []
+        analysed: dict[int, list[str]] = {}  # fields share analyzers: each runs once a word
         for field, weight in ranking.FIELD_WEIGHTS.items():
-            tokens = [token.text for token in schema[field].analyzer(word, mode="query")]
+            analyzer = schema[field].analyzer
+            tokens = analysed.get(id(analyzer))
+            if tokens is None:
+                tokens = [token.text for token in analyzer(word, mode="query")]
+                analysed[id(analyzer)] = tokens
             if len(tokens) == 1:
                 terms.append(wq.Term(field, tokens[0], boost=weight))
             elif tokens:
