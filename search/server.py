@@ -542,7 +542,9 @@ def create_app(
 
     # ---- the page -------------------------------------------------------------------
 
-    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    @app.api_route(
+        "/", methods=["GET", "HEAD"], response_class=HTMLResponse, include_in_schema=False
+    )
     def home(
         q: str | None = None,
         genre: Annotated[list[str] | None, Query()] = None,
@@ -598,7 +600,12 @@ def create_app(
         )
         return page("index.html", **context)
 
-    @app.get("/films/{film_id}", response_class=HTMLResponse, include_in_schema=False)
+    @app.api_route(
+        "/films/{film_id}",
+        methods=["GET", "HEAD"],
+        response_class=HTMLResponse,
+        include_in_schema=False,
+    )
     def film_page(film_id: str) -> HTMLResponse:
         with pool.use() as fs:
             film = fs.get(film_id)
@@ -689,7 +696,12 @@ def create_app(
             found = suggestions(fs, q, limit)
         return JSON({"query": q, "suggestions": found})
 
-    @app.get("/healthz", response_class=JSON, summary="Whether the index can be searched")
+    @app.api_route(
+        "/healthz",
+        methods=["GET", "HEAD"],
+        response_class=JSON,
+        summary="Whether the index can be searched",
+    )
     def healthz() -> JSON:
         with pool.use() as fs:
             fs.get("")  # moves to the newest commit; raises if the index cannot be read

@@ -83,6 +83,15 @@ def test_page_without_query_is_a_search_form(client: TestClient) -> None:
     assert hit_ids(page.text) == []
 
 
+@pytest.mark.parametrize("path", ["/", "/?q=whale", f"/films/{RUST_AND_BONE}", "/healthz"])
+def test_pages_answer_head_requests_as_get_without_a_body(client: TestClient, path: str) -> None:
+    # uptime checkers and link previewers ask HEAD first
+    head, get = client.head(path), client.get(path)
+    assert head.status_code == get.status_code == 200
+    assert head.headers["content-type"] == get.headers["content-type"]
+    assert head.content == b""
+
+
 def test_page_search_ranks_the_expected_film_first_with_marked_snippet(client: TestClient) -> None:
     page = client.get("/", params={"q": WHALE})
     assert page.status_code == 200
