@@ -22,10 +22,10 @@ index schema, and the query parser takes them from there.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import functools
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from nltk.stem import LancasterStemmer, PorterStemmer, SnowballStemmer
 from whoosh.analysis import (
     CharsetFilter,
     Filter,
@@ -47,21 +47,75 @@ NAME_SEPARATOR = "\n"
 NAME_GAP = 100
 
 
-def stem_function(name: str) -> Any:
-    """Return the nltk stem function called ``name`` (one of STEMMERS, except "none")."""
-    if name == "snowball":
-        return SnowballStemmer("english").stem
+#: nltk's English Snowball stemmer leaves words of this many characters or fewer as they are.
+SHORT_WORD = 2
+#: Words with more y's than this are stemmed by nltk itself: whoosh's port rebuilds
+#: the word for every y it marks, quadratic on a crafted word like "ayay…".
+MAX_PORTED_YS = 16
+
+
+def snowball_english(word: str) -> str:
+    """nltk's Snowball English stem of ``word`` (``SnowballStemmer("english").stem``).
+
+    Importing any part of nltk runs its package ``__init__``, which imports all of
+    nltk (0.3 s; 1.6 s when scipy and scikit-learn are installed), so a search would
+    start slowly. Whoosh ships a port of nltk's English stemmer: the same rules,
+    minus nltk's first one (short words stay as they are), added here; nltk itself
+    only stems the rare crafted words the port is slow on. tests/test_startup.py
+    checks that the stems are nltk's.
+    """
+    word = word.lower()
+    if len(word) <= SHORT_WORD:
+        return word
+    if word.count("y") > MAX_PORTED_YS:
+        return _nltk_stem("snowball")(word)
+    return _ported_english()(word)
+
+
+@functools.cache
+def _ported_english() -> Callable[[str], str]:
+    """Whoosh's port of nltk's Snowball English stemmer (no rule for short words)."""
+    from whoosh.lang.snowball.english import EnglishStemmer
+
+    stem: Callable[[str], str] = EnglishStemmer().stem
+    return stem
+
+
+@functools.cache
+def _nltk_stem(name: str) -> Callable[[str], str]:
+    """nltk's stem function called ``name``; importing it imports all of nltk."""
+    from nltk.stem import LancasterStemmer, PorterStemmer, SnowballStemmer
+
     if name == "porter":
-        return PorterStemmer().stem
+        return PorterStemmer().stem  # type: ignore[no-any-return]
     if name == "lancaster":
-        return LancasterStemmer().stem
+        return LancasterStemmer().stem  # type: ignore[no-any-return]
+    return SnowballStemmer("english").stem  # type: ignore[no-any-return]
+
+
+def stem_function(name: str) -> Callable[[str], str]:
+    """Return the stem function called ``name`` (one of STEMMERS, except "none").
+
+    None imports nltk when it is returned, so opening an index stays fast:
+    "snowball" never needs to, "porter" and "lancaster" import it when they
+    first stem a word.
+    """
+    if name == "snowball":
+        return snowball_english
+    if name in ("porter", "lancaster"):
+        return functools.partial(_stem_with_nltk, name)
     raise ValueError(f"unknown stemmer {name!r}; choose one of {', '.join(STEMMERS)}")
+
+
+def _stem_with_nltk(name: str, word: str) -> str:
+    return _nltk_stem(name)(word)
 
 
 class NltkStemFilter(StemFilter):
     """Whoosh StemFilter around an nltk stemmer, pickled by name (the schema is pickled).
 
     Needs no nltk data files: the Snowball, Porter and Lancaster stemmers are pure code.
+    Opening an index builds this filter; no stemmer is loaded until a word is stemmed.
     """
 
     def __init__(self, stemmer: str = DEFAULT_STEMMER, cachesize: int = 100_000) -> None:

@@ -1,0 +1,98 @@
+"""A fast start: the stems stay nltk's without importing nltk, and a search loads only
+what it uses (no nltk, no numpy, no torch for a lexical search)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from nltk.stem import SnowballStemmer
+
+from filmsearch.index.analysis import MAX_PORTED_YS, snowball_english, text_analyzer
+
+from .conftest import SEEDS
+
+NLTK_ENGLISH = SnowballStemmer("english").stem
+
+#: nltk's special cases, words at its length rules, apostrophes, y's, capitals.
+TRICKY = [
+    "a", "at", "ats", "sky", "skies", "dying", "lying", "news", "gently", "early", "only",
+    "inning", "outings", "succeeding", "proceed", "generously", "'tis", "o'brien's",
+    "dog\u2019s", "yelling", "player", "Rayleigh", "SAYING", "İstanbul", "\u0131y", "crying",
+    "sayyid", "y", "yy", "yyy", "ay" * (MAX_PORTED_YS + 1), "ay" * MAX_PORTED_YS,
+]  # fmt: skip
+
+
+def test_the_snowball_stems_are_nltks_on_the_seeds_and_tricky_words() -> None:
+    words = set(TRICKY)
+    for path in SEEDS.iterdir():
+        text = path.read_text(encoding="utf-8", errors="replace")
+        words.update(text.split())
+        words.update(token.text for token in text_analyzer("none")(text))
+    assert len(words) > 5_000
+    assert {w: snowball_english(w) for w in words} == {w: NLTK_ENGLISH(w) for w in words}
+
+
+@given(st.text(alphabet="aeiouyAYbcdglnrst'\u2019\u0131İéß", max_size=14))
+def test_the_snowball_stems_are_nltks_on_any_word(word: str) -> None:
+    assert snowball_english(word) == NLTK_ENGLISH(word)
+
+
+def test_a_crafted_word_of_many_ys_is_stemmed_as_nltk_does() -> None:
+    word = "ay" * 20_000  # the port would rebuild these 40,000 letters 20,000 times
+    assert snowball_english(word) == NLTK_ENGLISH(word)
+
+
+def loaded_modules(code: str, *argv: str) -> set[str]:
+    """The modules a fresh Python has loaded after running ``code`` with ``argv``."""
+    script = (
+        "import atexit, json, sys\n"
+        "atexit.register(lambda: sys.stderr.write('\\nMODULES ' + json.dumps(sorted(sys.modules))))"
+        "\n"
+        f"sys.argv = ['filmsearch', *{list(argv)!r}]\n" + code
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    return set(json.loads(done.stderr.rpartition("MODULES ")[2]))
+
+
+HEAVY = ("nltk", "numpy", "torch", "sentence_transformers", "scipy", "sklearn")
+
+
+def heavy(modules: set[str]) -> set[str]:
+    return {name for name in modules if name.split(".")[0] in HEAVY}
+
+
+def test_importing_filmsearch_loads_no_heavy_library() -> None:
+    modules = loaded_modules("import filmsearch\nfilmsearch.FilmSearch, filmsearch.build_index")
+    assert heavy(modules) == set()
+
+
+def test_a_lexical_search_from_the_command_line_loads_no_heavy_library(
+    seed_index: Path,
+) -> None:
+    modules = loaded_modules(
+        "from filmsearch.search.cli import main\nmain()",
+        "search", "whale trainer accident", "--index", str(seed_index), "--mode", "lexical",
+    )  # fmt: skip
+    assert "filmsearch.search.searcher" in modules  # it did search
+    assert heavy(modules) == set()
+
+
+@pytest.mark.parametrize("stemmer", ["porter", "lancaster"])
+def test_other_stemmers_load_nltk_only_when_they_stem(stemmer: str) -> None:
+    code = (
+        "import sys\n"
+        "from filmsearch.index.analysis import text_analyzer\n"
+        f"analyzer = text_analyzer({stemmer!r})\n"
+        "assert 'nltk' not in sys.modules\n"
+        "assert [t.text for t in analyzer('trainers')]\n"
+    )
+    assert "nltk" in loaded_modules(code)
