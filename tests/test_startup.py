@@ -96,3 +96,23 @@ def test_other_stemmers_load_nltk_only_when_they_stem(stemmer: str) -> None:
         "assert [t.text for t in analyzer('trainers')]\n"
     )
     assert "nltk" in loaded_modules(code)
+
+
+def test_every_public_name_is_re_exported_as_before() -> None:
+    import filmsearch
+    import filmsearch.index
+    import filmsearch.search
+    from filmsearch.index import writer
+    from filmsearch.search import searcher, term_scores  # submodules still import this way
+
+    for package in (filmsearch, filmsearch.index, filmsearch.search):
+        for name in package.__all__:
+            assert getattr(package, name) is not None, (package.__name__, name)
+            assert name in dir(package)
+    assert filmsearch.FilmSearch is filmsearch.search.FilmSearch is searcher.FilmSearch
+    assert filmsearch.build_index is filmsearch.index.build_index is writer.build_index
+    assert term_scores.__name__ == "filmsearch.search.term_scores"
+    with pytest.raises(AttributeError, match="no_such_name"):
+        _ = filmsearch.no_such_name
+    with pytest.raises(ImportError):
+        from filmsearch import no_such_name  # noqa: F401

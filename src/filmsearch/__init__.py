@@ -8,41 +8,43 @@
             print(hit.rank, hit.title, hit.score)
 
 ``filmsearch.index`` turns documents into an index; ``filmsearch.search`` queries it.
-Everything a caller needs is re-exported here.
+Everything a caller needs is re-exported here, imported when first used, so that
+``import filmsearch`` (and a command that needs only part of it) starts quickly.
 """
 
-from importlib.metadata import PackageNotFoundError, version
+from __future__ import annotations
 
-from filmsearch.index import (
-    DEFAULT_STEMMER,
-    STEMMERS,
-    BuildProgress,
-    BuildReport,
-    DocumentError,
-    Film,
-    FilmSearchError,
-    IndexDamagedError,
-    IndexLockedError,
-    IndexMismatchError,
-    IndexNotFoundError,
-    NotFilmsError,
-    SemanticUnavailableError,
-    build_index,
-)
-from filmsearch.search import (
-    FilmNotFoundError,
-    FilmSearch,
-    Hit,
-    IndexStats,
-    QueryError,
-    Results,
-    Snippet,
-)
+import importlib
+from typing import TYPE_CHECKING, Any
 
-try:
-    __version__ = version("filmsearch")
-except PackageNotFoundError:  # running from a source tree that was never installed
-    __version__ = "0+unknown"
+if TYPE_CHECKING:
+    from filmsearch.index import (
+        DEFAULT_STEMMER,
+        STEMMERS,
+        BuildProgress,
+        BuildReport,
+        DocumentError,
+        Film,
+        FilmSearchError,
+        IndexDamagedError,
+        IndexLockedError,
+        IndexMismatchError,
+        IndexNotFoundError,
+        NotFilmsError,
+        SemanticUnavailableError,
+        build_index,
+    )
+    from filmsearch.search import (
+        FilmNotFoundError,
+        FilmSearch,
+        Hit,
+        IndexStats,
+        QueryError,
+        Results,
+        Snippet,
+    )
+
+    __version__: str
 
 __all__ = [
     "DEFAULT_STEMMER",
@@ -68,3 +70,38 @@ __all__ = [
     "__version__",
     "build_index",
 ]
+
+#: The public names that come from filmsearch.search; the others (but __version__)
+#: come from filmsearch.index.
+_FROM_SEARCH = frozenset(
+    {"FilmNotFoundError", "FilmSearch", "Hit", "IndexStats", "QueryError", "Results", "Snippet"}
+)
+
+
+def _version() -> str:
+    """The installed distribution's version (reading it imports importlib.metadata, 15 ms)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("filmsearch")
+    except PackageNotFoundError:  # running from a source tree that was never installed
+        return "0+unknown"
+
+
+if not TYPE_CHECKING:  # mypy sees the imports above, and no catch-all for other names
+
+    def __getattr__(name: str) -> Any:
+        """Import a public name when it is first used, then keep it here."""
+        if name == "__version__":
+            value: Any = _version()
+        elif name in __all__:
+            package = "filmsearch.search" if name in _FROM_SEARCH else "filmsearch.index"
+            value = getattr(importlib.import_module(package), name)
+        else:
+            raise AttributeError(f"module 'filmsearch' has no attribute {name!r}")
+        globals()[name] = value
+        return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
