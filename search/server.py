@@ -19,6 +19,7 @@ CORS only with ``cors``.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 import os
@@ -736,6 +737,21 @@ def _print_now(line: str) -> None:
     print(line, flush=True)
 
 
+class _QuietForcedExit(logging.Filter):
+    """Drops the traceback uvicorn logs when a second Ctrl-C cancels the app while it
+    shuts down (asyncio.CancelledError): the user asked for exactly that."""
+
+    def __init__(self, server: uvicorn.Server) -> None:
+        super().__init__()
+        self.server = server
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        cancelled = "CancelledError" in record.getMessage() or (
+            record.exc_info is not None and isinstance(record.exc_info[1], asyncio.CancelledError)
+        )
+        return not (self.server.should_exit and cancelled)
+
+
 def run_server(
     index_dir: str | os.PathLike[str],
     host: str = "127.0.0.1",
@@ -762,6 +778,7 @@ def run_server(
         app, log_level="warning", access_log=False, server_header=False, lifespan="on"
     )
     server = uvicorn.Server(config)
+    logging.getLogger("uvicorn.error").addFilter(_QuietForcedExit(server))
     (announce or _print_now)(
         f"filmsearch: serving {os.path.abspath(index_dir)} at {server_url(sock)} (Ctrl-C stops)"
     )

@@ -558,7 +558,8 @@ def get_json(url: str) -> object:
     raise AssertionError(f"no answer from {url}")
 
 
-def test_server_process_serves_and_stops_cleanly_on_ctrl_c(index_dir: Path) -> None:
+@pytest.mark.parametrize("presses", [1, 2])  # a second Ctrl-C while it shuts down: still quiet
+def test_server_process_serves_and_stops_cleanly_on_ctrl_c(index_dir: Path, presses: int) -> None:
     code = (
         "import sys; from filmsearch.search.server import run_server; "
         "run_server(sys.argv[1], '127.0.0.1', 0, None)"
@@ -582,7 +583,9 @@ def test_server_process_serves_and_stops_cleanly_on_ctrl_c(index_dir: Path) -> N
         with pytest.raises(urllib.error.HTTPError) as refused:  # DNS rebinding
             urllib.request.urlopen(urllib.request.Request(url, headers={"Host": "evil.example"}))
         assert refused.value.code == 400
-        server.send_signal(signal.SIGINT)
+        for _ in range(presses):
+            server.send_signal(signal.SIGINT)
+            time.sleep(0.02)
         _, errors = server.communicate(timeout=20)
     finally:
         if server.poll() is None:
