@@ -31,6 +31,7 @@ from filmsearch.index.errors import IndexMismatchError
 from filmsearch.index.formats import FORMATS
 
 from .evaluation import evaluate, read_requests, write_qrels
+from .export import EXPORTERS, check_index_name
 from .facets import FACETS, check_facets
 from .ordering import SORTS
 from .query import QueryError
@@ -854,6 +855,56 @@ def eval_command(
             f"{r.form:<8}{r.system:<12}{r.queries:>8}{r.mrr:>9.3f}{r.success_1:>9.3f}"
             f"{r.success_10:>9.3f}{r.ndcg:>9.3f}{r.mean_ms:>9.1f}{r.refused:>9}"
         )
+
+
+def _opensearch_index_name(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    try:
+        return check_index_name(value)
+    except ValueError as error:
+        raise click.BadParameter(str(error)) from None
+
+
+@cli.command("export")
+@index_option
+@click.option(
+    "--format",
+    "export_format",
+    type=click.Choice(sorted(EXPORTERS)),
+    default="opensearch",
+    show_default=True,
+    help="What to export for.",
+)
+@click.option(
+    "--out",
+    type=click.Path(),
+    default=".",
+    show_default=True,
+    help="File prefix (writes PREFIX.ndjson, PREFIX.mapping.json, PREFIX.query.json), "
+    "or a folder to write INDEX_NAME.* in.",
+)
+@click.option(
+    "--index-name",
+    default="films",
+    show_default=True,
+    callback=_opensearch_index_name,
+    help="OpenSearch index the bulk file's action lines name.",
+)
+def export_command(index_dir: str | None, export_format: str, out: str, index_name: str) -> None:
+    """Write the index's films for OpenSearch or Elasticsearch (a cluster, when one
+    machine is not enough): a bulk file, the index mapping and an example query.
+
+    \b
+    Example:
+      filmsearch export --out films
+      curl -XPUT localhost:9200/films -H 'Content-Type: application/json' \\
+           --data-binary @films.mapping.json
+      curl -XPOST localhost:9200/_bulk -H 'Content-Type: application/x-ndjson' \\
+           --data-binary @films.ndjson
+    """
+    report = EXPORTERS[export_format](resolve_index(index_dir), out, index_name=index_name)
+    for warning in report.warnings:
+        say(f"filmsearch: warning: {warning}", err=True)
+    say(report.summary())
 
 
 @cli.command("serve")
