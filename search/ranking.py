@@ -19,9 +19,9 @@ beats a film that matches one word in many fields.
 The formula is written once, as the pure functions at the end of this module
 (``idf``, ``length_norm``, ``field_factor``, ``pseudo_tf``, ``saturate``, and
 ``bm25f`` and ``bm25`` made of them); every scorer calls them: the keyword
-scorer and the baseline (``term_scores``), clauses aimed at one field
-(``director:audiard``, phrases, wildcards: BM25F of that field alone, weight
-1, through ``weighting()``), the explanations and the tests.
+scorer, wildcards and the baseline (``term_scores``), clauses aimed at one
+field (``director:audiard``, each word of a phrase: BM25F of that field alone,
+weight 1, through ``weighting()``), the explanations and the tests.
 
 Why these values: a word of the title or a person's name is a much stronger
 sign of the film asked for than the same word in the plot; wiki text is long
