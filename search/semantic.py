@@ -6,6 +6,10 @@ Pure numpy (the model is in ``index.embedding``, loaded on the first query):
     candidates lexical top-N | semantic top-N, with w_sem growing with the
     query's length (``FusionParams.semantic_weight``).
 
+A long request's vector first loses part of the direction every request
+shares ("I'm looking for a movie I watched…", ``GENERIC_REQUEST``), so that
+what is left is about the film (``debiased``, ``FusionParams.generic_weight``).
+
 ``SemanticRanker`` holds one index's vectors and the query model for
 ``FilmSearch``.
 """
@@ -37,23 +41,49 @@ class FusionParams:
     query words or fewer to ``sem_long`` at ``long_words`` words or more,
     linearly in log(words); w_lex = 1 - w_sem.
     ``depth``: candidates are the lexical top-``depth`` | the semantic top-``depth``.
+    ``generic_weight(words)``: how much of ``GENERIC_REQUEST``'s vector the query's
+    loses, from 0 at ``short_words`` to ``generic_long`` at ``long_words`` (same scale).
     """
 
     sem_short: float = 0.8
-    sem_long: float = 0.7
+    sem_long: float = 0.75
     short_words: int = 16
     long_words: int = 64
     depth: int = 150
+    generic_long: float = 0.5
 
-    def semantic_weight(self, words: int) -> float:
-        """``w_sem = s + (l - s) * clip((ln n - ln a) / (ln b - ln a), 0, 1)``."""
+    def length_share(self, words: int) -> float:
+        """``clip((ln n - ln a) / (ln b - ln a), 0, 1)``: 0 for short queries, 1 for long."""
         n = max(words, 1)
         low, high = math.log(self.short_words), math.log(self.long_words)
-        t = min(max((math.log(n) - low) / (high - low), 0.0), 1.0) if high > low else 1.0
-        return self.sem_short + (self.sem_long - self.sem_short) * t
+        return min(max((math.log(n) - low) / (high - low), 0.0), 1.0) if high > low else 1.0
+
+    def semantic_weight(self, words: int) -> float:
+        """``w_sem = s + (l - s) * length_share(n)``."""
+        return self.sem_short + (self.sem_long - self.sem_short) * self.length_share(words)
+
+    def generic_weight(self, words: int) -> float:
+        """``lambda = generic_long * length_share(n)``."""
+        return self.generic_long * self.length_share(words)
 
 
 DEFAULT_FUSION = FusionParams()
+
+#: What every tip-of-the-tongue request says besides the film; chosen a priori (not tuned).
+GENERIC_REQUEST = (
+    "I'm looking for a movie I watched a long time ago, I remember some scenes but not "
+    "the title. Can anyone help me find it? Thanks!"
+)
+
+
+def debiased(query: Vector, generic: Vector, weight: float) -> Vector:
+    """``normalise(q - weight * g)``: the query without ``weight`` of the generic request's
+    direction ``g`` (both normalised); ``q`` itself when ``weight`` is 0."""
+    if weight <= 0:
+        return query
+    moved = query - np.float32(weight) * generic
+    norm = float(np.linalg.norm(moved))
+    return np.asarray(moved / norm if norm > 0 else query, dtype=np.float32)
 
 
 def cosines(matrix: npt.NDArray[Any], query: Vector) -> Vector:
@@ -153,6 +183,7 @@ class SemanticRanker:
     model: str | None = None
     params: FusionParams = DEFAULT_FUSION
     _encoder: Encoder | None = None
+    _generic: Vector | None = None
 
     @classmethod
     def open(
@@ -181,9 +212,19 @@ class SemanticRanker:
         if self.store.matrix.dtype != np.float32:  # sidecars written as float16: once, in memory
             self.store.matrix = np.asarray(self.store.matrix, dtype=np.float32)
 
+    def query_vector(self, text: str) -> Vector:
+        """The query's vector, ``debiased`` by its length's ``generic_weight``."""
+        vector = self.encoder.embed_query(text)
+        weight = self.params.generic_weight(query_words(text))
+        if weight <= 0:
+            return vector
+        if self._generic is None:  # once per ranker: one more short encode
+            self._generic = self.encoder.embed_query(GENERIC_REQUEST)
+        return debiased(vector, self._generic, weight)
+
     def query_scores(self, text: str) -> Vector:
         """The cosine of every film's vector with the query's (the model loads on first use)."""
-        return cosines(self.store.matrix, self.encoder.embed_query(text))
+        return cosines(self.store.matrix, self.query_vector(text))
 
     def rank(
         self,

@@ -309,6 +309,22 @@ def test_semantic_weight_grows_with_query_length() -> None:
     assert params.semantic_weight(500) == pytest.approx(0.8)
 
 
+def test_long_requests_lose_the_generic_request_direction_and_short_ones_do_not() -> None:
+    params = sem.FusionParams(short_words=16, long_words=64, generic_long=0.5)
+    assert params.generic_weight(10) == 0.0
+    assert 0.0 < params.generic_weight(30) < 0.5
+    assert params.generic_weight(200) == pytest.approx(0.5)
+    generic = np.array([1.0, 0.0, 0.0], dtype=np.float32)
+    query = np.array([0.8, 0.6, 0.0], dtype=np.float32)  # mostly "I'm looking for a movie"
+    films = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]], dtype=np.float32)  # generic, on topic
+    assert sem.debiased(query, generic, 0.0) is query
+    moved = sem.debiased(query, generic, 0.5)
+    assert float(np.linalg.norm(moved)) == pytest.approx(1.0)
+    assert moved.dtype == np.float32
+    before, after = sem.cosines(films, query), sem.cosines(films, moved)
+    assert before[0] > before[1] and after[1] > after[0]  # the film about the plot now leads
+
+
 def test_filters_restrict_semantic_candidates() -> None:
     ids = ["a", "b", "c"]
     row_of = {film_id: row for row, film_id in enumerate(ids)}
