@@ -12,7 +12,7 @@ from __future__ import annotations
 import io
 import shutil
 import struct
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,10 +22,10 @@ from whoosh.filedb.filestore import FileStorage
 from whoosh.util.varints import read_varint
 
 from filmsearch.index import build_index
-from filmsearch.index.analysis import NltkStemFilter
 from filmsearch.index.errors import IndexDamagedError, is_damage, reading_index
 from filmsearch.search import FilmSearch
 from filmsearch.search.cli import cli
+from filmsearch.search.term_scores import _ScoreCache
 
 
 @pytest.fixture
@@ -125,38 +125,33 @@ def test_an_oserror_that_is_not_about_a_missing_file_is_not_damage(tmp_path: Pat
         assert not is_damage(error)
 
 
-@pytest.fixture
-def buggy_stemmer(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Filmsearch's stem filter fails an assertion on the word "trainer".
+def buggy_cache(monkeypatch: pytest.MonkeyPatch, bug: Callable[[], None]) -> None:
+    """Filmsearch's cache of word scores, read while a search reads the index, has a bug."""
 
-    Queries without that word parse; the snippets of films whose text has it
-    analyse it while the index is being read.
-    """
-    call = NltkStemFilter.__call__
+    def failing(self: _ScoreCache, key: Any) -> Any:
+        bug()
 
-    def failing(self: NltkStemFilter, tokens: Any) -> Any:
-        for token in call(self, tokens):
-            assert token.text != "trainer", "a bug in filmsearch's analysis"
-            yield token
-
-    monkeypatch.setattr(NltkStemFilter, "__call__", failing)
-    yield
+    monkeypatch.setattr(_ScoreCache, "get", failing)
 
 
-def test_an_assertion_failing_in_filmsearch_code_during_a_search_surfaces_as_itself(
-    index_copy: Path, buggy_stemmer: None
+@pytest.mark.parametrize("bug", [assertion_bug, struct_bug], ids=lambda f: f.__name__)
+def test_a_bug_in_filmsearch_code_during_a_search_surfaces_as_itself(
+    index_copy: Path, monkeypatch: pytest.MonkeyPatch, bug: Callable[[], None]
 ) -> None:
+    expected = type(raised(bug))
     with FilmSearch(index_copy) as fs:
-        assert fs.search("whale", snippets=False).total > 0  # no "trainer" analysed: fine
-        with pytest.raises(AssertionError, match="a bug in filmsearch's analysis") as caught:
-            fs.search("whale")
+        assert fs.search("whale").total > 0
+        buggy_cache(monkeypatch, bug)
+        with pytest.raises(expected) as caught:
+            fs.search("whale trainer")
     assert not isinstance(caught.value, IndexDamagedError)
 
 
 def test_the_cli_calls_a_bug_an_internal_error_not_a_damaged_index(
-    index_copy: Path, buggy_stemmer: None, monkeypatch: pytest.MonkeyPatch
+    index_copy: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("FILMSEARCH_DEBUG", raising=False)
+    buggy_cache(monkeypatch, assertion_bug)
     result = CliRunner().invoke(cli, ["search", "whale", "--index", str(index_copy)])
     assert result.exit_code == 1
     assert "internal error: AssertionError" in result.output
