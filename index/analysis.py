@@ -93,6 +93,34 @@ def _nltk_stem(name: str) -> Callable[[str], str]:
     return SnowballStemmer("english").stem  # type: ignore[no-any-return]
 
 
+#: The letters Snowball English writes at the end of a word that were not there: every
+#: other change cuts letters off, or writes back letters the word had (``ization`` ->
+#: ``ize``: only the ``e`` is new; ``biliti`` -> ``ble``: ``le``; ``y`` -> ``i``).
+SNOWBALL_ENDINGS = ("e", "i", "le")
+_ENDING_STARTS = sorted(
+    {ending[:size] for ending in SNOWBALL_ENDINGS for size in range(1, len(ending) + 1)},
+    key=len,
+    reverse=True,
+)
+#: The words whose Snowball stem is written whole, not made from their beginning.
+SNOWBALL_IRREGULAR = frozenset({"dying", "lying", "tying", "skies"})
+
+
+def snowball_stem_start(stem: str) -> str:
+    """What every word (lowercased) that Snowball English stems to ``stem`` starts with,
+    but for SNOWBALL_IRREGULAR and words with apostrophes.
+
+    The stemmer lowercases, cuts letters off the end and writes letters there, new
+    ones only from SNOWBALL_ENDINGS (it may cut some of those off again); so
+    ``stem`` less the longest beginning of an ending it ends with was already the
+    start of the word. Lets snippets skip stemming words that cannot match a query.
+    """
+    for ending in _ENDING_STARTS:
+        if stem.endswith(ending):
+            return stem[: -len(ending)]
+    return stem
+
+
 def stem_function(name: str) -> Callable[[str], str]:
     """Return the stem function called ``name`` (one of STEMMERS, except "none").
 
