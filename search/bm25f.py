@@ -217,4 +217,7 @@ def prune_keywords(q: wq.Query, reader: Any, limit: int) -> wq.Query:
 
 def _doc_frequency(q: wq.Query, reader: Any) -> int:
     """The largest number of films any of the query's terms occurs in."""
-    return max((reader.doc_frequency(field, text) for field, text in q.iter_all_terms()), default=0)
+    return max(
+        (term_scores.doc_frequency(reader, field, text) for field, text in q.iter_all_terms()),
+        default=0,
+    )

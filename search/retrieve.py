@@ -25,7 +25,7 @@ from whoosh.qparser import QueryParser
 from . import ranking
 from .bm25f import FieldedWord, Keywords, NameMatch, ScoredOr, prune_keywords
 from .query import bound_query, parse_query
-from .term_scores import Budget, SearchTimeout, scored_matches
+from .term_scores import Budget, SearchTimeout, doc_frequency, scored_matches
 from .understand import QueryPlan
 
 #: Fields holding people's names: a free word counts in them only as a name.
@@ -131,9 +131,9 @@ def is_name(reader: Any, word: FieldedWord) -> bool:
         if not isinstance(term, wq.Term):
             continue
         if term.fieldname in NAME_FIELDS:
-            in_names = max(in_names, reader.doc_frequency(term.fieldname, term.text))
+            in_names = max(in_names, doc_frequency(reader, term.fieldname, term.text))
         elif term.fieldname == "synopsis":
-            in_text = reader.doc_frequency("synopsis", term.text)
+            in_text = doc_frequency(reader, "synopsis", term.text)
     return in_names > 0 and in_names >= NAME_EVIDENCE * in_text
 
 

@@ -191,17 +191,38 @@ def word_scores(searcher: Any, terms: Sequence[wq.Term], boost: float = 1.0) -> 
     return scores
 
 
+#: reader -> {(field, word): the number of films with the word in the field}
+_DOC_FREQUENCIES: weakref.WeakKeyDictionary[Any, dict[tuple[str, Any], int]]
+_DOC_FREQUENCIES = weakref.WeakKeyDictionary()
+#: Most document frequencies remembered per reader (then it starts again).
+DOC_FREQUENCIES_KEPT = 200_000
+
+
+def doc_frequency(reader: Any, field: str, text: str | bytes) -> int:
+    """``reader.doc_frequency(field, text)``, remembered while the reader lives: a
+    description's words are looked up when it is pruned, when names are told from
+    words and when idf is computed, and each look-up walks every segment's term file."""
+    cache = _DOC_FREQUENCIES.setdefault(reader, {})
+    key = (field, text)
+    found = cache.get(key)
+    if found is None:
+        if len(cache) >= DOC_FREQUENCIES_KEPT:
+            cache.clear()
+        found = cache[key] = int(reader.doc_frequency(field, text))
+    return found
+
+
 def _word_idf(searcher: Any, terms: Sequence[wq.Term]) -> float | None:
     """The word's idf over the whole index (its df: the largest per-field df); None if absent."""
     parent = searcher.get_parent()
-    doc_freq = max((parent.doc_frequency(t.fieldname, t.text) for t in terms), default=0)
+    doc_freq = max((doc_frequency(parent, t.fieldname, t.text) for t in terms), default=0)
     return ranking.idf(doc_freq, parent.doc_count_all()) if doc_freq else None
 
 
 def field_idf(searcher: Any, field: str, text: str | bytes) -> float:
     """``ranking.idf`` of a word in one field, over the whole index."""
     parent = searcher.get_parent()
-    return ranking.idf(parent.doc_frequency(field, text), parent.doc_count_all())
+    return ranking.idf(doc_frequency(parent, field, text), parent.doc_count_all())
 
 
 def _word_scores(searcher: Any, terms: Sequence[wq.Term], boost: float) -> dict[int, float]:

@@ -32,6 +32,7 @@ position in ``QueryPlan.syntax`` is the same position in the text as typed.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field
 
@@ -120,11 +121,25 @@ def understand(text: str, *, plain: bool = False) -> QueryPlan:
     words = tuple(_WORD.findall(text))
     if plain:
         return QueryPlan(text, words, hints=read_hints(text))
-    plan = _Reader(text).plan()
+    reader = _Reader(text)
+    plan = reader.plan()
     if not _reads_as_prose(text):
         return plan
-    ignored = tuple(dict.fromkeys(plan.meant + plan.ignored))
-    return QueryPlan(text, words, prose=True, ignored=ignored, hints=read_hints(text))
+    kept = ("field",) if plan.fields else ()
+    ignored = tuple(kind for kind in dict.fromkeys(plan.meant + plan.ignored) if kind not in kept)
+    if not plan.fields:
+        return QueryPlan(text, words, prose=True, ignored=ignored, hints=read_hints(text))
+    # "director:burton she lost her legs …": the field clause holds, the rest is words
+    syntax = reader.prose_syntax()
+    free = "".join(" " if reader.fielded[i] else char for i, char in enumerate(syntax))
+    return dataclasses.replace(
+        plan,
+        words=tuple(_WORD.findall(free)),
+        syntax=syntax,
+        prose=True,
+        meant=kept,
+        ignored=ignored,
+    )
 
 
 def _reads_as_prose(text: str) -> bool:
@@ -210,6 +225,22 @@ class _Reader:
             fields=tuple(self.fields),
             hints=read_hints(free),
         )
+
+    def prose_syntax(self) -> str:
+        """The text with its field clauses as they are and everything else as words:
+        every other character that is not part of a word or a space becomes a space, and
+        capital operators lower case."""
+        chars = [
+            char if self.fielded[i] or char.isalnum() or char in "_ \t\n" else " "
+            for i, char in enumerate(self.text)
+        ]
+        for token in re.finditer(r"\b(?:AND|OR|NOT|ANDNOT|ANDMAYBE|TO)\b", self.text):
+            if not self.fielded[token.start()]:
+                chars[token.start() : token.end()] = list(token.group().lower())
+        for match in _FIELD.finditer(self.text):  # the field names, as _field_names wrote them
+            if self.fielded[match.start()]:
+                chars[match.start() : match.end()] = self.chars[match.start() : match.end()]
+        return "".join(chars)
 
     def _urls(self) -> None:
         """A URL is words: its ``:``, ``?``, ``*``, brackets and quotes are not syntax."""

@@ -224,9 +224,9 @@ def test_a_bad_query_while_typing_says_where(watched: Watched, base_url: str) ->
     page.goto(base_url + "/")
     page.locator("#q").press_sequentially("whale", delay=10)
     expect(page.locator("#results li.hit").first).to_be_visible()
-    page.locator("#q").press_sequentially(' "trainer', delay=10)
+    page.locator("#q").press_sequentially(' synopsis:"trainer', delay=10)
     expect(page.locator("#status .error")).to_have_text(
-        "Bad query at position 6: unclosed quote '\"'"
+        "Bad query at position 15: unclosed quote '\"'"
     )
     expect(page.locator("#results li.hit")).to_have_count(0)  # no stale results under it
     page.locator("#q").press("End")

@@ -76,6 +76,15 @@ def test_capital_operators_in_prose_are_words(text: str) -> None:
     assert len(plan.words) == len(text.split())
 
 
+def test_a_field_clause_holds_in_prose_and_the_rest_is_words() -> None:
+    plan = understand("director:burton she lost her legs and I do NOT know (the name) of it?")
+    assert plan.prose and plan.meant == ("field",)
+    assert plan.fields == (("director", "burton"),)
+    assert "burton" not in plan.words and "NOT" not in (plan.syntax or "")
+    assert "operator" in plan.ignored and "group" in plan.ignored
+    assert plan_query(plan, PARSER) is not None
+
+
 def test_a_question_mark_ending_a_word_is_punctuation() -> None:
     assert understand("whale trainer?").syntax is None
     assert understand("wh?le").meant == ("wildcard",)
