@@ -77,7 +77,7 @@ class ScoredOr(wq.Or):
                     scores = term_scores.matcher_scores(sub, searcher, context)
             except term_scores.SearchTimeout:
                 break  # out of time: rank by the clauses scored so far (results flagged partial)
-            share = 0.0 if isinstance(sub, NameMatch) else boost_of(sub)
+            share = clause_share(sub)
             for doc, score in scores.items():
                 totals[doc] += score
                 matched[doc] += share
@@ -99,7 +99,7 @@ class ScoredOr(wq.Or):
 class Keywords(ScoredOr):
     """The OR of a query's keyword clauses; short queries get a coordination factor.
 
-    ``score = sum of clause scores * (matched / clauses) ** ranking.COORDINATION``
+    ``score = sum of clause scores * ranking.coordination(matched, clauses)``
     (Lucene's classic coordination factor, clauses counted by their boosts, so
     filler words count for little) when the query has at most
     ``ranking.COORDINATION_MAX_CLAUSES`` clauses, so that a film matching every
@@ -118,11 +118,11 @@ class Keywords(ScoredOr):
         searcher: Any,
         context: Any,
     ) -> None:
-        if ranking.COORDINATION and len(subs) <= ranking.COORDINATION_MAX_CLAUSES:
+        if len(subs) <= ranking.COORDINATION_MAX_CLAUSES:  # else the factor is 1
             # filler words count for little, whole names not at all (a bonus)
-            weight = sum(boost_of(sub) for sub in subs if not isinstance(sub, NameMatch)) or 1.0
+            weight = sum(clause_share(sub) for sub in subs) or 1.0
             for doc, share in matched.items():
-                totals[doc] *= (share / weight) ** ranking.COORDINATION
+                totals[doc] *= ranking.coordination(share, weight, len(subs))
         boosts: list[tuple[wq.Query, float]] = [
             (wq.NumericRange("year", low, high), ranking.YEAR_HINT_BOOST)
             for low, high in self.hints.years
@@ -142,6 +142,12 @@ class Keywords(ScoredOr):
 def boost_of(q: wq.Query) -> float:
     """A clause's boost (whoosh declares it on most query classes, not on Query)."""
     return float(getattr(q, "boost", 1.0))
+
+
+def clause_share(q: wq.Query) -> float:
+    """What a clause counts for in the coordination factor: its boost (filler words
+    little), nothing for a whole name (a bonus)."""
+    return 0.0 if isinstance(q, NameMatch) else boost_of(q)
 
 
 class NameMatch(wq.Or):

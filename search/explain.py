@@ -24,7 +24,7 @@ from typing import Any, cast
 from whoosh import query as wq
 
 from . import ranking, term_scores
-from .bm25f import FieldedWord, Keywords, NameMatch, ScoredOr, boost_of
+from .bm25f import FieldedWord, Keywords, NameMatch, ScoredOr, clause_share
 
 #: Scores closer than this count as equal.
 TOLERANCE = 1e-6
@@ -126,12 +126,6 @@ def _fielded_word(q: FieldedWord, searcher: Any, context: Any, doc: int) -> Part
     return Part(what, score, fields)
 
 
-def _share(q: wq.Query) -> float:
-    """What a clause counts for in the coordination factor, as ``ScoredOr`` counts it: its
-    boost (filler words little), nothing for a whole name (a bonus)."""
-    return 0.0 if isinstance(q, NameMatch) else boost_of(q)
-
-
 def _scored_or(q: ScoredOr, searcher: Any, context: Any, doc: int) -> Part | None:
     parts: list[Part] = []
     matched = 0.0
@@ -139,13 +133,13 @@ def _scored_or(q: ScoredOr, searcher: Any, context: Any, doc: int) -> Part | Non
         part = _part(sub, searcher, context, doc)
         if part is not None:
             parts.append(part)
-            matched += _share(sub)
+            matched += clause_share(sub)
     if not parts:
         return None
     factor, notes = 1.0, []
     if isinstance(q, Keywords):
         subs = q.subqueries
-        weight = sum(_share(sub) for sub in subs) or 1.0
+        weight = sum(clause_share(sub) for sub in subs) or 1.0
         coordination = ranking.coordination(matched, weight, len(subs))
         if abs(coordination - 1.0) > TOLERANCE:
             factor *= coordination

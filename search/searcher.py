@@ -21,7 +21,7 @@ import math
 import os
 import time
 from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, closing
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from whoosh import query as wq
@@ -113,17 +113,31 @@ class FilmSearch:
         """
         for attempt in range(1, OPEN_ATTEMPTS + 1):
             index = None
+            generation = None
             try:
                 index = open_index(self.index_dir)  # reads the table of contents, may race too
+                generation = index.latest_generation()
                 with self._reading():
                     return index, index.searcher(weighting=ranking.weighting())
             except IndexDamagedError as error:
                 if index is not None:
                     index.close()
-                if attempt == OPEN_ATTEMPTS or not isinstance(error.__cause__, FileNotFoundError):
+                if (
+                    attempt == OPEN_ATTEMPTS
+                    or not isinstance(error.__cause__, FileNotFoundError)
+                    or generation == self._generation()  # no newer one: the file is lost
+                ):
                     raise
                 time.sleep(0.02 * attempt)
         raise AssertionError("unreachable")
+
+    def _generation(self) -> int | None:
+        """The newest generation of the index's table of contents, None if unreadable."""
+        try:
+            with closing(open_index(self.index_dir)) as index:
+                return int(index.latest_generation())
+        except FilmSearchError:
+            return None
 
     def _use_schema(self, schema: Any) -> None:
         self._schema = schema
