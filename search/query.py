@@ -59,7 +59,7 @@ from whoosh.qparser.plugins import Plugin, PrefixPlugin, TaggingPlugin, Wildcard
 from whoosh.query.terms import MultiTerm
 from whoosh.query.wrappers import WrappingQuery
 
-from filmsearch.index.errors import FilmSearchError
+from filmsearch.index.errors import FilmSearchError, raised_in
 from filmsearch.index.schema import NUMERIC_FIELDS, TEXT_FIELDS
 
 from . import ranking
@@ -498,6 +498,8 @@ def parse_query(text: str, parser: QueryParser) -> wq.Query:
     except QueryError:
         raise
     except Exception as error:
+        if not (raised_in(error) or "").startswith("whoosh"):
+            raise  # raised by filmsearch's own code: a bug, not a bad query
         message = str(error).splitlines()[0][:200] if str(error) else ""
         raise QueryError(
             f"cannot understand this query ({type(error).__name__}: {message})"

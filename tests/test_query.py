@@ -105,3 +105,18 @@ def test_filter_options_make_name_phrases() -> None:
     q = filter_query(SCHEMA, cast="Marion Cotillard", year="2010..2015")
     assert isinstance(q, wq.And)
     assert q.subqueries[0] == wq.Phrase("cast", ["marion", "cotillard"])
+
+
+def test_a_bug_in_filmsearch_code_while_parsing_is_not_called_a_bad_query(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from filmsearch.search import query
+
+    def broken(self: object, parser: object, group: object) -> object:
+        raise AssertionError("a bug")
+
+    monkeypatch.setattr(query.ValidationPlugin, "check", broken)
+    with pytest.raises(AssertionError, match="a bug"):
+        parse_query("whale", make_parser(SCHEMA))
+    with pytest.raises(QueryError, match="cannot understand"):  # whoosh's own failures still are
+        parse(">>")
