@@ -204,3 +204,26 @@ def commit_segments(writer: Any, segments: list[Any]) -> None:
         writer._close_segment()
     writer._commit_toc(segments)
     writer._finish()
+
+
+def length_bytes(reader: Any, field: str) -> bytes | None:
+    """The length byte of ``field`` (``length_to_byte``; 0: none) of every document of a
+    segment reader, read at once from its lengths column (private: the column
+    reader's file and position); None where that is not a one-byte numeric column.
+    Calling ``doc_field_length`` per document took 60 ms for five fields of 6,802 films.
+    """
+    from whoosh.codec import whoosh3
+    from whoosh.columns import NumericColumn
+
+    count = reader.doc_count_all()
+    try:
+        column = reader._perdoc._cached_reader(whoosh3._lenfield(field), whoosh3.LENGTHS_COLUMN)
+        if column is None:
+            return bytes(count)
+        if type(column) is not NumericColumn.Reader or column._typecode != "B":
+            return None
+        stored = min(column._count, count)
+        data = bytes(column._dbfile.get(column._basepos, stored)) if stored else b""
+    except AttributeError:
+        return None
+    return data + bytes(count - len(data))

@@ -7,7 +7,6 @@ Exit codes: 0 success, 1 runtime problem (no index yet, unreadable files),
 from __future__ import annotations
 
 import contextlib
-import csv
 import io
 import os
 import sys
@@ -17,7 +16,6 @@ from contextlib import contextmanager
 from typing import Any, TextIO
 
 import click
-import platformdirs
 
 from filmsearch.index import (
     STEMMERS,
@@ -30,7 +28,6 @@ from filmsearch.index import (
 from filmsearch.index.errors import IndexMismatchError
 from filmsearch.index.formats import FORMATS
 
-from .evaluation import evaluate, read_requests, write_qrels
 from .export import EXPORTERS, check_index_name
 from .facets import FACETS, check_facets
 from .ordering import SORTS
@@ -47,6 +44,8 @@ PLAIN_MARKS = ("*", "*")
 
 def default_index_dir() -> str:
     """Where the index lives when neither --index nor FILMSEARCH_INDEX says."""
+    import platformdirs  # here: a search with --index or FILMSEARCH_INDEX starts faster
+
     return os.path.join(platformdirs.user_data_dir("filmsearch", appauthor=False), "index")
 
 
@@ -599,6 +598,8 @@ def render_csv(results: Results) -> str:
 
     Film text has control characters escaped (``for_terminal``), as in the table.
     """
+    import csv
+
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
@@ -811,6 +812,8 @@ def eval_command(
       filmsearch eval ../shared/eval/tot-dev.jsonl --index films.idx --baseline
       filmsearch eval ../shared/eval/tot-dev.jsonl --mode lexical --mode hybrid
     """
+    from .evaluation import evaluate, read_requests, write_qrels  # here: searches start faster
+
     requests = read_requests(queries)
     names = list(forms) or sorted({form for request in requests for form in request.forms})
     if run_path:

@@ -36,6 +36,7 @@ from whoosh import query as wq
 from whoosh.query.ranges import TermRange
 from whoosh.query.terms import MultiTerm, PatternQuery
 from whoosh.query.wrappers import WrappingQuery
+from whoosh.util.numeric import byte_to_length
 
 from ..index import whoosh_compat
 from ..index.whoosh_compat import posting_blocks
@@ -120,12 +121,20 @@ def field_factors(
     cache = _PER_DOCUMENT.setdefault(reader, {})
     key = ("factor", field, weight, b, avg_length)
     if key not in cache:
-        length = reader.doc_field_length
         factor = ranking.field_factor
-        cache[key] = [
-            factor(length(doc, field, 1) or 1, avg_length, weight, b)
-            for doc in range(reader.doc_count_all())
-        ]
+        lengths = whoosh_compat.length_bytes(reader, field)
+        if lengths is not None:  # one factor per length byte, then one look-up per document
+            table = [
+                factor(byte_to_length(byte) or 1 if byte else 1, avg_length, weight, b)
+                for byte in range(256)
+            ]
+            cache[key] = [table[byte] for byte in lengths]
+        else:
+            length = reader.doc_field_length
+            cache[key] = [
+                factor(length(doc, field, 1) or 1, avg_length, weight, b)
+                for doc in range(reader.doc_count_all())
+            ]
     return cache[key]
 
 
