@@ -94,11 +94,6 @@ class QueryPlan:
     fields: tuple[tuple[str, str], ...] = ()
     hints: Hints = field(default_factory=Hints)
 
-    @property
-    def verbose(self) -> bool:
-        """A description rather than keywords (more words than a coordination query takes)."""
-        return len(self.words) > ranking.COORDINATION_MAX_CLAUSES
-
     def __str__(self) -> str:
         parts = [f"words: {' '.join(self.words) or '-'}"]
         if self.fields:
@@ -189,6 +184,8 @@ class _Reader:
         self.fields: list[tuple[str, str]] = []
         #: Characters that belong to a meant field clause (left out of the free words).
         self.fielded = [False] * len(text)
+        #: Which characters are outside double quotes (set once the quotes are settled).
+        self.outside: list[bool] = []
         #: Where the ``[a TO b]`` ranges are.
         self.range_spans: list[tuple[int, int]] = []
 
@@ -203,6 +200,7 @@ class _Reader:
         self._field_names()
         self._ranges()
         self._quotes()
+        self.outside = self._outside_quotes()  # later steps never add or remove a quote
         self._parentheses()
         self._words()
         self._operators()
@@ -350,7 +348,7 @@ class _Reader:
         """Keep balanced parentheses around something; blank the others (":)", "(maybe").
         Parentheses nested past MAX_NESTING are all left to the parser, which
         refuses them."""
-        outside = self._outside_quotes()
+        outside = self.outside
         opened: list[int] = []
         for position, char in enumerate(self.chars):
             if not outside[position]:
@@ -378,7 +376,7 @@ class _Reader:
         nested too deep (the parser refuses those)."""
         if sum(1 for char in self.chars if char == "(") > MAX_NESTING:
             return
-        outside = self._outside_quotes()
+        outside = self.outside
         for position, char in enumerate(self.chars):
             if char in "()" and outside[position] and not self.fielded[position]:
                 self.blank(position, position + 1, "parenthesis")
@@ -387,7 +385,7 @@ class _Reader:
     def _words(self) -> None:
         """Wildcards inside words, boosts and dotted ranges kept; a ``?`` ending a word
         and stray ``^``, ``<``, ``>``, ``=`` blanked (comparisons only follow ``field:``)."""
-        outside = self._outside_quotes()
+        outside = self.outside
         text = "".join(self.chars)
         for match in re.finditer(r"[^\s()\"]+", text):
             start, end = match.span()
