@@ -86,6 +86,18 @@ def test_a_lexical_search_from_the_command_line_loads_no_heavy_library(
     assert heavy(modules) == set()
 
 
+@pytest.mark.parametrize("enabled", [True, False])
+def test_importing_the_command_leaves_garbage_collection_as_it_was(enabled: bool) -> None:
+    code = (
+        "import gc\n"
+        f"{'gc.enable()' if enabled else 'gc.disable()'}\n"
+        "import filmsearch.search.cli\n"
+        f"assert gc.isenabled() is {enabled}\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+
+
 @pytest.mark.parametrize("stemmer", ["porter", "lancaster"])
 def test_other_stemmers_load_nltk_only_when_they_stem(stemmer: str) -> None:
     code = (
