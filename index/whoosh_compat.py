@@ -22,12 +22,14 @@ without a word:
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 import whoosh
 from whoosh.codec.whoosh3 import W3LeafMatcher
+from whoosh.filedb.filestore import OverlayStorage
 from whoosh.index import TOC
 from whoosh.matching.wrappers import FilterMatcher
 from whoosh.multiproc import MpWriter, SubWriterTask
@@ -92,6 +94,9 @@ if _absent:
 FAST_POSTINGS = not missing(W3LeafMatcher, ("_read_ids", "_read_weights", "_next_block"))
 #: Whether wildcards and regular expressions are matched against a cached word list.
 FAST_PATTERNS = not missing(PatternQuery, ("_find_prefix", "_get_pattern"))
+#: Whether a build saves each segment's postings as arrays (``index.postings``); without
+#: it the search reads Whoosh's postings.
+CAPTURE_POSTINGS = not missing(SegmentWriter, ("_assemble_segment", "get_segment"))
 
 
 def posting_blocks(
@@ -132,6 +137,51 @@ def public_postings(matcher: Any) -> tuple[list[int], list[float]]:
         weights.append(matcher.weight())
         matcher.next()
     return ids, weights
+
+
+def capture_postings(writer: Any, capture: Any) -> None:
+    """Have ``writer`` show ``capture`` (``index.postings.PostingsCapture``) its new
+    segment's postings, and save them beside the segment once it is complete.
+
+    Leans on the writer's ``pool.iter_postings`` (the sorted stream Whoosh's
+    ``_flush_segment`` writes the segment's postings from) and on
+    ``_assemble_segment`` and ``get_segment``: after assembling, the segment's
+    own files are final, so the postings file (named ``<segment id>.fsp``)
+    stays outside its compound file, and Whoosh deletes it with the segment.
+    Without them (``CAPTURE_POSTINGS``) nothing is saved.
+    """
+    from . import postings
+
+    pool: Any = getattr(writer, "pool", None)
+    if not CAPTURE_POSTINGS or not callable(getattr(pool, "iter_postings", None)):
+        return
+    if getattr(writer, "_filmsearch_capture", None) is not None:
+        return  # already capturing
+    folder = writer.storage.folder
+    iter_postings = pool.iter_postings
+    assemble = writer._assemble_segment
+
+    def iter_captured() -> Iterator[tuple[Any, ...]]:
+        return capture.tee(iter_postings())  # type: ignore[no-any-return]
+
+    def assemble_and_save() -> None:
+        assemble()
+        segment = writer.get_segment()
+        name = postings.file_name(segment.segment_id())
+        capture.save(os.path.join(folder, name), segment.doc_count_all())
+
+    pool.iter_postings = iter_captured
+    writer._assemble_segment = assemble_and_save
+    writer._filmsearch_capture = capture
+
+
+def segment_folder(reader: Any) -> str | None:
+    """The folder holding a segment reader's files (None for a reader not on disk)."""
+    storage = reader.storage()
+    if isinstance(storage, OverlayStorage):  # a compound segment: its file, then the folder
+        storage = storage.b
+    folder = getattr(storage, "folder", None)
+    return folder if isinstance(folder, str) else None
 
 
 def pattern_parts(q: PatternQuery) -> tuple[str, re.Pattern[str]] | None:

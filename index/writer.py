@@ -48,6 +48,7 @@ from .errors import (
 )
 from .formats import FORMATS, iter_source_files, read_source, stream_digest
 from .locking import LOCK_FILE, writer_lock
+from .postings import PostingsCapture
 from .schema import build_schema, document_to_film, film_to_document, index_text
 
 if TYPE_CHECKING:  # pragma: no cover  (numpy: the semantic extra)
@@ -533,6 +534,7 @@ def _update(
             writer: Any = _FilmMpWriter(ix, procs=jobs, limitmb=WRITER_MB // jobs)
         else:
             writer = ix.writer(limitmb=WRITER_MB)
+            _capture_postings(writer)
     except LockError:
         raise IndexLockedError(
             f"the index at {ix.storage.folder} is being written by another process"
@@ -702,6 +704,13 @@ def _index_source(
     report.removed += old_count - replaced
 
 
+def _capture_postings(writer: Any) -> None:
+    """Save the postings of the segment ``writer`` writes as arrays too (``index.postings``)."""
+    schema = writer.schema
+    fields = [name for name in schema.names() if schema[name].scorable]
+    whoosh_compat.capture_postings(writer, PostingsCapture(fields, writer.storage.folder))
+
+
 def _add_document(writer: Any, document: dict[str, Any]) -> None:
     """Add one document; what Whoosh raises other than OSError becomes FilmSearchError."""
     try:
@@ -762,6 +771,7 @@ class _Worker(SubWriterTask):
 
     def _process_file(self, filename: str, doc_count: int) -> None:
         writer = self.writer
+        _capture_postings(writer)  # once: the worker's writer is made in Whoosh's run()
         tempstorage = writer.temp_storage()
         with tempstorage.open_file(filename).raw_file() as handle:
             for _ in range(doc_count):
@@ -790,6 +800,7 @@ class _FilmMpWriter(MpWriter):
         base: Any = super()  # Whoosh's methods are untyped
         base.__init__(ix, procs=procs, multisegment=True, limitmb=limitmb)
         self.sent = 0
+        _capture_postings(self)  # segments merged at commit
 
     def _new_task(self) -> _Worker:
         worker: Any = _Worker  # its __init__ is Whoosh's, untyped

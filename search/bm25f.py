@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import copy
 from collections import defaultdict
+from collections.abc import Callable, Iterator
 from typing import Any, cast
 
 from whoosh import query as wq
@@ -32,9 +33,13 @@ class FieldedWord(wq.compound.CompoundQuery):
     JOINT = " | "
     word = ""
 
+    def only_terms(self) -> bool:
+        """Whether each field clause is a single term (no phrase or wildcard)."""
+        return all(isinstance(sub, wq.Term) for sub in self.subqueries)
+
     def scores(self, searcher: Any, context: Any) -> dict[int, float]:
         """BM25F score of every film of the segment that contains the word."""
-        if not all(isinstance(sub, wq.Term) for sub in self.subqueries):
+        if not self.only_terms():
             # Phrases or wildcards inside: plain sum of the parts' scores.
             return term_scores.matcher_scores(
                 wq.Or(self.subqueries, boost=self.boost), searcher, context
@@ -67,14 +72,16 @@ class ScoredOr(wq.Or):
     """
 
     def _matcher(self, subs: list[wq.Query], searcher: Any, context: Any) -> Any:
+        if term_scores.arrays_on():
+            from . import array_scores  # imports numpy
+
+            if array_scores.segment_postings(searcher.reader()) is not None:
+                return self._array_matcher(subs, searcher, context)
         totals: defaultdict[int, float] = defaultdict(float)
         matched: defaultdict[int, float] = defaultdict(float)
         for sub in subs:
             try:
-                if hasattr(sub, "scores"):
-                    scores = sub.scores(searcher, context)
-                else:
-                    scores = term_scores.matcher_scores(sub, searcher, context)
+                scores = clause_scores(sub, searcher, context)
             except term_scores.SearchTimeout:
                 break  # out of time: rank by the clauses scored so far (results flagged partial)
             share = clause_share(sub)
@@ -83,6 +90,33 @@ class ScoredOr(wq.Or):
                 matched[doc] += share
         self.combine(totals, matched, subs, searcher, context)
         return term_scores.scored_docs(totals, searcher.reader())
+
+    def _array_matcher(self, subs: list[wq.Query], searcher: Any, context: Any) -> Any:
+        """``_matcher`` over the segment's postings arrays (``array_scores``)."""
+        import numpy as np
+
+        from . import array_scores
+
+        reader = searcher.reader()
+        size = reader.doc_count_all()
+        totals, matched, scratch = np.zeros(size), np.zeros(size), np.zeros(size)
+        hit = np.zeros(size, dtype=bool)
+        for sub in subs:
+            try:
+                found = None
+                if isinstance(sub, FieldedWord) and sub.only_terms():
+                    terms = cast("list[wq.Term]", sub.subqueries)
+                    found = array_scores.word_scores(searcher, terms, sub.boost, scratch)
+                if found is None:
+                    found = array_scores.from_dict(clause_scores(sub, searcher, context))
+            except term_scores.SearchTimeout:
+                break
+            docs, scores = found  # a film may be listed more than once, with one score
+            totals[docs] += scores
+            matched[docs] += clause_share(sub)
+            hit[docs] = True
+        self.combine_arrays(totals, matched, hit, subs, searcher, context)
+        return array_scores.scored_docs(totals, hit, reader)
 
     def combine(
         self,
@@ -94,6 +128,17 @@ class ScoredOr(wq.Or):
     ) -> None:
         """Adjust ``totals`` in place; ``matched`` sums the boosts of the clauses each
         film matched."""
+
+    def combine_arrays(
+        self,
+        totals: Any,
+        matched: Any,
+        hit: Any,
+        subs: list[wq.Query],
+        searcher: Any,
+        context: Any,
+    ) -> None:
+        """``combine`` over arrays (``hit``: the films any clause matched)."""
 
 
 class Keywords(ScoredOr):
@@ -118,11 +163,51 @@ class Keywords(ScoredOr):
         searcher: Any,
         context: Any,
     ) -> None:
-        if len(subs) <= ranking.COORDINATION_MAX_CLAUSES:  # else the factor is 1
-            # filler words count for little, whole names not at all (a bonus)
-            weight = sum(clause_share(sub) for sub in subs) or 1.0
+        factor = self._coordination(subs)
+        if factor is not None:
             for doc, share in matched.items():
-                totals[doc] *= ranking.coordination(share, weight, len(subs))
+                totals[doc] *= factor(share)
+        boosted: set[int] = set()
+        for docs, boost in self._hinted(searcher, context):
+            for doc in docs:
+                if doc in totals and doc not in boosted:
+                    totals[doc] *= 1.0 + boost
+                    boosted.add(doc)
+
+    def combine_arrays(
+        self,
+        totals: Any,
+        matched: Any,
+        hit: Any,
+        subs: list[wq.Query],
+        searcher: Any,
+        context: Any,
+    ) -> None:
+        import numpy as np
+
+        factor = self._coordination(subs)
+        if factor is not None:
+            for share in np.unique(matched[hit]).tolist():  # a few sums of clause boosts
+                totals[hit & (matched == share)] *= factor(share)
+        unboosted = hit.copy()
+        for docs, boost in self._hinted(searcher, context):
+            hinted = np.zeros_like(hit)
+            hinted[np.fromiter(docs, dtype=np.int64)] = True
+            hinted &= unboosted
+            totals[hinted] *= 1.0 + boost
+            unboosted &= ~hinted
+
+    def _coordination(self, subs: list[wq.Query]) -> Callable[[float], float] | None:
+        """The coordination factor of a film by the boosts of the clauses it matched;
+        None for a description (more than COORDINATION_MAX_CLAUSES clauses: 1)."""
+        if len(subs) > ranking.COORDINATION_MAX_CLAUSES:
+            return None
+        # filler words count for little, whole names not at all (a bonus)
+        weight = sum(clause_share(sub) for sub in subs) or 1.0
+        return lambda share: ranking.coordination(share, weight, len(subs))
+
+    def _hinted(self, searcher: Any, context: Any) -> Iterator[tuple[Iterator[int], float]]:
+        """The films of the segment in each hinted year range and genre, with its boost."""
         boosts: list[tuple[wq.Query, float]] = [
             (wq.NumericRange("year", low, high), ranking.YEAR_HINT_BOOST)
             for low, high in self.hints.years
@@ -130,18 +215,22 @@ class Keywords(ScoredOr):
         boosts += [
             (wq.Term("genre", genre), ranking.GENRE_HINT_BOOST) for genre in self.hints.genres
         ]
-        boosted: set[int] = set()
         for hinted, boost in boosts:
             if boost:
-                for doc in hinted.matcher(searcher, context).all_ids():
-                    if doc in totals and doc not in boosted:
-                        totals[doc] *= 1.0 + boost
-                        boosted.add(doc)
+                yield hinted.matcher(searcher, context).all_ids(), boost
 
 
 def boost_of(q: wq.Query) -> float:
     """A clause's boost (whoosh declares it on most query classes, not on Query)."""
     return float(getattr(q, "boost", 1.0))
+
+
+def clause_scores(q: wq.Query, searcher: Any, context: Any) -> dict[int, float]:
+    """A clause's score of each film of the segment: read from its posting lists where it
+    can (``scores``), else from its matcher."""
+    if hasattr(q, "scores"):
+        return q.scores(searcher, context)  # type: ignore[no-any-return]
+    return term_scores.matcher_scores(q, searcher, context)
 
 
 def clause_share(q: wq.Query) -> float:

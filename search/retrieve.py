@@ -15,6 +15,7 @@ the hits are the searcher's next stages.
 from __future__ import annotations
 
 import copy
+import heapq
 import itertools
 from typing import Any
 
@@ -24,6 +25,7 @@ from whoosh.qparser import QueryParser
 
 from . import ranking
 from .bm25f import FieldedWord, Keywords, NameMatch, ScoredOr, prune_keywords
+from .ordering import sort_key
 from .query import bound_query, parse_query
 from .term_scores import Budget, SearchTimeout, doc_frequency, scored_matches
 from .understand import QueryPlan
@@ -215,22 +217,78 @@ class BudgetCollector(collectors.WrappingCollector):
             child.collect(sub_docnum)
 
 
-def matches(searcher: Any, q: wq.Query, budget: Budget) -> list[tuple[int, float]]:
-    """Every (document number, score) pair that matches ``q``, in no particular order.
+class Matches:
+    """Every film a query matched, in no particular order: (document number, score)
+    pairs, or two arrays when the query was scored with numpy (``array_scores``)."""
+
+    def __init__(self, pairs: list[tuple[int, float]] | None = None, arrays: Any = None) -> None:
+        self._pairs = pairs
+        self.arrays: tuple[Any, Any] | None = arrays
+
+    def __len__(self) -> int:
+        return len(self.arrays[0]) if self.arrays is not None else len(self._pairs or ())
+
+    def pairs(self) -> list[tuple[int, float]]:
+        """Every (document number, score)."""
+        if self._pairs is None:
+            arrays: Any = self.arrays  # set when the pairs are not
+            docs, scores = arrays
+            self._pairs = list(zip(docs.tolist(), scores.tolist(), strict=True))
+        return self._pairs
+
+    def docnums(self) -> list[int]:
+        """Every document number."""
+        if self.arrays is not None:
+            return list(self.arrays[0].tolist())
+        return [docnum for docnum, _ in self.pairs()]
+
+    def best(self, count: int, id_rank: list[int]) -> list[tuple[int, float]]:
+        """The ``count`` best (document number, score) pairs, by score, ties by
+        ``id_rank[docnum]`` (``ordering.sort_key("relevance", ...)``)."""
+        if self.arrays is None:
+            return heapq.nsmallest(count, self.pairs(), key=sort_key("relevance", id_rank, None))
+        import numpy as np
+
+        docs, scores = self.arrays
+        if count <= 0 or not len(docs):
+            return []
+        if len(docs) > count:  # every film scoring at least the count-th best score
+            threshold = np.partition(scores, len(scores) - count)[len(scores) - count]
+            keep = scores >= threshold
+            docs, scores = docs[keep], scores[keep]
+        order = np.lexsort((_rank_array(id_rank)[docs], -scores))[:count]
+        return list(zip(docs[order].tolist(), scores[order].tolist(), strict=True))
+
+
+_RANKS: list[Any] = [None, None]  # the last id_rank list seen, and it as an array
+
+
+def _rank_array(id_rank: list[int]) -> Any:
+    import numpy as np
+
+    if _RANKS[0] is not id_rank:
+        _RANKS[:] = [id_rank, np.asarray(id_rank, dtype=np.int64)]
+    return _RANKS[1]
+
+
+def matches(searcher: Any, q: wq.Query, budget: Budget) -> Matches:
+    """Every film that matches ``q``, with its score.
 
     When ``budget`` runs out, what was found by then (``budget.timed_out`` is set).
     """
     if isinstance(q, (ScoredOr, FieldedWord)):  # keywords only: no need for a collector
         found = scored_matches(q, searcher)
+        if isinstance(found, tuple):
+            return Matches(arrays=found)
         if found is not None:
-            return found
+            return Matches(found)
     collector = BudgetCollector(collectors.UnlimitedCollector(), budget)
     try:
         searcher.search_with_collector(q, collector)
     except (collectors.TimeLimit, SearchTimeout):
         budget.timed_out = True
     results = collector.results()
-    return [(docnum, score or 0.0) for score, docnum in results.top_n]
+    return Matches([(docnum, score or 0.0) for score, docnum in results.top_n])
 
 
 def terms_by_field(q: wq.Query, fields: tuple[str, ...]) -> dict[str, frozenset[str]]:

@@ -64,6 +64,7 @@ from .similar import FilmNotFoundError, similar_query
 from .spelling import MAX_SUGGESTIONS, SUGGEST_BELOW, Speller, Vocabulary, query_spans
 from .term_scores import (
     SearchTimeout,
+    arrays_enabled,
     check_time,
     time_budget,
 )
@@ -90,12 +91,18 @@ class FilmSearch:
     """A searcher over one filmsearch index. Use it as a context manager, or call close().
 
     ``model`` names the query model for semantic ranking (default: the one the
-    index's vectors were made with).
+    index's vectors were made with). With ``arrays``, keyword queries are
+    scored with numpy over the postings arrays each segment has
+    (``array_scores``; the same scores, faster); without, a posting at a time
+    in Python, which spares a one-off search on a small index numpy's import.
     """
 
-    def __init__(self, index_dir: str | os.PathLike[str], *, model: str | None = None) -> None:
+    def __init__(
+        self, index_dir: str | os.PathLike[str], *, model: str | None = None, arrays: bool = False
+    ) -> None:
         self.index_dir = os.path.abspath(os.fspath(index_dir))
         self.model = model
+        self.arrays = arrays
         self._index, self._searcher = self._open()
         self._use_schema(self._searcher.schema)
         self._ranker: SemanticRanker | None = None
@@ -179,7 +186,7 @@ class FilmSearch:
         for attempt in range(1, OPEN_ATTEMPTS + 1):
             try:
                 searcher = self._current()
-                with self._reading():
+                with self._reading(), arrays_enabled(self.arrays):
                     return work(searcher)
             except IndexDamagedError as error:
                 if attempt == OPEN_ATTEMPTS or not isinstance(error.__cause__, FileNotFoundError):
@@ -312,20 +319,22 @@ class FilmSearch:
                 matches = retrieve.matches(searcher, fitted, budget)
                 ids, docnum_of, id_rank = self._ids(searcher)
                 table = self._table(searcher) if sort != "relevance" or facet_names else None
-                by_relevance = sort_key("relevance", id_rank, None)
                 total = len(matches)
                 fusion: _Fusion | None = None
-                if ranker is None:
-                    ranked = heapq.nsmallest(wanted, matches, key=sort_key(sort, id_rank, table))
+                if ranker is None and sort == "relevance":
+                    ranked = matches.best(wanted, id_rank)
+                elif ranker is None:
+                    ranked = heapq.nsmallest(
+                        wanted, matches.pairs(), key=sort_key(sort, id_rank, table)
+                    )
                 else:
                     depth = max(wanted, ranker.params.depth)
                     lexical = [
-                        (ids[docnum], score)
-                        for docnum, score in heapq.nsmallest(depth, matches, key=by_relevance)
+                        (ids[docnum], score) for docnum, score in matches.best(depth, id_rank)
                     ]
                     allowed: set[str] | None = None
                     if not words_only:  # field clauses, phrases, operators: their matches only
-                        allowed = {ids[docnum] for docnum, _ in matches}
+                        allowed = {ids[docnum] for docnum in matches.docnums()}
                     elif filters is not None:
                         allowed = {ids[docnum] for docnum in searcher.docs_for_query(filters)}
                     fused = ranker.rank(
@@ -348,7 +357,7 @@ class FilmSearch:
                 if budget.timed_out and not ranked:
                     raise _took_too_long(time_limit)
                 counted = (
-                    count_facets(table, (docnum for docnum, _ in matches), facet_names)
+                    count_facets(table, matches.docnums(), facet_names)
                     if table is not None and facet_names
                     else {}
                 )
@@ -446,7 +455,7 @@ class FilmSearch:
             with time_budget(time_limit) as budget:
                 matches = retrieve.matches(searcher, q, budget)
                 _, _, id_rank = self._ids(searcher)
-                ranked = heapq.nsmallest(wanted, matches, key=sort_key("relevance", id_rank, None))
+                ranked = matches.best(wanted, id_rank)
                 if budget.timed_out and not ranked:
                     raise _took_too_long(time_limit)
                 terms = terms_by_field(q, SNIPPET_FIELDS) if snippets else {}

@@ -101,6 +101,25 @@ def check_time() -> None:
         raise SearchTimeout
 
 
+_ARRAYS: ContextVar[bool] = ContextVar("filmsearch_arrays", default=False)
+
+
+@contextmanager
+def arrays_enabled(enabled: bool = True) -> Iterator[None]:
+    """Inside this block, keyword queries are scored with numpy over the segments'
+    postings arrays where they have them (``array_scores``)."""
+    token = _ARRAYS.set(enabled)
+    try:
+        yield
+    finally:
+        _ARRAYS.reset(token)
+
+
+def arrays_on() -> bool:
+    """Whether ``arrays_enabled`` is in force."""
+    return _ARRAYS.get()
+
+
 def note_cut() -> None:
     """Record that an expansion was cut to MAX_EXPANSIONS words."""
     budget = _BUDGET.get()
@@ -221,7 +240,7 @@ def doc_frequency(reader: Any, field: str, text: str | bytes) -> int:
     return found
 
 
-def _word_idf(searcher: Any, terms: Sequence[wq.Term]) -> float | None:
+def word_idf(searcher: Any, terms: Sequence[wq.Term]) -> float | None:
     """The word's idf over the whole index (its df: the largest per-field df); None if absent."""
     parent = searcher.get_parent()
     doc_freq = max((doc_frequency(parent, t.fieldname, t.text) for t in terms), default=0)
@@ -235,8 +254,8 @@ def field_idf(searcher: Any, field: str, text: str | bytes) -> float:
 
 
 def _word_scores(searcher: Any, terms: Sequence[wq.Term], boost: float) -> dict[int, float]:
-    word_idf = _word_idf(searcher, terms)
-    if word_idf is None:
+    idf_value = word_idf(searcher, terms)
+    if idf_value is None:
         return {}
     parent = searcher.get_parent()
     reader = searcher.reader()
@@ -253,7 +272,7 @@ def _word_scores(searcher: Any, terms: Sequence[wq.Term], boost: float) -> dict[
             for doc, freq in zip(ids, freqs, strict=True):
                 pseudo_tf[doc] += freq * factors[doc]
     k1, saturate = ranking.K1, ranking.saturate
-    scale = word_idf * boost  # ranking.bm25f, times the word's boost
+    scale = idf_value * boost  # ranking.bm25f, times the word's boost
     return {doc: scale * saturate(tf, k1) for doc, tf in pseudo_tf.items()}
 
 
@@ -276,8 +295,8 @@ def baseline_word_scores(searcher: Any, terms: Sequence[wq.Term]) -> dict[int, f
     Frequencies and lengths are summed over the fields; df is approximated by
     the largest per-field df.
     """
-    word_idf = _word_idf(searcher, terms)
-    if word_idf is None:
+    idf_value = word_idf(searcher, terms)
+    if idf_value is None:
         return {}
     parent = searcher.get_parent()
     reader = searcher.reader()
@@ -290,7 +309,9 @@ def baseline_word_scores(searcher: Any, terms: Sequence[wq.Term]) -> dict[int, f
     fields = ranking.BASELINE_FIELDS
     avg_length = sum(parent.avg_field_length(f) or 0.0 for f in fields) or 1.0
     lengths = total_lengths(reader, fields)
-    return {doc: ranking.bm25(word_idf, freq, lengths[doc], avg_length) for doc, freq in tf.items()}
+    return {
+        doc: ranking.bm25(idf_value, freq, lengths[doc], avg_length) for doc, freq in tf.items()
+    }
 
 
 class ScoredDocs(matching.Matcher):
@@ -377,19 +398,63 @@ def scored_docs(scores: dict[int, float], reader: Any) -> Any:
     return ScoredDocs(ids, [scores[doc] for doc in ids])
 
 
-def scored_matches(q: wq.Query, searcher: Any) -> list[tuple[int, float]] | None:
+class ArrayScoredDocs(ScoredDocs):
+    """ScoredDocs over numpy arrays (``array_scores``): the lists Whoosh's matcher calls
+    need are made only if it is walked; ``scored_matches`` takes the arrays."""
+
+    def __init__(self, docs: Any, scores: Any) -> None:
+        self.docs_array, self.scores_array = docs, scores
+        self._at = 0
+        self._max_score = float(scores.max())
+        self._lists: tuple[list[int], list[float]] | None = None
+
+    @property
+    def _docs(self) -> list[int]:
+        return self._as_lists()[0]
+
+    @_docs.setter
+    def _docs(self, docs: list[int]) -> None:
+        self._lists = (docs, self._as_lists()[1])
+
+    @property
+    def _scores(self) -> list[float]:
+        return self._as_lists()[1]
+
+    @_scores.setter
+    def _scores(self, scores: list[float]) -> None:
+        self._lists = (self._as_lists()[0], scores)
+
+    def _as_lists(self) -> tuple[list[int], list[float]]:
+        if self._lists is None:
+            self._lists = (self.docs_array.tolist(), self.scores_array.tolist())
+        return self._lists
+
+
+def scored_matches(q: wq.Query, searcher: Any) -> list[tuple[int, float]] | tuple[Any, Any] | None:
     """Every (document number, score) of ``q`` when its matchers are ScoredDocs on every
     segment (keyword queries: no collector needed, which would visit every match again),
-    else None."""
+    else None. When every segment scored with arrays, (document numbers, scores) arrays."""
     context = searcher.context()
     found: list[tuple[int, float]] = []
+    arrays: list[tuple[Any, Any]] = []
     for leaf, offset in searcher.leaf_searchers():
         matcher = q.matcher(leaf, context)
         if not matcher.is_active():
             continue
-        if not isinstance(matcher, ScoredDocs):
+        if isinstance(matcher, ArrayScoredDocs):
+            arrays.append((matcher.docs_array + offset, matcher.scores_array))
+        elif isinstance(matcher, ScoredDocs):
+            found.extend((doc + offset, score) for doc, score in matcher.scored())
+        else:
             return None
-        found.extend((doc + offset, score) for doc, score in matcher.scored())
+    if arrays and not found:
+        import numpy as np
+
+        if len(arrays) == 1:
+            return arrays[0]
+        return np.concatenate([a for a, _ in arrays]), np.concatenate([b for _, b in arrays])
+    for docs, scores in arrays:
+        found.extend(zip(docs.tolist(), scores.tolist(), strict=True))
     return found
 
 

@@ -510,7 +510,8 @@ def test_allow_list_is_what_a_real_index_uses(
     build_index([films], tmp_path / "index")
     (films / "extra.txt").write_text(seed_text(title="Extra"), encoding="utf-8")
     build_index([films], tmp_path / "index")
-    with FilmSearch(tmp_path / "index") as fs:
-        for hit in fs.search('whale "rode to the land" year:1990..2010').hits:
-            assert fs.get(hit.id) is not None
+    for arrays in (True, False):  # numpy over the postings files, or Whoosh's postings
+        with FilmSearch(tmp_path / "index", arrays=arrays) as fs:
+            for hit in fs.search('whale "rode to the land" year:1990..2010').hits:
+                assert fs.get(hit.id) is not None
     assert used == set(ALLOWED)

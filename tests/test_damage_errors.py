@@ -25,7 +25,7 @@ from filmsearch.index import build_index
 from filmsearch.index.errors import IndexDamagedError, is_damage, reading_index
 from filmsearch.search import FilmSearch
 from filmsearch.search.cli import cli
-from filmsearch.search.term_scores import _ScoreCache
+from filmsearch.search import term_scores
 
 
 @pytest.fixture
@@ -126,20 +126,22 @@ def test_an_oserror_that_is_not_about_a_missing_file_is_not_damage(tmp_path: Pat
 
 
 def buggy_cache(monkeypatch: pytest.MonkeyPatch, bug: Callable[[], None]) -> None:
-    """Filmsearch's cache of word scores, read while a search reads the index, has a bug."""
+    """Filmsearch's idf of a word, computed while a search reads the index (by either
+    scorer), has a bug."""
 
-    def failing(self: _ScoreCache, key: Any) -> Any:
+    def failing(searcher: Any, terms: Any) -> Any:
         bug()
 
-    monkeypatch.setattr(_ScoreCache, "get", failing)
+    monkeypatch.setattr(term_scores, "word_idf", failing)
 
 
+@pytest.mark.parametrize("arrays", [True, False], ids=["arrays", "python"])
 @pytest.mark.parametrize("bug", [assertion_bug, struct_bug], ids=lambda f: f.__name__)
 def test_a_bug_in_filmsearch_code_during_a_search_surfaces_as_itself(
-    index_copy: Path, monkeypatch: pytest.MonkeyPatch, bug: Callable[[], None]
+    index_copy: Path, monkeypatch: pytest.MonkeyPatch, bug: Callable[[], None], arrays: bool
 ) -> None:
     expected = type(raised(bug))
-    with FilmSearch(index_copy) as fs:
+    with FilmSearch(index_copy, arrays=arrays) as fs:
         assert fs.search("whale").total > 0
         buggy_cache(monkeypatch, bug)
         with pytest.raises(expected) as caught:

@@ -1,0 +1,219 @@
+"""Keyword queries scored with numpy over each segment's postings arrays (search.array_scores,
+index.postings) find the same films, in the same order, with the same scores as the
+Python scorer, on random queries, after updates, deletions and merges; the postings
+files hold exactly Whoosh's postings; and a missing or damaged file only slows a
+search down."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import whoosh.index
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from filmsearch import FilmSearch
+from filmsearch.index import build_index, postings, whoosh_compat
+from filmsearch.index.writer import INDEX_NAME
+from filmsearch.search import array_scores
+
+#: Words the random queries draw from: in many films, in few, in names, in none.
+WORDS = [
+    "whale", "trainer", "accident", "love", "war", "father", "son", "young", "city",
+    "killer", "legs", "orca", "sea", "island", "space", "robot", "murder", "police",
+    "audiard", "cotillard", "nolan", "hanks", "marion", "james", "the", "a", "of",
+    "lighthouse", "keeper", "xylophonist", "drama", "comedy", "2012", "1990s",
+]  # fmt: skip
+SYNTAX = ['title:"{w}"', "director:{w}", "{w}*", "{w} AND {v}", '"{w} {v}"', "{w} -{v}"]
+
+NEW_FILM = """{title}
+Released Year: {year}
+Running time: 95
+Director: Ines Marlowe
+Cast: Tomas Brand,Ada Quist,
+Content: A lighthouse keeper on a remote island finds a wounded orca {extra}.
+Wiki info:
+{title} is a film about a keeper, the sea and a whale that will not leave the bay.
+"""
+
+
+@pytest.fixture(scope="module")
+def updated_index(seeds_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The seeds, then four updates: files removed, changed and added, each update a new
+    segment (Whoosh merges the small ones)."""
+    root = tmp_path_factory.mktemp("arrays")
+    films = root / "films"
+    shutil.copytree(seeds_dir, films)
+    index = root / "index"
+    build_index([films], index, jobs=2)
+    seeds = sorted(films.glob("*.txt"))
+    for path in seeds[:6]:
+        path.unlink()
+    build_index([films], index)
+    for number, path in enumerate(seeds[10:14]):
+        path.write_text(path.read_text() + f"\nA lighthouse keeper ({number}) saw it all.\n")
+    build_index([films], index)
+    for number in range(3):
+        text = NEW_FILM.format(title=f"Keeper {number}", year=1990 + number, extra="x" * number)
+        (films / f"new_{number}.txt").write_text(text)
+    build_index([films], index)
+    return index
+
+
+@pytest.fixture(scope="module")
+def engines(updated_index: Path) -> Iterator[tuple[FilmSearch, FilmSearch]]:
+    """The same index searched with arrays and with the Python scorer."""
+    with (
+        FilmSearch(updated_index, arrays=True) as fast,
+        FilmSearch(updated_index, arrays=False) as slow,
+    ):
+        yield fast, slow
+
+
+def assert_same(fast: Any, slow: Any) -> None:
+    assert fast.total == slow.total
+    assert [hit.id for hit in fast.hits] == [hit.id for hit in slow.hits]
+    for a, b in zip(fast.hits, slow.hits, strict=True):
+        assert a.score == pytest.approx(b.score, rel=1e-6, abs=1e-6)
+
+
+@st.composite
+def queries(draw: st.DrawFn) -> str:
+    words = draw(st.lists(st.sampled_from(WORDS), min_size=1, max_size=12))
+    if draw(st.booleans()) and len(words) >= 2:
+        template = draw(st.sampled_from(SYNTAX))
+        words[:2] = [template.format(w=words[0], v=words[1])]
+    return " ".join(words)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(text=queries(), limit=st.integers(1, 40), offset=st.integers(0, 5))
+def test_arrays_rank_as_the_python_scorer(
+    engines: tuple[FilmSearch, FilmSearch], text: str, limit: int, offset: int
+) -> None:
+    fast, slow = engines
+    options = {"limit": limit, "offset": offset, "snippets": False, "exact": True}
+    assert_same(fast.search(text, **options), slow.search(text, **options))
+
+
+@pytest.mark.parametrize(
+    "text, options",
+    [
+        ("keeper island orca", {}),
+        ("a lighthouse keeper and a whale in the 1990s", {}),  # a year hint
+        ("keeper whale", {"year": "1990..1991"}),  # a filter
+        ("keeper whale", {"sort": "-year"}),
+        ("keeper whale", {"facets": ["decade"]}),
+        ("killer whale trainer loses her legs", {"limit": 3}),
+    ],
+)
+def test_arrays_with_filters_hints_sorts_and_facets(
+    engines: tuple[FilmSearch, FilmSearch], text: str, options: dict[str, Any]
+) -> None:
+    fast, slow = engines
+    a, b = (
+        fast.search(text, snippets=False, **options),
+        slow.search(text, snippets=False, **options),
+    )
+    assert_same(a, b)
+    assert a.facets == b.facets
+    assert a.total > 0
+
+
+def test_removed_and_replaced_films_never_score(engines: tuple[FilmSearch, FilmSearch]) -> None:
+    fast, _ = engines
+    results = fast.search("lighthouse keeper", limit=50, snippets=False)
+    assert any(found is not None for found in array_scores._POSTINGS.values())  # arrays used
+    keepers = [hit for hit in results.hits if "Keeper" in hit.title]
+    assert len(keepers) == 3  # the three new films, each once
+    ids = [hit.id for hit in results.hits]
+    assert len(ids) == len(set(ids))  # a changed film's old version is gone
+    assert results.total == 7  # 3 new films + 4 changed ones
+
+
+def segment_readers(index: Path) -> Iterator[Any]:
+    ix = whoosh.index.open_dir(str(index), indexname=INDEX_NAME)
+    with ix.reader() as reader:
+        yield from (reader.leaf_readers() if not reader.is_atomic() else [(reader, 0)])
+
+
+def test_postings_files_hold_whooshs_postings(updated_index: Path) -> None:
+    segments = 0
+    for reader, _ in segment_readers(updated_index):
+        segments += 1
+        segment = reader.segment()
+        folder = whoosh_compat.segment_folder(reader)
+        assert folder is not None
+        found = postings.open_postings(folder, segment.segment_id(), reader.doc_count_all())
+        assert found is not None, f"no postings file for {segment.segment_id()}"
+        for field in ("title", "director", "synopsis", "wiki"):
+            for word in reader.lexicon(field):
+                docs: list[int] = []
+                freqs: list[float] = []
+                for ids, weights in whoosh_compat.posting_blocks(reader, field, word):
+                    docs += ids
+                    freqs += weights
+                arrays = found.postings(field, word)
+                assert arrays is not None
+                assert arrays[0].tolist() == docs and arrays[1].tolist() == freqs
+        assert found.postings("synopsis", b"notawordanywhere")[0].size == 0
+    assert segments >= 2
+
+
+def test_damaged_or_missing_postings_files_fall_back(updated_index: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "index"
+    shutil.copytree(updated_index, copy)
+    files = sorted(copy.glob(f"*{postings.SUFFIX}"))
+    assert len(files) >= 2
+    files[0].write_bytes(files[0].read_bytes()[:100])  # cut short
+    files[1].unlink()
+    for path in files[2:]:  # a header that does not fit the segment
+        data = bytearray(path.read_bytes())
+        data[20:30] = b"9999999999"
+        path.write_bytes(bytes(data))
+    with FilmSearch(copy, arrays=True) as damaged, FilmSearch(updated_index, arrays=False) as good:
+        for text in ("keeper island orca", "whale trainer accident", "love war"):
+            assert_same(damaged.search(text, snippets=False), good.search(text, snippets=False))
+
+
+def test_postings_file_rejects_out_of_range_documents(tmp_path: Path) -> None:
+    capture = postings.PostingsCapture(["synopsis"], str(tmp_path))
+    stream = [("synopsis", b"orca", 0, 1.0, b""), ("synopsis", b"orca", 7, 2.0, b"")]
+    assert list(capture.tee(stream)) == stream  # passed on unchanged
+    capture.save(str(tmp_path / postings.file_name("MAIN_x")), doc_count=8)
+    found = postings.open_postings(str(tmp_path), "MAIN_x", 8)
+    assert found is not None
+    assert found.postings("synopsis", b"orca")[0].tolist() == [0, 7]
+    assert postings.open_postings(str(tmp_path), "MAIN_x", 5) is None  # other segment size
+    assert postings.open_postings(str(tmp_path), "MAIN_y", 8) is None  # no file
+
+
+def test_unsorted_stream_writes_no_file(tmp_path: Path) -> None:
+    capture = postings.PostingsCapture(["synopsis"], str(tmp_path))
+    stream = [("synopsis", b"whale", 0, 1.0, b""), ("synopsis", b"orca", 1, 1.0, b"")]
+    list(capture.tee(stream))
+    capture.save(str(tmp_path / postings.file_name("MAIN_z")), doc_count=2)
+    assert not (tmp_path / postings.file_name("MAIN_z")).exists()
+
+
+def test_capture_spills_to_disk_and_reads_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(postings, "BUFFERED_POSTINGS", 3)
+    capture = postings.PostingsCapture(["title", "wiki"], str(tmp_path))
+    stream = [("title", b"a", d, 1.0, b"") for d in range(5)]
+    stream += [("wiki", b"b", d, float(d), b"") for d in range(0, 10, 2)]
+    stream += [("year", b"x", 0, 1.0, b"")]  # not captured
+    list(capture.tee(stream))
+    capture.save(str(tmp_path / postings.file_name("MAIN_s")), doc_count=10)
+    found = postings.open_postings(str(tmp_path), "MAIN_s", 10)
+    assert found is not None
+    assert found.postings("title", b"a")[0].tolist() == [0, 1, 2, 3, 4]
+    assert found.postings("wiki", b"b")[1].tolist() == [0.0, 2.0, 4.0, 6.0, 8.0]
+    assert found.postings("year", b"x") is None
