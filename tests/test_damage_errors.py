@@ -23,9 +23,8 @@ from whoosh.util.varints import read_varint
 
 from filmsearch.index import build_index
 from filmsearch.index.errors import IndexDamagedError, is_damage, reading_index
-from filmsearch.search import FilmSearch
+from filmsearch.search import FilmSearch, term_scores
 from filmsearch.search.cli import cli
-from filmsearch.search import term_scores
 
 
 @pytest.fixture
