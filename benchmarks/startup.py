@@ -1,15 +1,20 @@
 """How long ``filmsearch search`` takes to answer one query, from a cold process.
 
-    python benchmarks/startup.py --index /tmp/corpus-sem [--runs 10] [--hybrid-runs 3]
+    python benchmarks/startup.py --index /tmp/corpus-sem [--index OTHER ...] [--runs 10]
+        [--hybrid-runs 3] [--against OLD/src]
 
 Times whole processes (wall clock, around ``subprocess.run``), interleaved so that
 a noisy machine weighs on each the same: ``python -c pass`` (Python's own start),
 ``python -c "import filmsearch"``, and ``filmsearch search QUERY --index INDEX
---mode lexical`` (output to a pipe, snippets on), each ``--runs`` times; prints the
-median and the maximum, and the difference and ratio to ``python -c pass``. Then
-the default (hybrid) search, which loads torch and the query model, ``--hybrid-runs``
-times. Last, ``python -X importtime`` of the lexical search: the modules that take
-longest to import, and which heavy libraries (nltk, numpy, torch, ...) load at all.
+--mode lexical`` for each index (output to a pipe, snippets on), each ``--runs``
+times; prints the median, the 90th percentile and the maximum, and the median's
+difference and ratio to ``python -c pass``. With ``--against``, the same searches
+also run on the ``filmsearch`` package under that folder (``PYTHONPATH``: the
+``src`` folder of another checkout, say the commit before a change), side by side.
+Then the default (hybrid) search of the first index, which loads torch and the
+query model, ``--hybrid-runs`` times. Last, ``python -X importtime`` of the lexical
+search of the first index: the modules that take longest to import, and which heavy
+libraries (nltk, numpy, torch, ...) load at all.
 The commands may write bytecode (PYTHONDONTWRITEBYTECODE is dropped), as an
 installed package has it: the first, unmeasured run of each compiles it.
 Prints figures only; never part of the tests.
@@ -36,25 +41,36 @@ def command() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "filmsearch"]
 
 
-def wall(argv: list[str]) -> float:
+#: A command to time: its arguments, and the environment it runs in.
+Command = tuple[list[str], dict[str, str]]
+
+
+def wall(argv: list[str], env: dict[str, str] = ENV) -> float:
     """Seconds from start to exit of ``argv``; fails loudly if it fails."""
     start = time.perf_counter()
-    done = subprocess.run(argv, capture_output=True, text=True, env=ENV)
+    done = subprocess.run(argv, capture_output=True, text=True, env=env)
     seconds = time.perf_counter() - start
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(argv)} failed ({done.returncode}): {done.stderr[-2000:]}")
     return seconds
 
 
-def timed(commands: dict[str, list[str]], runs: int) -> dict[str, list[float]]:
+def timed(commands: dict[str, Command], runs: int) -> dict[str, list[float]]:
     """Each command ``runs`` times, in turn, after one unmeasured run of each (disk cache)."""
-    for argv in commands.values():
-        wall(argv)
+    for argv, env in commands.values():
+        wall(argv, env)
     times: dict[str, list[float]] = {name: [] for name in commands}
     for _ in range(runs):
-        for name, argv in commands.items():
-            times[name].append(wall(argv))
+        for name, (argv, env) in commands.items():
+            times[name].append(wall(argv, env))
     return times
+
+
+def p90(seconds: list[float]) -> float:
+    """The 90th percentile (of 10 runs: between the 9th and the 10th fastest)."""
+    if len(seconds) < 2:
+        return seconds[0]
+    return statistics.quantiles(seconds, n=10, method="inclusive")[-1]
 
 
 def import_times(argv: list[str]) -> list[tuple[int, int, str, bool]]:
@@ -74,32 +90,48 @@ def import_times(argv: list[str]) -> list[tuple[int, int, str, bool]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--index", type=Path, required=True)
+    parser.add_argument(
+        "--index", type=Path, action="append", required=True, help="repeat: several indexes"
+    )
     parser.add_argument("--query", default="whale trainer accident")
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--hybrid-runs", type=int, default=3, help="0 skips the hybrid search")
+    parser.add_argument(
+        "--against", type=Path, help="also time the filmsearch package in this folder (PYTHONPATH)"
+    )
     args = parser.parse_args()
     ENV.setdefault("HF_HUB_OFFLINE", "1")
     python = sys.executable
-    search = [*command(), "search", args.query, "--index", str(args.index)]
-    commands = {
-        "python -c pass": [python, "-c", "pass"],
-        "import filmsearch": [python, "-c", "import filmsearch"],
-        "search --mode lexical": [*search, "--mode", "lexical"],
+    search = [*command(), "search", args.query, "--index", str(args.index[0])]
+    commands: dict[str, Command] = {
+        "python -c pass": ([python, "-c", "pass"], ENV),
+        "import filmsearch": ([python, "-c", "import filmsearch"], ENV),
     }
-    print(f"{args.runs} runs each, interleaved; {' '.join(search)} --mode lexical")
+    other = {**ENV, "PYTHONPATH": str(args.against.resolve())} if args.against else None
+    for number, index in enumerate(args.index, start=1):
+        argv = [*command(), "search", args.query, "--index", str(index), "--mode", "lexical"]
+        print(f"lexical search {number}: {' '.join(argv)}")
+        commands[f"lexical search {number}"] = (argv, ENV)
+        if other is not None:
+            commands[f"lexical search {number} (against)"] = (argv, other)
+    if other is not None:
+        print(f"(against): PYTHONPATH={other['PYTHONPATH']}")
+    print(f"{args.runs} runs each, interleaved")
     times = timed(commands, args.runs)
     base = statistics.median(times["python -c pass"])
     for name, seconds in times.items():
         median = statistics.median(seconds)
-        line = f"{name:>22}: median {median * 1000:6.0f} ms, max {max(seconds) * 1000:6.0f} ms"
+        line = (
+            f"{name:>30}: median {median * 1000:4.0f} ms, p90 {p90(seconds) * 1000:4.0f} ms,"
+            f" max {max(seconds) * 1000:4.0f} ms"
+        )
         if name != "python -c pass":
             line += f"; {(median - base) * 1000:+.0f} ms and {median / base:.1f}x python -c pass"
         print(line)
     if args.hybrid_runs:
-        hybrid = timed({"search (hybrid)": search}, args.hybrid_runs)["search (hybrid)"]
+        hybrid = timed({"search (hybrid)": (search, ENV)}, args.hybrid_runs)["search (hybrid)"]
         print(
-            f"{'search (hybrid)':>22}: median {statistics.median(hybrid) * 1000:6.0f} ms, max "
+            f"{'search (hybrid)':>30}: median {statistics.median(hybrid) * 1000:6.0f} ms, max "
             f"{max(hybrid) * 1000:6.0f} ms over {args.hybrid_runs} runs (torch and the model)"
         )
     script = [python, "-c", "from filmsearch.search.cli import main; main()", *search[1:]]
