@@ -9,8 +9,9 @@ search, which needs few of them, does not load the index builder.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from filmsearch import _lazy_exports
 
 from . import safe_pickle  # noqa: F401  # imported to restrict every unpickling Whoosh does
 
@@ -53,34 +54,23 @@ __all__ = [
     "read_manifest",
 ]
 
-#: The module of each public name that is not an error (those live in .errors).
-_MODULE = {
-    "DEFAULT_STEMMER": "analysis",
-    "STEMMERS": "analysis",
-    "Film": "documents",
-    "ParsedDocument": "documents",
-    "read_film": "documents",
-    "FORMATS": "formats",
-    "detect_format": "formats",
-    "BuildProgress": "writer",
-    "BuildReport": "writer",
-    "build_index": "writer",
-    "open_index": "writer",
-    "read_manifest": "writer",
+#: The module of each public name (the errors': .errors).
+_ORIGINS = {
+    **dict.fromkeys(__all__, ".errors"),
+    "DEFAULT_STEMMER": ".analysis",
+    "STEMMERS": ".analysis",
+    "Film": ".documents",
+    "ParsedDocument": ".documents",
+    "read_film": ".documents",
+    "FORMATS": ".formats",
+    "detect_format": ".formats",
+    "BuildProgress": ".writer",
+    "BuildReport": ".writer",
+    "build_index": ".writer",
+    "open_index": ".writer",
+    "read_manifest": ".writer",
 }
-
+_export, __dir__ = _lazy_exports(globals(), _ORIGINS)
 
 if not TYPE_CHECKING:  # mypy sees the imports above, and no catch-all for other names
-
-    def __getattr__(name: str) -> Any:
-        """Import a public name when it is first used, then keep it here."""
-        if name not in __all__:
-            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-        module = importlib.import_module(f"{__name__}.{_MODULE.get(name, 'errors')}")
-        value = getattr(module, name)
-        globals()[name] = value
-        return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+    __getattr__ = _export

@@ -9,8 +9,9 @@ The names below are imported from their modules when first used.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from filmsearch import _lazy_exports
 
 if TYPE_CHECKING:
     from .highlight import Snippet
@@ -30,27 +31,16 @@ __all__ = [
 ]
 
 #: The module of each public name.
-_MODULE = {
-    "FilmNotFoundError": "similar",
-    "FilmSearch": "searcher",
-    "Hit": "results",
-    "IndexStats": "results",
-    "QueryError": "query",
-    "Results": "results",
-    "Snippet": "highlight",
+_ORIGINS = {
+    "FilmNotFoundError": ".similar",
+    "FilmSearch": ".searcher",
+    "Hit": ".results",
+    "IndexStats": ".results",
+    "QueryError": ".query",
+    "Results": ".results",
+    "Snippet": ".highlight",
 }
-
+_export, __dir__ = _lazy_exports(globals(), _ORIGINS)
 
 if not TYPE_CHECKING:  # mypy sees the imports above, and no catch-all for other names
-
-    def __getattr__(name: str) -> Any:
-        """Import a public name when it is first used, then keep it here."""
-        if name not in _MODULE:
-            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-        value = getattr(importlib.import_module(f"{__name__}.{_MODULE[name]}"), name)
-        globals()[name] = value
-        return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+    __getattr__ = _export

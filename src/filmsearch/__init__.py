@@ -15,6 +15,7 @@ Everything a caller needs is re-exported here, imported when first used, so that
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -71,10 +72,42 @@ __all__ = [
     "build_index",
 ]
 
+
+def _lazy_exports(
+    namespace: dict[str, Any], origins: Mapping[str, str]
+) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
+    """``__getattr__`` and ``__dir__`` for a package (``namespace``: its globals()) whose
+    public names are imported when first used: ``origins`` maps each name to its
+    module, relative to the package (``".writer"``); the value is then kept in the
+    package. Used by filmsearch, filmsearch.index and filmsearch.search.
+    """
+    package = namespace["__name__"]
+
+    def __getattr__(name: str) -> Any:
+        if name not in origins:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        value = getattr(importlib.import_module(origins[name], package), name)
+        namespace[name] = value
+        return value
+
+    def __dir__() -> list[str]:
+        return sorted({*namespace, *namespace["__all__"]})
+
+    return __getattr__, __dir__
+
+
 #: The public names that come from filmsearch.search; the others (but __version__)
 #: come from filmsearch.index.
 _FROM_SEARCH = frozenset(
     {"FilmNotFoundError", "FilmSearch", "Hit", "IndexStats", "QueryError", "Results", "Snippet"}
+)
+_export, __dir__ = _lazy_exports(
+    globals(),
+    {
+        name: ".search" if name in _FROM_SEARCH else ".index"
+        for name in __all__
+        if name != "__version__"
+    },
 )
 
 
@@ -92,16 +125,7 @@ if not TYPE_CHECKING:  # mypy sees the imports above, and no catch-all for other
 
     def __getattr__(name: str) -> Any:
         """Import a public name when it is first used, then keep it here."""
-        if name == "__version__":
-            value: Any = _version()
-        elif name in __all__:
-            package = "filmsearch.search" if name in _FROM_SEARCH else "filmsearch.index"
-            value = getattr(importlib.import_module(package), name)
-        else:
-            raise AttributeError(f"module 'filmsearch' has no attribute {name!r}")
-        globals()[name] = value
+        if name != "__version__":
+            return _export(name)
+        value = globals()[name] = _version()
         return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
