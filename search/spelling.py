@@ -22,7 +22,8 @@ are never corrected.
 
 Candidate words are found with an index of each vocabulary's letter pairs
 (words sharing too few pairs cannot be close), built once per searcher when a
-query first needs it.
+query first needs it. (The small records are named tuples, not dataclasses: a
+search imports this module, and a dataclass takes ten times as long to define.)
 """
 
 from __future__ import annotations
@@ -30,8 +31,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from whoosh import query as wq
 
@@ -138,13 +138,13 @@ class NearWords:
         return found
 
 
-@dataclass
 class Vocabulary:
     """One searcher's words, for corrections: lexicons by field, and their NearWords."""
 
-    reader: Any
-    schema: Any
-    _near: dict[str, NearWords] = field(default_factory=dict)
+    def __init__(self, reader: Any, schema: Any) -> None:
+        self.reader = reader
+        self.schema = schema
+        self._near: dict[str, NearWords] = {}
 
     def _lexicon(self, fieldname: str) -> Iterator[str]:
         """The field's words of letters only, from each segment (possibly repeated)."""
@@ -176,8 +176,7 @@ class Vocabulary:
         return tokens[0] if len(tokens) == 1 else None
 
 
-@dataclass(frozen=True)
-class Choice:
+class Choice(NamedTuple):
     """A candidate for a typed word: the word, its edits, and in how many films it is.
 
     Among equally close words, real words (of titles and names) come before plot
@@ -327,8 +326,7 @@ class Speller:
         return found
 
 
-@dataclass(frozen=True)
-class Span:
+class Span(NamedTuple):
     """Where a word of the query is (``text[start:end]``) and where it is searched:
     "free" (every field), "title", or a name field."""
 
