@@ -30,7 +30,9 @@ _POSTINGS: weakref.WeakKeyDictionary[Any, SegmentPostings | None] = weakref.Weak
 _PER_DOCUMENT: weakref.WeakKeyDictionary[Any, dict[tuple[Any, ...], Any]]
 _PER_DOCUMENT = weakref.WeakKeyDictionary()
 
-Scores = tuple[Any, Any]  # (document numbers, scores): numpy arrays, documents distinct
+Scores = tuple[Any, Any]  # (document numbers, each once; their scores): numpy arrays
+#: segment reader -> its words' scores, by ``term_scores.word_key`` (kept as term_scores does)
+_WORD_CACHE: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
 
 
 def segment_postings(reader: Any) -> SegmentPostings | None:
@@ -75,20 +77,32 @@ def word_scores(
     ``term_scores.word_scores`` computes it; None where the segment has no arrays
     for one of the fields (then use ``term_scores``).
 
-    ``scratch`` is a zeroed float array, one per document, left zeroed. A film
-    found in several fields appears once per field in the documents returned,
-    each time with the same score (``a[docs] += scores`` adds it once).
+    ``scratch`` is a zeroed float array, one per document, left zeroed.
     """
     term_scores.check_time()
     reader = searcher.reader()
     postings = segment_postings(reader)
     if postings is None:
         return None
+    key = term_scores.word_key(terms, boost)
+    cache = _WORD_CACHE.setdefault(reader, term_scores.ScoreCache(term_scores.WORD_CACHE_ENTRIES))
+    found: Scores | None = cache.get(key)
+    if found is None:
+        found = _word_scores(searcher, postings, terms, boost, scratch)
+        if found is not None:
+            cache.put(key, found, len(found[0]))
+    return found
+
+
+def _word_scores(
+    searcher: Any, postings: SegmentPostings, terms: Sequence[wq.Term], boost: float, scratch: Any
+) -> Scores | None:
+    reader = searcher.reader()
     idf_value = term_scores.word_idf(searcher, terms)
     if idf_value is None:
         return _EMPTY
     parent = searcher.get_parent()
-    found = []
+    found = []  # (field, weight, documents, frequencies)
     for term in terms:
         field = term.fieldname
         if field not in searcher.schema or not searcher.schema[field].scorable:
@@ -105,7 +119,7 @@ def word_scores(
         avg_length = parent.avg_field_length(field) or 1.0
         per_doc = factors(reader, field, weight, ranking.field_b(field), avg_length)
         scratch[docs] += freqs * per_doc[docs]
-    docs = found[0][2] if len(found) == 1 else np.concatenate([item[2] for item in found])
+    docs = found[0][2] if len(found) == 1 else np.unique(np.concatenate([f[2] for f in found]))
     tf = scratch[docs]
     scratch[docs] = 0.0
     scale = idf_value * boost  # ranking.bm25f, times the word's boost

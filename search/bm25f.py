@@ -99,8 +99,8 @@ class ScoredOr(wq.Or):
 
         reader = searcher.reader()
         size = reader.doc_count_all()
-        totals, matched, scratch = np.zeros(size), np.zeros(size), np.zeros(size)
-        hit = np.zeros(size, dtype=bool)
+        scratch = np.zeros(size)
+        docs, scores, shares = [], [], []
         for sub in subs:
             try:
                 found = None
@@ -111,10 +111,15 @@ class ScoredOr(wq.Or):
                     found = array_scores.from_dict(clause_scores(sub, searcher, context))
             except term_scores.SearchTimeout:
                 break
-            docs, scores = found  # a film may be listed more than once, with one score
-            totals[docs] += scores
-            matched[docs] += clause_share(sub)
-            hit[docs] = True
+            docs.append(found[0])
+            scores.append(found[1])
+            shares.append(np.full(len(found[0]), clause_share(sub)))
+        every = np.concatenate(docs or [np.zeros(0, dtype=np.int64)])
+        # each film's clause scores added up in clause order, as _matcher does
+        totals = np.bincount(every, np.concatenate(scores or [np.zeros(0)]), minlength=size)
+        matched = np.bincount(every, np.concatenate(shares or [np.zeros(0)]), minlength=size)
+        totals, matched = totals.astype(float, copy=False), matched.astype(float, copy=False)
+        hit = np.bincount(every, minlength=size) > 0
         self.combine_arrays(totals, matched, hit, subs, searcher, context)
         return array_scores.scored_docs(totals, hit, reader)
 
@@ -192,7 +197,7 @@ class Keywords(ScoredOr):
         unboosted = hit.copy()
         for docs, boost in self._hinted(searcher, context):
             hinted = np.zeros_like(hit)
-            hinted[np.fromiter(docs, dtype=np.int64)] = True
+            hinted[np.asarray(docs, dtype=np.int64)] = True
             hinted &= unboosted
             totals[hinted] *= 1.0 + boost
             unboosted &= ~hinted
@@ -206,7 +211,7 @@ class Keywords(ScoredOr):
         weight = sum(clause_share(sub) for sub in subs) or 1.0
         return lambda share: ranking.coordination(share, weight, len(subs))
 
-    def _hinted(self, searcher: Any, context: Any) -> Iterator[tuple[Iterator[int], float]]:
+    def _hinted(self, searcher: Any, context: Any) -> Iterator[tuple[list[int], float]]:
         """The films of the segment in each hinted year range and genre, with its boost."""
         boosts: list[tuple[wq.Query, float]] = [
             (wq.NumericRange("year", low, high), ranking.YEAR_HINT_BOOST)
@@ -217,7 +222,7 @@ class Keywords(ScoredOr):
         ]
         for hinted, boost in boosts:
             if boost:
-                yield hinted.matcher(searcher, context).all_ids(), boost
+                yield term_scores.query_docs(hinted, searcher, context), boost
 
 
 def boost_of(q: wq.Query) -> float:

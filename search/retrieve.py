@@ -23,7 +23,7 @@ from whoosh import collectors
 from whoosh import query as wq
 from whoosh.qparser import QueryParser
 
-from . import ranking
+from . import ranking, term_scores
 from .bm25f import FieldedWord, Keywords, NameMatch, ScoredOr, prune_keywords
 from .ordering import sort_key
 from .query import bound_query, parse_query
@@ -56,17 +56,12 @@ def words_query(words: tuple[str, ...] | list[str], schema: Any) -> wq.Query:
     clauses = []
     for word in dict.fromkeys(w.lower() for w in words):
         terms: list[wq.Query] = []
-        analysed: dict[int, list[str]] = {}  # fields share analyzers: each runs once a word
         for field, weight in ranking.FIELD_WEIGHTS.items():
-            analyzer = schema[field].analyzer
-            tokens = analysed.get(id(analyzer))
-            if tokens is None:
-                tokens = [token.text for token in analyzer(word, mode="query")]
-                analysed[id(analyzer)] = tokens
+            tokens = analysed(schema[field].analyzer, word)
             if len(tokens) == 1:
                 terms.append(wq.Term(field, tokens[0], boost=weight))
             elif tokens:
-                terms.append(wq.Phrase(field, tokens, boost=weight))
+                terms.append(wq.Phrase(field, list(tokens), boost=weight))
         if terms:
             clause = FieldedWord(terms)
             clause.word = word
@@ -74,6 +69,28 @@ def words_query(words: tuple[str, ...] | list[str], schema: Any) -> wq.Query:
     if not clauses:  # nothing but stop words (or nothing at all)
         return wq.NullQuery if words else wq.Every()
     return clauses[0] if len(clauses) == 1 else Keywords(clauses)
+
+
+#: (id of an analyzer, word) -> the word's tokens; the analyzers themselves, by id, so
+#: that an id stays theirs while their words are kept.
+_ANALYSED: dict[tuple[int, str], tuple[str, ...]] = {}
+_ANALYZERS: dict[int, Any] = {}
+#: Most words whose analysis is remembered (then it starts again).
+ANALYSED_KEPT = 100_000
+
+
+def analysed(analyzer: Any, word: str) -> tuple[str, ...]:
+    """The tokens ``analyzer`` makes of a query ``word``, remembered: stemming a
+    description's sixty words through three analyzers took milliseconds a query."""
+    key = (id(analyzer), word)
+    tokens = _ANALYSED.get(key)
+    if tokens is None:
+        if len(_ANALYSED) >= ANALYSED_KEPT:
+            _ANALYSED.clear()
+            _ANALYZERS.clear()
+        _ANALYZERS[id(analyzer)] = analyzer
+        tokens = _ANALYSED[key] = tuple(token.text for token in analyzer(word, mode="query"))
+    return tokens
 
 
 def _weighted(q: wq.Query, plan: QueryPlan) -> wq.Query:
@@ -177,7 +194,7 @@ def _whole_names(words: tuple[str, ...], reader: Any) -> list[wq.Query]:
         phrases: list[wq.Query] = [
             wq.Phrase(field, list(pair), boost=ranking.FIELD_WEIGHTS[field])
             for field in NAME_FIELDS
-            if all((field, word) in reader for word in pair)
+            if all(doc_frequency(reader, field, word) for word in pair)
         ]
         if phrases:
             found.append(NameMatch(phrases))
@@ -276,6 +293,8 @@ def matches(searcher: Any, q: wq.Query, budget: Budget) -> Matches:
 
     When ``budget`` runs out, what was found by then (``budget.timed_out`` is set).
     """
+    if isinstance(q, wq.Every) and q.fieldname in (None, "", "*"):  # every film, one score
+        return every_film(searcher, float(q.boost))
     if isinstance(q, (ScoredOr, FieldedWord)):  # keywords only: no need for a collector
         found = scored_matches(q, searcher)
         if isinstance(found, tuple):
@@ -289,6 +308,31 @@ def matches(searcher: Any, q: wq.Query, budget: Budget) -> Matches:
         budget.timed_out = True
     results = collector.results()
     return Matches([(docnum, score or 0.0) for score, docnum in results.top_n])
+
+
+def every_film(searcher: Any, score: float) -> Matches:
+    """Every film of the index, each scored ``score``, as Whoosh's ``Every()`` matches them
+    (a query of no words), read a segment at a time instead of walking a matcher."""
+    if term_scores.arrays_on():
+        import numpy as np
+
+        from .array_scores import live
+
+        docs = [np.flatnonzero(live(leaf.reader())) + offset for leaf, offset in _leaves(searcher)]
+        found = np.concatenate(docs) if docs else np.zeros(0, dtype=np.int64)
+        return Matches(arrays=(found, np.full(len(found), score)))
+    pairs = []
+    for leaf, offset in _leaves(searcher):
+        reader = leaf.reader()
+        deleted = reader.deleted_docs_set if reader.has_deletions() else frozenset()
+        pairs += [
+            (doc + offset, score) for doc in range(reader.doc_count_all()) if doc not in deleted
+        ]
+    return Matches(pairs)
+
+
+def _leaves(searcher: Any) -> list[tuple[Any, int]]:
+    return list(searcher.leaf_searchers())
 
 
 def terms_by_field(q: wq.Query, fields: tuple[str, ...]) -> dict[str, frozenset[str]]:

@@ -170,31 +170,35 @@ def total_lengths(reader: Any, fields: Sequence[str]) -> list[float]:
     return cache[key]
 
 
-class _ScoreCache:
-    """Least recently used score dicts, bounded by their total number of entries."""
+class ScoreCache:
+    """Least recently used word scores (a dict, or arrays of ``array_scores``), bounded by
+    their total number of films."""
 
     def __init__(self, capacity: int) -> None:
         self.capacity = capacity
         self.size = 0
-        self.items: OrderedDict[Any, dict[int, float]] = OrderedDict()
+        self.items: OrderedDict[Any, tuple[Any, int]] = OrderedDict()
 
-    def get(self, key: Any) -> dict[int, float] | None:
-        scores = self.items.get(key)
-        if scores is not None:
-            self.items.move_to_end(key)
-        return scores
+    def get(self, key: Any) -> Any:
+        found = self.items.get(key)
+        if found is None:
+            return None
+        self.items.move_to_end(key)
+        return found[0]
 
-    def put(self, key: Any, scores: dict[int, float]) -> None:
-        if len(scores) > self.capacity // 4:
+    def put(self, key: Any, scores: Any, size: int | None = None) -> None:
+        """Keep ``scores`` of ``size`` films (default: ``len(scores)``)."""
+        size = len(scores) if size is None else size
+        if size > self.capacity // 4:
             return  # a word in most films: cheap to recompute next to what it would evict
-        self.items[key] = scores
-        self.size += len(scores)
+        self.items[key] = (scores, size)
+        self.size += size
         while self.size > self.capacity:
-            _, evicted = self.items.popitem(last=False)
-            self.size -= len(evicted)
+            _, (_, evicted) = self.items.popitem(last=False)
+            self.size -= evicted
 
 
-_WORD_CACHE: weakref.WeakKeyDictionary[Any, _ScoreCache] = weakref.WeakKeyDictionary()
+_WORD_CACHE: weakref.WeakKeyDictionary[Any, ScoreCache] = weakref.WeakKeyDictionary()
 
 
 def word_scores(searcher: Any, terms: Sequence[wq.Term], boost: float = 1.0) -> dict[int, float]:
@@ -206,17 +210,22 @@ def word_scores(searcher: Any, terms: Sequence[wq.Term], boost: float = 1.0) -> 
     """
     check_time()
     reader = searcher.reader()
-    key = (
-        ranking.K1,
-        boost,
-        tuple((t.fieldname, t.text, t.boost, ranking.field_b(t.fieldname)) for t in terms),
-    )
-    cache = _WORD_CACHE.setdefault(reader, _ScoreCache(WORD_CACHE_ENTRIES))
-    scores = cache.get(key)
+    key = word_key(terms, boost)
+    cache = _WORD_CACHE.setdefault(reader, ScoreCache(WORD_CACHE_ENTRIES))
+    scores: dict[int, float] | None = cache.get(key)
     if scores is None:
         scores = _word_scores(searcher, terms, boost)
         cache.put(key, scores)
     return scores
+
+
+def word_key(terms: Sequence[wq.Term], boost: float) -> tuple[Any, ...]:
+    """What a word's scores depend on besides the segment: its fields, weights and boost."""
+    return (
+        ranking.K1,
+        boost,
+        tuple((t.fieldname, t.text, t.boost, ranking.field_b(t.fieldname)) for t in terms),
+    )
 
 
 #: reader -> {(field, word): the number of films with the word in the field}
@@ -455,6 +464,25 @@ def scored_matches(q: wq.Query, searcher: Any) -> list[tuple[int, float]] | tupl
         return np.concatenate([a for a, _ in arrays]), np.concatenate([b for _, b in arrays])
     for docs, scores in arrays:
         found.extend(zip(docs.tolist(), scores.tolist(), strict=True))
+    return found
+
+
+#: segment reader -> {repr of a query: the documents it matches}
+_QUERY_DOCS: weakref.WeakKeyDictionary[Any, dict[str, list[int]]] = weakref.WeakKeyDictionary()
+#: Most queries whose documents are remembered per segment (then it starts again).
+QUERY_DOCS_KEPT = 256
+
+
+def query_docs(q: wq.Query, searcher: Any, context: Any) -> list[int]:
+    """The segment's documents ``q`` matches (a year range, a genre: the hints of a
+    query), remembered while the segment's reader lives: hints recur from query to query."""
+    cache = _QUERY_DOCS.setdefault(searcher.reader(), {})
+    key = repr(q)
+    found = cache.get(key)
+    if found is None:
+        if len(cache) >= QUERY_DOCS_KEPT:
+            cache.clear()
+        found = cache[key] = list(q.matcher(searcher, context).all_ids())
     return found
 
 

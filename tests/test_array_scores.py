@@ -217,3 +217,13 @@ def test_capture_spills_to_disk_and_reads_back(
     assert found.postings("title", b"a")[0].tolist() == [0, 1, 2, 3, 4]
     assert found.postings("wiki", b"b")[1].tolist() == [0.0, 2.0, 4.0, 6.0, 8.0]
     assert found.postings("year", b"x") is None
+
+
+@pytest.mark.parametrize("arrays", [True, False], ids=["arrays", "python"])
+def test_a_query_of_no_words_lists_every_live_film_by_id(updated_index: Path, arrays: bool) -> None:
+    with FilmSearch(updated_index, arrays=arrays) as fs:
+        results = fs.search("", limit=100, snippets=False)
+        films = fs.stats().films
+    assert results.total == films == 69 - 6 + 3
+    assert [hit.id for hit in results.hits] == sorted(hit.id for hit in results.hits)
+    assert len({hit.score for hit in results.hits}) == 1

@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from filmsearch.search import FilmSearch, term_scores
-from filmsearch.search.term_scores import _ScoreCache
+from filmsearch.search.term_scores import ScoreCache
 
 #: A description (more than a few words), in which the title weighs as much as the synopsis.
 DESCRIPTION = (
@@ -71,7 +71,7 @@ def scores(size: int, key: int = 0) -> dict[int, float]:
 
 
 def test_the_least_recently_used_go_first() -> None:
-    cache = _ScoreCache(capacity=8)
+    cache = ScoreCache(capacity=8)
     for key in "abcd":
         cache.put(key, scores(2))
     assert cache.get("a") is not None  # a is now the most recently used
@@ -81,7 +81,7 @@ def test_the_least_recently_used_go_first() -> None:
 
 
 def test_as_many_go_as_it_takes_to_fit() -> None:
-    cache = _ScoreCache(capacity=8)
+    cache = ScoreCache(capacity=8)
     for key in range(8):
         cache.put(key, scores(1))
     cache.put("two", scores(2))  # 10: two must go, not one
@@ -89,7 +89,7 @@ def test_as_many_go_as_it_takes_to_fit() -> None:
 
 
 def test_a_score_list_larger_than_a_quarter_of_the_cache_is_not_kept() -> None:
-    cache = _ScoreCache(capacity=100)
+    cache = ScoreCache(capacity=100)
     cache.put("small", scores(25))
     cache.put("common word", scores(26))
     assert list(cache.items) == ["small"] and cache.size == 25
@@ -112,7 +112,7 @@ def test_the_cache_is_a_bounded_lru_of_entries(
     capacity: int, operations: list[tuple[str, int, int]]
 ) -> None:
     """Against a model: never more entries than the capacity, always the most recent kept."""
-    cache = _ScoreCache(capacity)
+    cache = ScoreCache(capacity)
     model: OrderedDict[int, dict[int, float]] = OrderedDict()
     for action, key, size in operations:
         if action == "get":
@@ -127,27 +127,30 @@ def test_the_cache_is_a_bounded_lru_of_entries(
                 while sum(map(len, model.values())) > capacity:
                     model.popitem(last=False)
         assert list(cache.items) == list(model)
-        assert cache.size == sum(map(len, cache.items.values())) <= capacity
+        assert cache.size == sum(len(kept) for kept, _ in cache.items.values()) <= capacity
 
 
+@pytest.mark.parametrize("arrays", [False, True], ids=["python", "arrays"])
 def test_searching_keeps_every_segment_cache_within_its_capacity(
-    seed_index: Path, monkeypatch: pytest.MonkeyPatch
+    seed_index: Path, monkeypatch: pytest.MonkeyPatch, arrays: bool
 ) -> None:
-    """With a cache of 40 entries, many searches evict and re-score, and rank as before."""
+    """With a cache of 40 films, many searches evict and re-score, and rank as before
+    (the Python scorer keeps dicts, the arrays scorer (documents, scores) arrays)."""
     queries = ["the", "whale", "war", "love", "city", "girl", "man", "sea", "war love", "whale"]
     with FilmSearch(seed_index) as fs:
         expected = [ranking(fs, query) for query in queries]
     caches: list[Any] = []
-    put = _ScoreCache.put
+    put = ScoreCache.put
 
-    def checked_put(self: _ScoreCache, key: Any, value: dict[int, float]) -> None:
-        put(self, key, value)
+    def checked_put(self: ScoreCache, key: Any, value: Any, size: int | None = None) -> None:
+        put(self, key, value, size)
         caches.append(self)
-        assert self.size == sum(map(len, self.items.values())) <= self.capacity
+        assert all(len(kept) == size or len(kept[0]) == size for kept, size in self.items.values())
+        assert self.size == sum(size for _, size in self.items.values()) <= self.capacity
 
     monkeypatch.setattr(term_scores, "WORD_CACHE_ENTRIES", 40)
-    monkeypatch.setattr(_ScoreCache, "put", checked_put)
-    with FilmSearch(seed_index) as fs:
+    monkeypatch.setattr(ScoreCache, "put", checked_put)
+    with FilmSearch(seed_index, arrays=arrays) as fs:
         for query, ranked in zip(queries, expected, strict=True):
             assert_same(ranking(fs, query), ranked)
     assert caches and {cache.capacity for cache in caches} == {40}
