@@ -487,7 +487,7 @@ def search_command(
     except ValueError as error:
         raise CliError(str(error), 2) from None
     output = "json" if as_json else output
-    with FilmSearch(resolve_index(index_dir), model=model) as fs:
+    with FilmSearch(resolve_index(index_dir), model=model, arrays=None) as fs:  # searches once
         results = fs.search(
             text,
             director=list(director),
@@ -686,7 +686,7 @@ def similar_command(
       filmsearch similar 000_d3cc3de14da1a221
       filmsearch similar 000_d3cc3de14da1a221 -n 3 --json
     """
-    with FilmSearch(resolve_index(index_dir)) as fs:
+    with FilmSearch(resolve_index(index_dir), arrays=None) as fs:  # searches once
         try:
             results = fs.similar(film_id, limit=limit, offset=offset, snippets=not no_snippets)
         except FilmNotFoundError as error:

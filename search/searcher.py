@@ -82,6 +82,9 @@ OPEN_ATTEMPTS = 5
 DEFAULT_TIME_LIMIT = 2.0
 
 
+#: ``FilmSearch(arrays=None)`` scores with numpy from this many films (documents) on.
+ONE_OFF_ARRAYS_FROM = 30_000
+
 #: How ``FilmSearch.search`` can rank: "hybrid" (BM25F fused with semantic similarity, the
 #: default when the index has film vectors), "semantic" (similarity alone), "lexical" (BM25F).
 MODES = ("hybrid", "semantic", "lexical")
@@ -91,19 +94,27 @@ class FilmSearch:
     """A searcher over one filmsearch index. Use it as a context manager, or call close().
 
     ``model`` names the query model for semantic ranking (default: the one the
-    index's vectors were made with). With ``arrays``, keyword queries are
-    scored with numpy over the postings arrays each segment has
-    (``array_scores``; the same scores, faster); without, a posting at a time
-    in Python, which spares a one-off search on a small index numpy's import.
+    index's vectors were made with). With ``arrays`` (the default), keyword
+    queries are scored with numpy over the postings arrays each segment has
+    (``array_scores``; the same scores, faster); with False, a posting at a
+    time in Python; with None, arrays only on an index of ``ONE_OFF_ARRAYS_FROM``
+    films or more (for a process that searches once: importing numpy costs
+    about 90 ms, more than the Python scorer spends on a smaller index).
     """
 
     def __init__(
-        self, index_dir: str | os.PathLike[str], *, model: str | None = None, arrays: bool = False
+        self,
+        index_dir: str | os.PathLike[str],
+        *,
+        model: str | None = None,
+        arrays: bool | None = True,
     ) -> None:
         self.index_dir = os.path.abspath(os.fspath(index_dir))
         self.model = model
-        self.arrays = arrays
         self._index, self._searcher = self._open()
+        if arrays is None:
+            arrays = self._searcher.doc_count_all() >= ONE_OFF_ARRAYS_FROM
+        self.arrays: bool = arrays
         self._use_schema(self._searcher.schema)
         self._ranker: SemanticRanker | None = None
         self._ranker_key: tuple[int, int, int] | None = None
