@@ -9,7 +9,9 @@ saturates once (see ``ranking.bm25f``).
 
 ``FieldedWord`` is the query node for one word searched in several fields (the
 parser builds one per keyword), ``Keywords`` the OR of a query's words; both
-are scored a posting list at a time by ``term_scores``.
+are scored a posting list at a time, with numpy over the segment's postings
+arrays (``array_scores``) when the search allows it and the segment has them,
+else in Python (``term_scores``), to the same scores.
 """
 
 from __future__ import annotations

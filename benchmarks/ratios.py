@@ -1,0 +1,121 @@
+"""filmsearch against bm25s and tantivy, the same requests interleaved in one process.
+
+    pip install '.[bench]'
+    python benchmarks/ratios.py         # the 6,802 films of ../shared, 500 requests a form
+    python benchmarks/ratios.py --queries 200 --index /tmp/films.idx    # reuse an index
+
+Every engine answers request i before any answers request i+1, so a machine
+that is busy for a while slows all of them alike; ratios, not milliseconds,
+are what compare across runs. Prints p50/p95 per engine and form (filmsearch
+through the library, plain words as ``filmsearch eval`` searches them, with
+and without snippets; with the postings arrays and with the Python scorer),
+the ratios to bm25s and tantivy, and whether issue 17's latency targets are
+met: p50 without snippets ≤ 3x bm25s (short and long requests), p95 with
+snippets ≤ 5 ms (short) and ≤ 10 ms (long). Never part of the tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.anchors import ANCHORS  # noqa: E402
+from benchmarks.run import eval_requests, percentiles, read_films  # noqa: E402
+from filmsearch.index import build_index  # noqa: E402
+from filmsearch.search import FilmSearch  # noqa: E402
+
+CORPUS = ROOT.parent / "shared" / "corpora" / "films"
+#: (form, target ratio of filmsearch's p50 without snippets to bm25s's)
+P50_TARGETS = {"short": 3.0, "long": 3.0}
+#: (form, p95 in ms with snippets)
+P95_SNIPPET_TARGETS = {"short": 5.0, "long": 10.0}
+
+
+def run(index: Path, anchors_dir: Path, texts: dict[str, list[str]]) -> dict[str, Any]:
+    """Time every engine on every request, interleaved; p50/p95 per engine and form."""
+    engines: dict[str, Any] = {}
+    for name in ("bm25s", "tantivy"):
+        anchor = ANCHORS[name]()
+        anchor.open(anchors_dir / name)  # type: ignore[attr-defined]  # the anchors have open
+        engines[name] = anchor.search
+    arrays, python = FilmSearch(index), FilmSearch(index, arrays=False)
+    engines["filmsearch"] = lambda t: arrays.search(t, plain=True, snippets=False)
+    engines["filmsearch, snippets"] = lambda t: arrays.search(t, plain=True)
+    engines["filmsearch, Python scorer"] = lambda t: python.search(t, plain=True, snippets=False)
+    figures: dict[str, Any] = {}
+    for form, requests in texts.items():
+        for search in engines.values():  # warm up: files opened, first caches filled
+            search(requests[0])
+        times: dict[str, list[float]] = {name: [] for name in engines}
+        for number, text in enumerate(requests):
+            names = list(engines)
+            names = names[number % len(names) :] + names[: number % len(names)]  # rotate
+            for name in names:
+                start = time.perf_counter()
+                engines[name](text)
+                times[name].append((time.perf_counter() - start) * 1000)
+        figures[form] = {name: percentiles(values) for name, values in times.items()}
+    arrays.close()
+    python.close()
+    return figures
+
+
+def report(figures: dict[str, Any]) -> list[str]:
+    lines = []
+    for form, engines in figures.items():
+        lines.append(f"\n{form} requests ({engines['bm25s']['queries']} each, ms)")
+        lines.append(f"{'engine':28} {'p50':>8} {'p95':>8} {'p50 ÷ bm25s':>12} {'÷ tantivy':>10}")
+        for name, row in engines.items():
+            to_bm25s = row["p50_ms"] / engines["bm25s"]["p50_ms"]
+            to_tantivy = row["p50_ms"] / engines["tantivy"]["p50_ms"]
+            lines.append(
+                f"{name:28} {row['p50_ms']:8.2f} {row['p95_ms']:8.2f} "
+                f"{to_bm25s:11.1f}x {to_tantivy:9.1f}x"
+            )
+    lines.append("\nissue 17 targets")
+    for form, ratio in P50_TARGETS.items():
+        found = figures[form]["filmsearch"]["p50_ms"] / figures[form]["bm25s"]["p50_ms"]
+        verdict = "met" if found <= ratio else "NOT met"
+        lines.append(f"  {form} p50 ≤ {ratio:g}x bm25s: {found:.1f}x — {verdict}")
+    for form, limit in P95_SNIPPET_TARGETS.items():
+        found = figures[form]["filmsearch, snippets"]["p95_ms"]
+        verdict = "met" if found <= limit else "NOT met"
+        lines.append(f"  {form} p95 with snippets ≤ {limit:g} ms: {found:.2f} ms — {verdict}")
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--queries", type=int, default=500, help="dev requests per form")
+    parser.add_argument("--index", type=Path, help="a filmsearch index of the corpus to reuse")
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    args = parser.parse_args()
+    corpus = CORPUS if CORPUS.is_dir() else ROOT / "seeds"
+    requests = eval_requests(args.queries)
+    if not requests:
+        sys.exit("needs ../shared/eval/tot-dev.jsonl")
+    texts = {form: [r[form] for r in requests] for form in ("short", "long")}
+    with tempfile.TemporaryDirectory(prefix="filmsearch-ratios-") as work:
+        folder = Path(work)
+        index = args.index or folder / "filmsearch"
+        if args.index is None:
+            build_index([str(corpus)], index)
+        for name in ("bm25s", "tantivy"):
+            ANCHORS[name]().build(read_films([str(corpus)]), folder / name)
+        figures = run(index, folder, texts)
+    print(f"corpus: {corpus}")
+    print("\n".join(report(figures)))
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
