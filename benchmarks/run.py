@@ -137,7 +137,62 @@ def build_in_child(engine: str, out: Path, sources: list[Path]) -> dict[str, flo
     return figures
 
 
+def _tree_rss_mb() -> float:
+    """Resident size of this process and all its descendants now (Linux /proc; else 0)."""
+    parents: dict[int, int] = {}
+    sizes: dict[int, int] = {}
+    for entry in Path("/proc").glob("[0-9]*"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            stat = (entry / "stat").read_text()
+            parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+            sizes[int(entry.name)] = int((entry / "statm").read_text().split()[1])
+    tree, grown = {os.getpid()}, True
+    while grown:
+        more = {pid for pid, parent in parents.items() if parent in tree} - tree
+        tree |= more
+        grown = bool(more)
+    return sum(sizes.get(pid, 0) for pid in tree) * resource.getpagesize() / 2**20
+
+
+@contextlib.contextmanager
+def sampling_tree_rss(peak: list[float], every: float = 0.5) -> Iterator[None]:
+    """Keep ``peak[0]`` at the largest total resident size of this process tree (the
+    workers of a parallel build included) while the block runs."""
+    import threading
+
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.wait(every):
+            peak[0] = max(peak[0], _tree_rss_mb())
+
+    thread = threading.Thread(target=sample, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()
+        peak[0] = max(peak[0], _tree_rss_mb())
+
+
+def cpu_seconds() -> float:
+    """User and system CPU time of this process and the children it waited for."""
+    return sum(
+        usage.ru_utime + usage.ru_stime
+        for usage in map(resource.getrusage, (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+    )
+
+
 def child_build(engine: str, out: str, sources: list[str]) -> None:
+    peak = [0.0]
+    with sampling_tree_rss(peak):
+        figures = _timed_build(engine, out, sources)
+    figures["tree_rss_mb"] = peak[0]
+    print(json.dumps(figures))
+
+
+def _timed_build(engine: str, out: str, sources: list[str]) -> dict[str, float]:
     start = time.perf_counter()
     if engine.startswith("filmsearch"):
         jobs = int(engine.split(":")[1]) if ":" in engine else None
@@ -152,11 +207,12 @@ def child_build(engine: str, out: str, sources: list[str]) -> None:
 
         ANCHORS[engine]().build(counting(), Path(out))
         films = len(counted)
-    print(
-        json.dumps(
-            {"seconds": time.perf_counter() - start, "films": films, "peak_rss_mb": peak_rss_mb()}
-        )
-    )
+    return {
+        "seconds": time.perf_counter() - start,
+        "films": films,
+        "peak_rss_mb": peak_rss_mb(),
+        "cpu_s": cpu_seconds(),
+    }
 
 
 # --- queries -------------------------------------------------------------------------------
@@ -285,7 +341,16 @@ def main() -> None:
         help="synthetic corpus sizes, comma-separated ('' for none)",
     )
     parser.add_argument("--no-anchors", action="store_true", help="filmsearch only")
+    parser.add_argument(
+        "--build-only",
+        action="store_true",
+        help="only build the synthetic corpora of --sizes and print the build figures",
+    )
+    parser.add_argument("--jobs", type=int, default=None, help="build processes (default: cores)")
     args = parser.parse_args()
+    if args.build_only:
+        synthetic_builds([int(s) for s in args.sizes.split(",") if s.strip()], args.jobs)
+        return
 
     corpus = SHARED / "corpora" / "films"
     if not corpus.is_dir():
@@ -353,6 +418,31 @@ def main() -> None:
     out = ROOT / "benchmarks" / "results"
     out.mkdir(parents=True, exist_ok=True)
     (out / "bench.json").write_text(json.dumps(results, indent=2))
+
+
+def synthetic_builds(sizes: list[int], jobs: int | None) -> None:
+    """Build each synthetic corpus in a child process; print films/s, wall and CPU time,
+    and peak memory (of the largest process, and of all build processes together)."""
+    engine = f"filmsearch:{jobs}" if jobs else "filmsearch"
+    work = Path(tempfile.mkdtemp(prefix="filmsearch-bench-"))
+    try:
+        for size in sizes:
+            source = work / f"synthetic-{size}.jsonl"
+            write_corpus(source, size)
+            print(f"building {size:,} synthetic films ({engine}) …", file=sys.stderr)
+            row = build_in_child(engine, work / f"synthetic-{size}", [source])
+            print(
+                f"synthetic {size:,} films: build {row['seconds']:.1f} s wall, "
+                f"{row['cpu_s']:.0f} CPU s ({row['films_per_s']:.0f} films/s, "
+                f"{row['films'] / row['cpu_s']:.0f} films per CPU s), peak RSS "
+                f"{row['peak_rss_mb']:.0f} MB largest process, {row['tree_rss_mb']:.0f} MB "
+                f"all processes; index {row['index_mb']:.0f} MB",
+                flush=True,
+            )
+            shutil.rmtree(work / f"synthetic-{size}", ignore_errors=True)
+            source.unlink()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def report(results: dict[str, Any]) -> None:
