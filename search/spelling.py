@@ -50,6 +50,10 @@ TWO_EDITS_FROM = 8
 RARE_FILMS = 2
 #: ... when the title or name word one edit away is in this many times as many films.
 RARE_RATIO = 30
+#: Most words a typed word is compared with letter by letter (those sharing the most
+#: letter pairs with it): a made-up or very large vocabulary has thousands of
+#: near-alike words, which took a second a word to compare.
+MAX_NEAR_CHECKS = 200
 #: Suggestions are offered when a search finds fewer films than this.
 SUGGEST_BELOW = 3
 #: Most suggestions offered.
@@ -113,7 +117,8 @@ class NearWords:
 
     def near(self, word: str, limit: int) -> list[tuple[str, int]]:
         """Every (word, distance) of the vocabulary within ``limit`` edits of ``word``,
-        other than ``word`` itself.
+        other than ``word`` itself, among the MAX_NEAR_CHECKS words that share the
+        most letter pairs with it.
 
         An edit changes at most three letter pairs (a swap), so a word within
         ``limit`` edits shares at least ``pairs - 3 * limit`` of them, and its
@@ -121,20 +126,23 @@ class NearWords:
         """
         pairs = _pairs(word)
         needed = max(len(pairs) - 3 * limit, 1)
-        found = []
+        candidates: list[tuple[int, int]] = []  # (letter pairs shared, word number)
         for size in range(max(len(word) - limit, 1), len(word) + limit + 1):
             shared: Counter[int] = Counter()
             for pair in pairs:
                 shared.update(self._pairs.get((pair, size), ()))
-            for number, count in shared.items():
-                if count < needed:
-                    continue
-                other = self.words[number]
-                if other == word:
-                    continue
-                distance = edit_distance(word, other, limit)
-                if distance <= limit:
-                    found.append((other, distance))
+            candidates += [(count, number) for number, count in shared.items() if count >= needed]
+        if len(candidates) > MAX_NEAR_CHECKS:  # the most alike first; ties by word order
+            candidates = sorted(candidates, key=lambda item: (-item[0], item[1]))
+            candidates = candidates[:MAX_NEAR_CHECKS]
+        found = []
+        for _, number in candidates:
+            other = self.words[number]
+            if other == word:
+                continue
+            distance = edit_distance(word, other, limit)
+            if distance <= limit:
+                found.append((other, distance))
         return found
 
 

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from benchmarks.spelling import changed_results, correct_queries, found_share, misspellings
-from filmsearch.search import FilmSearch
+from filmsearch.search import FilmSearch, spelling
 from filmsearch.search.spelling import NearWords, edit_distance
 
 RUST_AND_BONE = "000_d3cc3de14da1a221"
@@ -120,3 +120,27 @@ def test_cli_exact_and_suggestions(seed_cli) -> None:
     data = json.loads(seed_cli("search", "cotilard", "--json").output)
     assert data["corrected"] == "cotillard"
     assert RUST_AND_BONE in [hit["id"] for hit in data["hits"]]
+
+
+def test_a_crowded_vocabulary_is_compared_with_its_most_alike_words_only(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """30,000 made-up words alike letter by letter (4,700 share enough letter pairs with
+    the typed word to be two edits away): it is compared with at most MAX_NEAR_CHECKS
+    of them, and every word one edit away is still found."""
+    syllables = ["ka", "lo", "mi", "re", "tu", "sa", "ve", "no", "di", "pe"]
+    words = [a + b + c + e + d for a in syllables for b in syllables for c in syllables
+             for e in syllables for d in "nrs"]  # fmt: skip
+    vocabulary = NearWords(words)
+    compared: list[str] = []
+
+    def counting(a: str, b: str, limit: int) -> int:
+        compared.append(b)
+        return edit_distance(a, b, limit)
+
+    monkeypatch.setattr(spelling, "edit_distance", counting)
+    found = vocabulary.near("kalomiren", 2)
+    assert len(compared) <= spelling.MAX_NEAR_CHECKS <= 500  # of 4,700
+    one_edit = {word for word in words if edit_distance("kalomiren", word, 1) == 1}
+    assert {word for word, distance in found if distance == 1} == one_edit
+    assert all(edit_distance("kalomiren", word, 2) == d <= 2 for word, d in found)
