@@ -14,6 +14,9 @@ from typing import TYPE_CHECKING
 from filmsearch import _lazy_exports
 
 from . import safe_pickle  # noqa: F401  # imported to restrict every unpickling Whoosh does
+from .whoosh_deferred import defer_morph_en
+
+defer_morph_en()
 
 if TYPE_CHECKING:
     from .analysis import DEFAULT_STEMMER, STEMMERS

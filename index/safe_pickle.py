@@ -26,7 +26,6 @@ from __future__ import annotations
 import _pickle
 import codecs
 import collections
-import importlib.abc
 import importlib.machinery
 import io
 import pickle
@@ -34,7 +33,7 @@ import re
 import sys
 import types
 from collections.abc import Callable, Sequence
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from .errors import FilmSearchError
 
@@ -344,7 +343,16 @@ def _check_no_raw_loader(module: types.ModuleType) -> None:
             )
 
 
-class _PatchingLoader(importlib.abc.Loader):
+# The loader and the finder below are plain classes at run time (the import system
+# needs only their methods): importlib.abc imports importlib.resources, and with it
+# tempfile and shutil, on every search's start.
+if TYPE_CHECKING:
+    from importlib.abc import Loader as _Loader
+else:
+    _Loader = object
+
+
+class _PatchingLoader(_Loader):
     """Runs a Whoosh module's own loader, then patches the module."""
 
     def __init__(self, loader: Any) -> None:
@@ -362,7 +370,7 @@ class _PatchingLoader(importlib.abc.Loader):
         return getattr(self._loader, name)
 
 
-class _WhooshImportHook(importlib.abc.MetaPathFinder):
+class _WhooshImportHook:
     """Patches every Whoosh module imported after install (Whoosh imports some lazily)."""
 
     def find_spec(

@@ -30,6 +30,7 @@ from typing import Any
 import whoosh
 from whoosh.codec.whoosh3 import W3LeafMatcher
 from whoosh.filedb.filestore import OverlayStorage
+from whoosh.filedb.structfile import BufferFile
 from whoosh.index import TOC
 from whoosh.matching.wrappers import FilterMatcher
 from whoosh.multiproc import MpWriter, SubWriterTask
@@ -277,3 +278,77 @@ def length_bytes(reader: Any, field: str) -> bytes | None:
     except AttributeError:
         return None
     return data + bytes(count - len(data))
+
+
+# --- opening a segment without copying it ----------------------------------------------------
+
+
+class BufferReader:
+    """A read-only binary file over a buffer that it does not copy (``BytesIO`` copies a
+    memoryview): ``read``, ``readline``, ``seek``, ``tell``, iteration by lines, ``close``."""
+
+    def __init__(self, buf: Any) -> None:
+        self._view: memoryview | None = memoryview(buf).cast("B")
+        self._pos = 0
+
+    def _open_view(self) -> memoryview:
+        if self._view is None:
+            raise ValueError("I/O operation on closed file.")
+        return self._view
+
+    def read(self, size: int | None = -1) -> bytes:
+        view = self._open_view()
+        end = len(view) if size is None or size < 0 else min(self._pos + size, len(view))
+        data = bytes(view[self._pos : end])
+        self._pos = max(self._pos, end)
+        return data
+
+    def readline(self, size: int | None = -1) -> bytes:
+        view = self._open_view()
+        end = len(view) if size is None or size < 0 else min(self._pos + size, len(view))
+        start = at = self._pos
+        while at < end:  # look for the newline a chunk at a time
+            chunk = bytes(view[at : min(at + 256, end)])
+            newline = chunk.find(b"\n")
+            if newline >= 0:
+                end = at + newline + 1
+                break
+            at += len(chunk)
+        self._pos = max(start, end)
+        return bytes(view[start:end]) if end > start else b""
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        view = self._open_view()
+        base = (0, self._pos, len(view))[whence]
+        if base + offset < 0:
+            raise ValueError(f"negative seek value {base + offset}")
+        self._pos = base + offset
+        return self._pos
+
+    def tell(self) -> int:
+        self._open_view()
+        return self._pos
+
+    def __iter__(self) -> Iterator[bytes]:
+        while line := self.readline():
+            yield line
+
+    def close(self) -> None:
+        if self._view is not None:
+            self._view.release()
+            self._view = None
+
+
+def _buffer_file_init(self: Any, buf: Any, name: str | None = None, onclose: Any = None) -> None:
+    """``BufferFile.__init__`` with a BufferReader for ``self.file`` where Whoosh makes a
+    ``BytesIO(buf)``: a compound segment hands out a BufferFile per sub-file, a slice of
+    its mmap, and the BytesIO copied each sub-file whole when an index was opened."""
+    self._buf = buf
+    self._name = name
+    self.file = BufferReader(buf)
+    self.onclose = onclose
+    self.is_real = False
+    self.is_closed = False
+
+
+BufferFile.__init__ = _buffer_file_init  # type: ignore[method-assign]

@@ -259,6 +259,24 @@ class Matches:
             return list(self.arrays[0].tolist())
         return [docnum for docnum, _ in self.pairs()]
 
+    def contenders(self, count: int) -> list[tuple[int, float]]:
+        """The (document number, score) pairs that may be among the ``count`` best:
+        every match scoring at least the ``count``-th best score, in no order."""
+        if self.arrays is not None:
+            import numpy as np
+
+            docs, scores = self.arrays
+            if 0 < count < len(docs):
+                threshold = np.partition(scores, len(scores) - count)[len(scores) - count]
+                keep = scores >= threshold
+                docs, scores = docs[keep], scores[keep]
+            return list(zip(docs.tolist(), scores.tolist(), strict=True))
+        pairs = self.pairs()
+        if 0 < count < len(pairs):
+            cutoff = heapq.nlargest(count, (score for _, score in pairs))[-1]
+            return [pair for pair in pairs if pair[1] >= cutoff]
+        return list(pairs)
+
     def best(self, count: int, id_rank: list[int]) -> list[tuple[int, float]]:
         """The ``count`` best (document number, score) pairs, by score, ties by
         ``id_rank[docnum]`` (``ordering.sort_key("relevance", ...)``)."""
