@@ -23,12 +23,13 @@ without a word:
 from __future__ import annotations
 
 import os
+import pickle
 import re
-from collections.abc import Iterator, Sequence
-from typing import Any
+from collections.abc import Iterable, Iterator, Sequence
+from typing import IO, Any
 
 import whoosh
-from whoosh.codec.whoosh3 import W3LeafMatcher
+from whoosh.codec.whoosh3 import W3LeafMatcher, W3PerDocReader
 from whoosh.filedb.filestore import OverlayStorage
 from whoosh.filedb.structfile import BufferFile
 from whoosh.index import TOC
@@ -36,7 +37,9 @@ from whoosh.matching.wrappers import FilterMatcher
 from whoosh.multiproc import MpWriter, SubWriterTask
 from whoosh.query.compound import CompoundQuery
 from whoosh.query.terms import PatternQuery
-from whoosh.writing import SegmentWriter
+from whoosh.writing import PostingPool, SegmentWriter
+
+from .safe_pickle import safe_load
 
 #: The Whoosh releases these internals were checked against (pyproject pins the same range).
 TESTED = "whoosh3 3.50 to 3.54"
@@ -82,6 +85,10 @@ REQUIRED: dict[type, tuple[str, ...]] = {
     SubWriterTask: ("_process_file",),
     # The hook search.bm25f's FieldedWord, ScoredOr and BaselineWord override
     CompoundQuery: ("_matcher",),
+    # How a build's postings are spilled to sort runs and read back (see sort runs below)
+    PostingPool: ("_write_run", "_read_run", "_open_run", "_remove_run"),
+    # Field lengths while a segment's postings are written (see field lengths below)
+    W3PerDocReader: ("doc_field_length_reader", "_cached_reader"),
 }
 
 _absent = [name for owner, names in REQUIRED.items() for name in missing(owner, names)]
@@ -352,3 +359,80 @@ def _buffer_file_init(self: Any, buf: Any, name: str | None = None, onclose: Any
 
 
 BufferFile.__init__ = _buffer_file_init  # type: ignore[method-assign]
+
+
+# --- sort runs ------------------------------------------------------------------------------
+
+#: Postings pickled together in a sort run.
+RUN_CHUNK = 4096
+
+
+def _write_run(pool: Any, handle: IO[bytes], items: Iterable[Any]) -> None:
+    """``PostingPool._write_run``: postings in pickles of RUN_CHUNK at protocol 5.
+
+    Whoosh pickles each posting at protocol 2, where ``b""`` (every ID field's
+    posting value) names ``__builtin__.bytes``, which safe_pickle refuses: any build
+    big enough to spill its postings to disk failed. Protocol 5 writes bytes
+    without naming anything, and a chunk at a time pickles and loads much faster.
+    """
+    chunk: list[Any] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) >= RUN_CHUNK:
+            pickle.dump(chunk, handle, 5)
+            chunk = []
+    if chunk:
+        pickle.dump(chunk, handle, 5)
+    handle.close()
+
+
+def _read_run(pool: Any, path: str) -> Iterator[Any]:
+    """``PostingPool._read_run``: the postings of a run written by ``_write_run``."""
+    handle = pool._open_run(path)
+    try:
+        while True:
+            try:
+                chunk = safe_load(handle)
+            except EOFError:
+                return
+            yield from chunk
+    finally:
+        handle.close()
+        pool._remove_run(path)
+
+
+PostingPool._write_run = _write_run  # type: ignore[method-assign,assignment]
+PostingPool._read_run = _read_run  # type: ignore[method-assign,assignment]
+
+
+# --- field lengths while a segment's postings are written -----------------------------------
+
+_column_length_reader: Any = W3PerDocReader.doc_field_length_reader
+
+
+def _whole_column_length_reader(perdoc: Any, fieldname: str, default: int = 0) -> Any:
+    """``W3PerDocReader.doc_field_length_reader``, from the whole lengths column read at once.
+
+    Writing a segment's postings looks up the field length of every posting's
+    document (for the blocks' length bounds); Whoosh reads the column one byte at a
+    time through three Python calls. Same values: ``byte_to_length`` of the
+    length byte, None for a byte 0, ``default`` when the field has no column.
+    """
+    from whoosh.codec import whoosh3
+    from whoosh.columns import NumericColumn
+    from whoosh.util.numeric import byte_to_length
+
+    try:
+        column = perdoc._cached_reader(whoosh3._lenfield(fieldname), whoosh3.LENGTHS_COLUMN)
+        if column is None or type(column) is not NumericColumn.Reader or column._typecode != "B":
+            return _column_length_reader(perdoc, fieldname, default)
+        stored = column._count
+        data = bytes(column._dbfile.get(column._basepos, stored)) if stored else b""
+        data += bytes(max(perdoc._doccount - len(data), 0) + 1)
+    except AttributeError:
+        return _column_length_reader(perdoc, fieldname, default)
+    table = [None] + [byte_to_length(code) for code in range(1, 256)]
+    return lambda docnum: table[data[docnum]]
+
+
+W3PerDocReader.doc_field_length_reader = _whole_column_length_reader  # type: ignore[method-assign]
