@@ -124,10 +124,19 @@ def _allowed() -> dict[tuple[str, str], Any]:
         # the schema, in the table of contents
         (fields, ("Schema", "ID", "NUMERIC", "TEXT")),
         (formats, ("Existence", "Positions")),
-        (analyzers, ("CompositeAnalyzer",)),
+        (analyzers, ("CompositeAnalyzer",)),  # the analyzers of indexes built before fusing
         (tokenizers, ("RegexTokenizer", "IDTokenizer")),
         (filters, ("LowercaseFilter", "CharsetFilter", "StopFilter")),
-        (analysis, ("NltkStemFilter", "NameListTokenizer", "NameGapFilter")),
+        (
+            analysis,
+            (
+                "TextAnalyzer",
+                "NameAnalyzer",
+                "NltkStemFilter",
+                "NameListTokenizer",
+                "NameGapFilter",
+            ),
+        ),
         # the segment list, in the table of contents
         (whoosh3, ("W3Codec", "W3Segment")),
     ):

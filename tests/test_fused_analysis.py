@@ -13,11 +13,14 @@ from whoosh.analysis.analyzers import CompositeAnalyzer
 from filmsearch.index.analysis import (
     NAME_SEPARATOR,
     STEMMERS,
+    FusedAnalyzer,
     NameAnalyzer,
     TextAnalyzer,
+    exact_analyzer,
     name_analyzer,
     text_analyzer,
 )
+from filmsearch.index.safe_pickle import safe_loads
 
 #: Letters that stress the fused path: case, accents, letters whose lowercase is longer
 #: (İ) or that fold to two letters (ß, æ), word joiners of the tokenizer (. * _),
@@ -110,3 +113,14 @@ def test_a_changed_chain_runs_its_filters() -> None:
     assert [t.text for t in analyzer("Running dogs")] == ["running", "dogs"]
     analyzer.items.pop()  # no stop filter: not recognised, run one by one
     assert [t.text for t in analyzer("the Running dogs")] == ["the", "running", "dogs"]
+
+
+def test_the_schema_analyzers_are_fused_and_load_from_an_index() -> None:
+    """What build_schema pickles into the table of contents loads back, fused, through
+    safe_pickle."""
+    for analyzer in [*(text_analyzer(s) for s in STEMMERS), exact_analyzer(), name_analyzer()]:
+        assert isinstance(analyzer, FusedAnalyzer)
+        assert analyzer.chain_parts() is not None
+        loaded = safe_loads(pickle.dumps(analyzer, 2))
+        assert type(loaded) is type(analyzer)
+        assert loaded == analyzer
