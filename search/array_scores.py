@@ -119,12 +119,21 @@ def _word_scores(
         avg_length = parent.avg_field_length(field) or 1.0
         per_doc = factors(reader, field, weight, ranking.field_b(field), avg_length)
         scratch[docs] += freqs * per_doc[docs]
-    docs = found[0][2] if len(found) == 1 else np.unique(np.concatenate([f[2] for f in found]))
+    if len(found) == 1:
+        docs = found[0][2]
+    elif sum(len(f[2]) for f in found) * DENSE_SHARE > len(scratch):  # many: one pass, no sort
+        docs = np.flatnonzero(scratch)
+    else:
+        docs = np.unique(np.concatenate([f[2] for f in found]))
     tf = scratch[docs]
     scratch[docs] = 0.0
     scale = idf_value * boost  # ranking.bm25f, times the word's boost
     return docs, scale * ranking.saturate(tf, ranking.K1)
 
+
+#: A word whose postings number more than 1/DENSE_SHARE of the segment's films finds its
+#: films by scanning the scratch array rather than by sorting its postings.
+DENSE_SHARE = 16
 
 _EMPTY: Scores = (np.zeros(0, dtype=np.int64), np.zeros(0))
 
