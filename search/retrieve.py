@@ -263,13 +263,7 @@ class Matches:
         """The (document number, score) pairs that may be among the ``count`` best:
         every match scoring at least the ``count``-th best score, in no order."""
         if self.arrays is not None:
-            import numpy as np
-
-            docs, scores = self.arrays
-            if 0 < count < len(docs):
-                threshold = np.partition(scores, len(scores) - count)[len(scores) - count]
-                keep = scores >= threshold
-                docs, scores = docs[keep], scores[keep]
+            docs, scores = self._contending(count)
             return list(zip(docs.tolist(), scores.tolist(), strict=True))
         pairs = self.pairs()
         if 0 < count < len(pairs):
@@ -284,15 +278,22 @@ class Matches:
             return heapq.nsmallest(count, self.pairs(), key=sort_key("relevance", id_rank, None))
         import numpy as np
 
-        docs, scores = self.arrays
-        if count <= 0 or not len(docs):
+        if count <= 0:
             return []
-        if len(docs) > count:  # every film scoring at least the count-th best score
+        docs, scores = self._contending(count)
+        order = np.lexsort((_rank_array(id_rank)[docs], -scores))[:count]
+        return list(zip(docs[order].tolist(), scores[order].tolist(), strict=True))
+
+    def _contending(self, count: int) -> tuple[Any, Any]:
+        """The arrays of the matches scoring at least the ``count``-th best score."""
+        import numpy as np
+
+        docs, scores = self.arrays or (np.zeros(0, dtype=np.int64), np.zeros(0))
+        if 0 < count < len(docs):
             threshold = np.partition(scores, len(scores) - count)[len(scores) - count]
             keep = scores >= threshold
             docs, scores = docs[keep], scores[keep]
-        order = np.lexsort((_rank_array(id_rank)[docs], -scores))[:count]
-        return list(zip(docs[order].tolist(), scores[order].tolist(), strict=True))
+        return docs, scores
 
 
 _RANKS: list[Any] = [None, None]  # the last id_rank list seen, and it as an array
@@ -336,21 +337,18 @@ def every_film(searcher: Any, score: float) -> Matches:
 
         from .array_scores import live
 
-        docs = [np.flatnonzero(live(leaf.reader())) + offset for leaf, offset in _leaves(searcher)]
+        leaves = searcher.leaf_searchers()
+        docs = [np.flatnonzero(live(leaf.reader())) + offset for leaf, offset in leaves]
         found = np.concatenate(docs) if docs else np.zeros(0, dtype=np.int64)
         return Matches(arrays=(found, np.full(len(found), score)))
     pairs = []
-    for leaf, offset in _leaves(searcher):
+    for leaf, offset in searcher.leaf_searchers():
         reader = leaf.reader()
         deleted = reader.deleted_docs_set if reader.has_deletions() else frozenset()
         pairs += [
             (doc + offset, score) for doc in range(reader.doc_count_all()) if doc not in deleted
         ]
     return Matches(pairs)
-
-
-def _leaves(searcher: Any) -> list[tuple[Any, int]]:
-    return list(searcher.leaf_searchers())
 
 
 def terms_by_field(q: wq.Query, fields: tuple[str, ...]) -> dict[str, frozenset[str]]:
