@@ -4,11 +4,12 @@ The same scores as ``term_scores`` (the same ``ranking`` functions, the same
 per-document field factors, the same order of additions), computed a word at
 a time over arrays instead of a posting at a time in Python: a word's
 postings in each field are two slices of a memory-mapped file, its pseudo
-frequency per film a ``bincount``, and a query's totals one dense array per
-segment. Used while ``term_scores.arrays_enabled`` (the searcher turns it on;
-the one-shot CLI leaves it off on small indexes, where importing numpy costs
-more than it saves), and only on segments that have a postings file;
-everything else falls back to ``term_scores``. Imported only when enabled.
+frequency per film is added up in a scratch array, and a query's totals are
+one ``bincount`` per segment (``bm25f.ScoredOr``). Used while
+``term_scores.arrays_enabled`` (the searcher turns it on; the one-shot CLI
+leaves it off on small indexes, where importing numpy costs more than it
+saves), and only on segments that have a postings file; everything else
+falls back to ``term_scores``. Imported only when enabled.
 """
 
 from __future__ import annotations

@@ -296,15 +296,19 @@ class Matches:
         return docs, scores
 
 
-_RANKS: list[Any] = [None, None]  # the last id_rank list seen, and it as an array
+#: The last id_rank list seen, and it as an array (one tuple, replaced whole: threads
+#: may search at once).
+_RANKS: tuple[Any, Any] = (None, None)
 
 
 def _rank_array(id_rank: list[int]) -> Any:
+    global _RANKS
     import numpy as np
 
-    if _RANKS[0] is not id_rank:
-        _RANKS[:] = [id_rank, np.asarray(id_rank, dtype=np.int64)]
-    return _RANKS[1]
+    cached = _RANKS
+    if cached[0] is not id_rank:
+        cached = _RANKS = (id_rank, np.asarray(id_rank, dtype=np.int64))
+    return cached[1]
 
 
 def matches(searcher: Any, q: wq.Query, budget: Budget) -> Matches:
