@@ -88,8 +88,8 @@ def analysed(analyzer: Any, word: str) -> tuple[str, ...]:
         if len(_ANALYSED) >= ANALYSED_KEPT:
             _ANALYSED.clear()
             _ANALYZERS.clear()
-        _ANALYZERS[id(analyzer)] = analyzer
         tokens = _ANALYSED[key] = tuple(token.text for token in analyzer(word, mode="query"))
+        _ANALYZERS[id(analyzer)] = analyzer  # after: a clear in between leaves no orphan
     return tokens
 
 
