@@ -377,18 +377,9 @@ class TextAnalyzer(FusedAnalyzer):
         mode = kwargs.pop("mode", "")
         token = Token(positions, chars, removestops=True, mode=mode, **kwargs)
         words, matches, fold = _words(plan, value, chars)
-        # one loop, the filters' steps in their order (see _kept, inlined here for speed)
-        charmap, stops, minsize, maxsize = plan.charmap, plan.stops, plan.minsize, plan.maxsize
-        stem = None if no_morph else plan.stem
-        ignore, renumber = plan.ignore, plan.renumber
+        renumber = plan.renumber
         pos: int | None = None  # the StopFilter's position counter
-        for index, word in enumerate(words):
-            if fold:
-                word = word.lower().translate(charmap)
-            if len(word) < minsize or len(word) > maxsize or word in stops:
-                continue
-            if stem is not None and word not in ignore:
-                word = stem(word)
+        for index, word in _kept(plan, words, fold, no_morph):
             token.text = word
             token.boost = 1.0
             token.stopped = False
