@@ -241,8 +241,12 @@ class FieldPostings:
     def find(self, word: bytes) -> tuple[int, int] | None:
         """(first posting, count) of ``word``, or None if the field of this segment lacks it."""
         hashed = word_hash(word)
+        return self.find_at(word, hashed, int(self.hashes.searchsorted(self._uint64(hashed))))
+
+    def find_at(self, word: bytes, hashed: int, position: int) -> tuple[int, int] | None:
+        """``find`` of a word whose hash is ``hashed`` and sorts at ``position`` in the
+        table (``hashes.searchsorted``: many words are placed with one call)."""
         hashes = self.hashes
-        position = int(hashes.searchsorted(self._uint64(hashed)))
         while position < len(hashes) and int(hashes[position]) == hashed:
             end = int(self.word_ends[position])
             begin = int(self.word_ends[position - 1]) if position else 0
