@@ -14,16 +14,17 @@ falls back to ``term_scores``. Imported only when enabled.
 
 from __future__ import annotations
 
+import itertools
 import weakref
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple
 
 import numpy as np
 from whoosh import query as wq
 
 from ..index import whoosh_compat
-from ..index.postings import SegmentPostings, open_postings
-from . import ranking, term_scores
+from ..index.postings import FieldPostings, SegmentPostings, open_postings, word_hash
+from . import memo, ranking, term_scores
 
 #: segment reader -> its postings file (None: it has none)
 _POSTINGS: weakref.WeakKeyDictionary[Any, SegmentPostings | None] = weakref.WeakKeyDictionary()
@@ -51,6 +52,45 @@ def segment_postings(reader: Any) -> SegmentPostings | None:
     return _POSTINGS[reader]
 
 
+def doc_frequencies(reader: Any, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    """The number of films of the index (``reader``: all its segments) with each
+    (field, word) of ``keys``, as ``reader.doc_frequency`` counts them (removed films
+    too), read from the postings files; fields some segment has no table for are
+    left out (``term_scores.doc_frequency`` asks Whoosh for those)."""
+    segments = [segment_postings(leaf) for leaf, _ in reader.leaf_readers()]
+    if any(postings is None for postings in segments):
+        return {}
+    by_field: dict[str, list[str]] = {}
+    for field, text in keys:
+        by_field.setdefault(field, []).append(text)
+    found: dict[tuple[str, str], int] = {}
+    for field, texts in by_field.items():
+        tables = [postings.fields.get(field) for postings in segments if postings is not None]
+        if any(table is None for table in tables):
+            continue
+        words = [text.encode() for text in texts]
+        hashes = np.fromiter(map(word_hash, words), dtype=np.uint64, count=len(words))
+        totals = [0] * len(words)
+        for table in tables:
+            if table is not None:
+                for number, count in enumerate(_counts(table, words, hashes)):
+                    totals[number] += count
+        found.update(zip(((field, text) for text in texts), totals, strict=True))
+    return found
+
+
+def _counts(table: FieldPostings, words: list[bytes], hashes: Any) -> list[int]:
+    """How many postings each word has in one field of a segment (0: none)."""
+    counts = []
+    filed = table.hashes
+    for word, hashed, position in zip(
+        words, hashes.tolist(), filed.searchsorted(hashes).tolist(), strict=True
+    ):
+        found = table.find_at(word, hashed, position)
+        counts.append(0 if found is None else found[1])
+    return counts
+
+
 def factors(reader: Any, field: str, weight: float, b: float, avg_length: float) -> Any:
     """``term_scores.field_factors`` as an array (one float per document)."""
     cache = _PER_DOCUMENT.setdefault(reader, {})
@@ -71,72 +111,245 @@ def live(reader: Any) -> Any:
     return cache[("live",)]
 
 
-def word_scores(
-    searcher: Any, terms: Sequence[wq.Term], boost: float, scratch: Any
-) -> Scores | None:
+Clause = tuple[Sequence[wq.Term], float]  # a word's field terms, and its boost
+
+
+def word_scores(searcher: Any, terms: Sequence[wq.Term], boost: float) -> Scores | None:
     """BM25F of one word in several fields over the segment's arrays, as
     ``term_scores.word_scores`` computes it; None where the segment has no arrays
-    for one of the fields (then use ``term_scores``).
+    for one of the fields (then use ``term_scores``)."""
+    return words_scores(searcher, [(terms, boost)])[0]
 
-    ``scratch`` is a zeroed float array, one per document, left zeroed.
-    """
+
+def words_scores(searcher: Any, clauses: Sequence[Clause]) -> list[Scores | None]:
+    """``word_scores`` of several words of a segment, those not kept from earlier queries
+    computed together (``_batch_scores``)."""
     term_scores.check_time()
     reader = searcher.reader()
     postings = segment_postings(reader)
     if postings is None:
-        return None
-    key = term_scores.word_key(terms, boost)
+        return [None] * len(clauses)
     cache = _WORD_CACHE.setdefault(reader, term_scores.ScoreCache(term_scores.WORD_CACHE_ENTRIES))
-    found: Scores | None = cache.get(key)
-    if found is None:
-        found = _word_scores(searcher, postings, terms, boost, scratch)
-        if found is not None:
-            cache.put(key, found, len(found[0]))
+    keys = [term_scores.word_key(terms, boost) for terms, boost in clauses]
+    found: list[Scores | None] = [cache.get(key) for key in keys]
+    missing = [number for number, scores in enumerate(found) if scores is None]
+    if missing:
+        computed = _batch_scores(searcher, postings, [clauses[number] for number in missing])
+        for number, scores in zip(missing, computed, strict=True):
+            found[number] = scores
+            if scores is not None:
+                cache.put(keys[number], scores, len(scores[0]))
     return found
 
 
-def _word_scores(
-    searcher: Any, postings: SegmentPostings, terms: Sequence[wq.Term], boost: float, scratch: Any
-) -> Scores | None:
+def _batch_scores(
+    searcher: Any, postings: SegmentPostings, clauses: Sequence[Clause]
+) -> list[Scores | None]:
+    """BM25F of each word (``ranking``) over one segment: each word's postings in each of
+    its fields add ``frequency * field factor`` to its row of a scratch array (words x
+    films), a field at a time in the word's field order, as ``term_scores`` adds them;
+    then every row is saturated and scaled by the word's idf and boost at once."""
     reader = searcher.reader()
-    idf_value = term_scores.word_idf(searcher, terms)
-    if idf_value is None:
-        return _EMPTY
     parent = searcher.get_parent()
-    found = []  # (field, weight, documents, frequencies)
-    for term in terms:
-        field = term.fieldname
-        if field not in searcher.schema or not searcher.schema[field].scorable:
+    size = reader.doc_count_all()
+    located = _located(searcher, postings, clauses)
+    results: list[Scores | None] = [_EMPTY] * len(clauses)
+    rows: list[tuple[int, float, list[Part]]] = []
+    for number, (terms, boost) in enumerate(clauses):
+        parts = []  # the word's fields that have it, in its field order
+        for position, term in enumerate(terms):
+            if term.fieldname in located:
+                where = located[term.fieldname].get(term.text)
+                if where is None:
+                    break
+                if where[1]:
+                    parts.append(Part(position, term.fieldname, term.boost, *where))
+        else:
+            idf_value = term_scores.word_idf(searcher, terms)
+            if idf_value is not None and parts:
+                rows.append((number, idf_value * boost, parts))  # ranking.bm25f, times boost
             continue
-        text = term.text
-        docs_freqs = postings.postings(field, text if isinstance(text, bytes) else text.encode())
-        if docs_freqs is None:
-            return None
-        if len(docs_freqs[0]):
-            found.append((field, term.boost, *docs_freqs))
-    if not found:
-        return _EMPTY
-    for field, weight, docs, freqs in found:  # tf~: each film's fields in field order
-        avg_length = parent.avg_field_length(field) or 1.0
-        per_doc = factors(reader, field, weight, ranking.field_b(field), avg_length)
-        scratch[docs] += freqs * per_doc[docs]
-    if len(found) == 1:
-        docs = found[0][2]
-    elif sum(len(f[2]) for f in found) * DENSE_SHARE > len(scratch):  # many: one pass, no sort
-        docs = np.flatnonzero(scratch)
+        results[number] = None  # a field without arrays: term_scores scores the word
+    per_chunk = max(1, BATCH_CELLS // max(size, 1))
+    for first in range(0, len(rows), per_chunk):
+        term_scores.check_time()
+        chunk = rows[first : first + per_chunk]
+        for number, scores in zip(
+            [number for number, _, _ in chunk],
+            _scored_rows(reader, parent, postings, size, chunk),
+            strict=True,
+        ):
+            results[number] = scores
+    return results
+
+
+def _located(
+    searcher: Any, postings: SegmentPostings, clauses: Sequence[Clause]
+) -> dict[str, dict[str, tuple[int, int] | None]]:
+    """Where each scored field's words are in the segment's postings: (first posting,
+    postings), (0, 0) when absent, None when the segment has no table for the field."""
+    scorable = _scorable(searcher.schema)
+    wanted: dict[str, dict[Any, None]] = {}  # field -> its words (str, or bytes)
+    for terms, _ in clauses:
+        for term in terms:
+            if term.fieldname in scorable:
+                wanted.setdefault(term.fieldname, {})[term.text] = None
+    located: dict[str, dict[str, tuple[int, int] | None]] = {}
+    for field, texts in wanted.items():
+        table = postings.fields.get(field)
+        if table is None:
+            located[field] = dict.fromkeys(texts)
+            continue
+        words = [text if isinstance(text, bytes) else text.encode() for text in texts]
+        hashes = np.fromiter(map(word_hash, words), dtype=np.uint64, count=len(words))
+        places = table.hashes.searchsorted(hashes).tolist()
+        located[field] = {
+            text: table.find_at(word, hashed, place) or (0, 0)
+            for text, word, hashed, place in zip(texts, words, hashes.tolist(), places, strict=True)
+        }
+    return located
+
+
+def _scorable(schema: Any) -> frozenset[str]:
+    """The names of the schema's scored fields."""
+    return memo.ANYWHERE.get(
+        "scorable",
+        schema,
+        lambda: frozenset(name for name, field in schema.items() if field.scorable),
+    )
+
+
+class Part(NamedTuple):
+    """A word's postings in one field of a segment."""
+
+    position: int  # of the field among the word's terms
+    field: str
+    weight: float
+    first: int  # its first posting
+    size: int  # its number of postings
+
+
+def _scored_rows(
+    reader: Any,
+    parent: Any,
+    postings: SegmentPostings,
+    size: int,
+    rows: list[tuple[int, float, list[Part]]],
+) -> list[Scores]:
+    scratch: Any = np.zeros(len(rows) * size)
+    cells = []
+    groups: dict[tuple[int, str, float], list[tuple[int, Part]]] = {}
+    for row, (_, _, parts) in enumerate(rows):
+        for part in parts:
+            groups.setdefault((part.position, part.field, part.weight), []).append((row, part))
+    # each word's fields in its own field order (the same order for every word of a query)
+    for (_, field, weight), found in sorted(groups.items(), key=lambda item: item[0][0]):
+        docs = np.concatenate([postings.docs[p.first : p.first + p.size] for _, p in found])
+        freqs = np.concatenate([postings.freqs[p.first : p.first + p.size] for _, p in found])
+        at = np.repeat(
+            np.array([row * size for row, _ in found], dtype=np.int64),
+            [part.size for _, part in found],
+        )
+        at += docs
+        per_doc = factors(reader, field, weight, ranking.field_b(field), _avg_length(parent, field))
+        scratch[at] += freqs * per_doc[docs]  # one posting per film and field: no repeats
+        cells.append(at)
+    if sum(len(at) for at in cells) * DENSE_SHARE > len(scratch):  # many: one pass, no sort
+        hit = np.flatnonzero(scratch)
     else:
-        docs = np.unique(np.concatenate([f[2] for f in found]))
-    tf = scratch[docs]
-    scratch[docs] = 0.0
-    scale = idf_value * boost  # ranking.bm25f, times the word's boost
-    return docs, scale * ranking.saturate(tf, ranking.K1)
+        hit = np.unique(np.concatenate(cells))
+    tf = scratch[hit]
+    bounds = np.searchsorted(hit, np.arange(len(rows) + 1) * size).tolist()
+    counts = np.diff(bounds)
+    scores = np.repeat([scale for _, scale, _ in rows], counts) * ranking.saturate(tf, ranking.K1)
+    docs = hit - np.repeat(np.arange(len(rows)) * size, counts)
+    return [(docs[a:b], scores[a:b]) for a, b in itertools.pairwise(bounds)]
 
 
-#: A word whose postings number more than 1/DENSE_SHARE of the segment's films finds its
-#: films by scanning the scratch array rather than by sorting its postings.
+def _avg_length(parent: Any, field: str) -> float:
+    """The field's average length over the whole index (1 for an empty field)."""
+    cache = _PER_DOCUMENT.setdefault(parent.reader(), {})
+    key = ("average length", field)
+    if key not in cache:
+        cache[key] = parent.avg_field_length(field) or 1.0
+    found: float = cache[key]
+    return found
+
+
+#: A batch of words whose postings number more than 1/DENSE_SHARE of the scratch array's
+#: cells finds its films by scanning the array rather than by sorting its postings.
 DENSE_SHARE = 16
+#: Most cells (words x films) of the scratch array of one batch of words.
+BATCH_CELLS = 1 << 21
 
 _EMPTY: Scores = (np.zeros(0, dtype=np.int64), np.zeros(0))
+
+
+class WordArrays:
+    """Clause scores over the segments ``leaves`` (segment searchers, each with the number
+    of its first document) laid end to end: one segment, or the whole index."""
+
+    def __init__(self, leaves: list[tuple[Any, int]], whole: Any = None) -> None:
+        """``whole``: the reader of the index, when ``leaves`` are all its segments."""
+        self.leaves = leaves
+        self._cache = (
+            None
+            if whole is None or len(leaves) == 1
+            else _WORD_CACHE.setdefault(
+                whole, term_scores.ScoreCache(term_scores.WORD_CACHE_ENTRIES)
+            )
+        )
+
+    def scores(self, clauses: Sequence[Clause]) -> list[Scores | None]:
+        """``words_scores`` of every segment, each word's as one pair of arrays (kept for the
+        whole index: a word is then one look-up, not one per segment); None for a word some
+        segment cannot score with arrays."""
+        if self._cache is None:
+            return words_scores(self.leaves[0][0], clauses)
+        term_scores.check_time()
+        keys = [term_scores.word_key(terms, boost) for terms, boost in clauses]
+        found: list[Scores | None] = [self._cache.get(key) for key in keys]
+        missing = [number for number, scores in enumerate(found) if scores is None]
+        if missing:
+            parts = [
+                (offset, words_scores(leaf, [clauses[number] for number in missing]))
+                for leaf, offset in self.leaves
+            ]
+            for row, number in enumerate(missing):
+                pieces = [(offset, scored[row]) for offset, scored in parts]
+                if all(piece is not None for _, piece in pieces):
+                    found[number] = joined = _joined(
+                        [(piece[0] + offset, piece[1]) for offset, piece in pieces if piece]
+                    )
+                    self._cache.put(keys[number], joined, len(joined[0]))
+        return found
+
+    def from_clause(self, scores: Callable[[Any], dict[int, float]]) -> Scores:
+        """Any other clause: ``scores(segment searcher)`` (a dict by document) of each segment."""
+        return _joined(
+            [
+                (docs + offset, values)
+                for leaf, offset in self.leaves
+                for docs, values in [from_dict(scores(leaf))]
+            ]
+        )
+
+
+def _joined(parts: list[Scores]) -> Scores:
+    if len(parts) == 1:
+        return parts[0]
+    return np.concatenate([docs for docs, _ in parts]), np.concatenate([s for _, s in parts])
+
+
+def live_scores(totals: Any, hit: Any, reader: Any, leaves: list[tuple[Any, int]]) -> Scores:
+    """(document numbers, scores) of the films ``hit`` marks that are not deleted, over the
+    whole index (``reader``, made of the segments ``leaves``)."""
+    cache = _PER_DOCUMENT.setdefault(reader, {})
+    alive = cache.get(("live",))
+    if alive is None:
+        alive = cache[("live",)] = np.concatenate([live(leaf.reader()) for leaf, _ in leaves])
+    docs = np.flatnonzero(hit & alive)
+    return docs, totals[docs]
 
 
 def from_dict(scores: dict[int, float]) -> Scores:

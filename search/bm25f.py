@@ -19,12 +19,13 @@ from __future__ import annotations
 import copy
 from collections import defaultdict
 from collections.abc import Callable, Iterator
+from functools import partial
 from typing import Any, cast
 
 from whoosh import query as wq
 from whoosh.qparser import syntax
 
-from . import ranking, term_scores
+from . import memo, ranking, term_scores
 from .hints import Hints
 
 
@@ -95,35 +96,71 @@ class ScoredOr(wq.Or):
 
     def _array_matcher(self, subs: list[wq.Query], searcher: Any, context: Any) -> Any:
         """``_matcher`` over the segment's postings arrays (``array_scores``)."""
-        import numpy as np
-
         from . import array_scores
 
-        reader = searcher.reader()
-        size = reader.doc_count_all()
-        scratch = np.zeros(size)
-        docs, scores, shares = [], [], []
-        for sub in subs:
-            try:
-                found = None
-                if isinstance(sub, FieldedWord) and sub.only_terms():
-                    terms = cast("list[wq.Term]", sub.subqueries)
-                    found = array_scores.word_scores(searcher, terms, sub.boost, scratch)
-                if found is None:
-                    found = array_scores.from_dict(clause_scores(sub, searcher, context))
-            except term_scores.SearchTimeout:
-                break
-            docs.append(found[0])
-            scores.append(found[1])
-            shares.append(np.full(len(found[0]), clause_share(sub)))
+        totals, hit = self._array_totals(array_scores.WordArrays([(searcher, 0)]), subs, context)
+        return array_scores.scored_docs(totals, hit, searcher.reader())
+
+    def index_arrays(self, searcher: Any, context: Any) -> tuple[Any, Any] | None:
+        """Every (document number, score) of the whole index as two arrays, computed over
+        all its segments at once (one look-up per clause, not one per segment and clause)
+        while ``term_scores.arrays_on`` and every segment has postings arrays; else None
+        (then each segment is scored through ``_matcher``)."""
+        from . import array_scores
+
+        leaves = searcher.leaf_searchers()
+        if len(self.subqueries) < 2 or any(
+            array_scores.segment_postings(leaf.reader()) is None for leaf, _ in leaves
+        ):
+            return None
+        words = array_scores.WordArrays(leaves, searcher.reader())
+        totals, hit = self._array_totals(words, list(self.subqueries), context)
+        return array_scores.live_scores(totals, hit, searcher.reader(), leaves)
+
+    def _array_totals(self, words: Any, subs: list[wq.Query], context: Any) -> tuple[Any, Any]:
+        """Each film's total over the segments of ``words`` (an ``array_scores.WordArrays``),
+        and which films any clause matched."""
+        import numpy as np
+
+        leaves = words.leaves
+        size = sum(leaf.reader().doc_count_all() for leaf, _ in leaves)
+        docs, scores, shares, lengths = [], [], [], []
+        try:
+            for first in range(0, len(subs), CLAUSES_AT_ONCE):  # out of time: those scored
+                group = subs[first : first + CLAUSES_AT_ONCE]
+                plain = [
+                    sub if isinstance(sub, FieldedWord) and sub.only_terms() else None
+                    for sub in group
+                ]
+                batch = iter(
+                    words.scores(
+                        [
+                            (cast("list[wq.Term]", word.subqueries), word.boost)
+                            for word in plain
+                            if word is not None
+                        ]
+                    )
+                )
+                for sub, word in zip(group, plain, strict=True):
+                    found = next(batch) if word is not None else None
+                    if found is None:
+                        found = words.from_clause(partial(clause_scores, sub, context=context))
+                    docs.append(found[0])
+                    scores.append(found[1])
+                    shares.append(clause_share(sub))
+                    lengths.append(len(found[0]))
+        except term_scores.SearchTimeout:
+            pass
         every = np.concatenate(docs or [np.zeros(0, dtype=np.int64)])
         # each film's clause scores added up in clause order, as _matcher does
         totals = np.bincount(every, np.concatenate(scores or [np.zeros(0)]), minlength=size)
-        matched = np.bincount(every, np.concatenate(shares or [np.zeros(0)]), minlength=size)
+        matched = np.bincount(
+            every, np.repeat(np.asarray(shares, dtype=float), lengths), minlength=size
+        )
         totals, matched = totals.astype(float, copy=False), matched.astype(float, copy=False)
         hit = np.bincount(every, minlength=size) > 0
-        self.combine_arrays(totals, matched, hit, subs, searcher, context)
-        return array_scores.scored_docs(totals, hit, reader)
+        self.combine_arrays(totals, matched, hit, subs, self._hinted_arrays(leaves, context))
+        return totals, hit
 
     def combine(
         self,
@@ -142,10 +179,16 @@ class ScoredOr(wq.Or):
         matched: Any,
         hit: Any,
         subs: list[wq.Query],
-        searcher: Any,
-        context: Any,
+        hinted: list[tuple[Any, float]],
     ) -> None:
-        """``combine`` over arrays (``hit``: the films any clause matched)."""
+        """``combine`` over arrays (``hit``: the films any clause matched; ``hinted``: the
+        films of each hint, with its boost)."""
+
+    def _hinted_arrays(
+        self, leaves: list[tuple[Any, int]], context: Any
+    ) -> list[tuple[Any, float]]:
+        """No hints (see Keywords)."""
+        return []
 
 
 class Keywords(ScoredOr):
@@ -187,8 +230,7 @@ class Keywords(ScoredOr):
         matched: Any,
         hit: Any,
         subs: list[wq.Query],
-        searcher: Any,
-        context: Any,
+        hinted: list[tuple[Any, float]],
     ) -> None:
         import numpy as np
 
@@ -197,12 +239,25 @@ class Keywords(ScoredOr):
             for share in np.unique(matched[hit]).tolist():  # a few sums of clause boosts
                 totals[hit & (matched == share)] *= factor(share)
         unboosted = hit.copy()
-        for docs, boost in self._hinted(searcher, context):
-            hinted = np.zeros_like(hit)
-            hinted[np.asarray(docs, dtype=np.int64)] = True
-            hinted &= unboosted
-            totals[hinted] *= 1.0 + boost
-            unboosted &= ~hinted
+        for docs, boost in hinted:
+            boosted = np.zeros_like(hit)
+            boosted[docs] = True
+            boosted &= unboosted
+            totals[boosted] *= 1.0 + boost
+            unboosted &= ~boosted
+
+    def _hinted_arrays(
+        self, leaves: list[tuple[Any, int]], context: Any
+    ) -> list[tuple[Any, float]]:
+        import numpy as np
+
+        per_hint: list[tuple[list[Any], float]] = []
+        for leaf, offset in leaves:
+            for index, (docs, boost) in enumerate(self._hinted(leaf, context)):
+                if index == len(per_hint):
+                    per_hint.append(([], boost))
+                per_hint[index][0].append(np.asarray(docs, dtype=np.int64) + offset)
+        return [(np.concatenate(parts), boost) for parts, boost in per_hint]
 
     def _coordination(self, subs: list[wq.Query]) -> Callable[[float], float] | None:
         """The coordination factor of a film by the boosts of the clauses it matched;
@@ -225,6 +280,11 @@ class Keywords(ScoredOr):
         for hinted, boost in boosts:
             if boost:
                 yield term_scores.query_docs(hinted, searcher, context), boost
+
+
+#: Clauses whose words are scored together (``array_scores.WordArrays``); a search that
+#: runs out of time keeps the groups scored before.
+CLAUSES_AT_ONCE = 32
 
 
 def boost_of(q: wq.Query) -> float:
@@ -298,9 +358,15 @@ def prune_keywords(q: wq.Query, reader: Any, limit: int) -> wq.Query:
     its query terms; rare words carry nearly all of a long query's BM25 score.
     """
     if isinstance(q, Keywords):
-        unique = list({repr(sub): sub for sub in q.subqueries}.values())
+        unique = list(
+            {memo.ANYWHERE.get("repr", sub, sub.__repr__): sub for sub in q.subqueries}.values()
+        )
         if len(unique) > limit:
-            frequency = {id(sub): _doc_frequency(sub, reader) for sub in unique}
+            known = memo.in_index(reader)
+            frequency = {
+                id(sub): known.get("df", sub, partial(_doc_frequency, sub, reader))
+                for sub in unique
+            }
             found = [sub for sub in unique if frequency[id(sub)]]  # words in no film add nothing
             unique = sorted(found, key=lambda sub: frequency[id(sub)])[:limit] or unique[:limit]
         if len(unique) != len(q.subqueries):

@@ -465,8 +465,10 @@ def bound_query(q: wq.Query) -> wq.Query:
         q.a, q.b = bound_query(q.a), bound_query(q.b)
         q.subqueries = (q.a, q.b)
     elif isinstance(q, wq.compound.CompoundQuery):
-        q = copy.copy(q)
-        q.subqueries = [bound_query(sub) for sub in q.subqueries]
+        bounded = [bound_query(sub) for sub in q.subqueries]
+        if any(new is not old for new, old in zip(bounded, q.subqueries, strict=True)):
+            q = copy.copy(q)
+            q.subqueries = bounded
     elif isinstance(q, wq.Not):
         q = copy.copy(q)
         q.query = bound_query(q.query)

@@ -17,13 +17,15 @@ from __future__ import annotations
 import copy
 import heapq
 import itertools
+from collections.abc import Iterator
+from functools import partial
 from typing import Any
 
 from whoosh import collectors
 from whoosh import query as wq
 from whoosh.qparser import QueryParser
 
-from . import ranking, term_scores
+from . import memo, ranking, term_scores
 from .bm25f import FieldedWord, Keywords, NameMatch, ScoredOr, prune_keywords
 from .ordering import sort_key
 from .query import bound_query, parse_query
@@ -55,20 +57,27 @@ def words_query(words: tuple[str, ...] | list[str], schema: Any) -> wq.Query:
     Keywords group (a few times faster than parsing)."""
     clauses = []
     for word in dict.fromkeys(w.lower() for w in words):
-        terms: list[wq.Query] = []
-        for field, weight in ranking.FIELD_WEIGHTS.items():
-            tokens = analysed(schema[field].analyzer, word)
-            if len(tokens) == 1:
-                terms.append(wq.Term(field, tokens[0], boost=weight))
-            elif tokens:
-                terms.append(wq.Phrase(field, list(tokens), boost=weight))
-        if terms:
-            clause = FieldedWord(terms)
-            clause.word = word
+        clause = memo.ANYWHERE.get(("word", word), schema, partial(_word_clause, word, schema))
+        if clause is not None:
             clauses.append(clause)
     if not clauses:  # nothing but stop words (or nothing at all)
         return wq.NullQuery if words else wq.Every()
     return clauses[0] if len(clauses) == 1 else Keywords(clauses)
+
+
+def _word_clause(word: str, schema: Any) -> FieldedWord | None:
+    terms: list[wq.Query] = []
+    for field, weight in ranking.FIELD_WEIGHTS.items():
+        tokens = analysed(schema[field].analyzer, word)
+        if len(tokens) == 1:
+            terms.append(wq.Term(field, tokens[0], boost=weight))
+        elif tokens:
+            terms.append(wq.Phrase(field, list(tokens), boost=weight))
+    if not terms:
+        return None
+    clause = FieldedWord(terms)
+    clause.word = word
+    return clause
 
 
 #: (id of an analyzer, word) -> the word's tokens; the analyzers themselves, by id, so
@@ -102,12 +111,21 @@ def _weighted(q: wq.Query, plan: QueryPlan) -> wq.Query:
     if not isinstance(q, Keywords):
         return q
     q = copy.copy(q)
-    if len(q.subqueries) > ranking.COORDINATION_MAX_CLAUSES:
-        q.subqueries = [_reweigh_fields(sub, ranking.VERBOSE_FIELD_WEIGHTS) for sub in q.subqueries]
-    if ranking.FILLER_WEIGHT != 1.0:
-        q.subqueries = [_weigh_filler(sub) for sub in q.subqueries]
+    verbose = len(q.subqueries) > ranking.COORDINATION_MAX_CLAUSES
+    q.subqueries = [
+        memo.ANYWHERE.get(("weighted", verbose), sub, partial(_weighted_clause, sub, verbose))
+        for sub in q.subqueries
+    ]
     q.hints = plan.hints
     q.words = plan.words
+    return q
+
+
+def _weighted_clause(q: wq.Query, verbose: bool) -> wq.Query:
+    if verbose:
+        q = _reweigh_fields(q, ranking.VERBOSE_FIELD_WEIGHTS)
+    if ranking.FILLER_WEIGHT != 1.0:
+        q = _weigh_filler(q)
     return q
 
 
@@ -137,8 +155,25 @@ def fit_to_index(q: wq.Query, reader: Any) -> wq.Query:
     """``q`` adjusted to the index: free words count in director and cast only where
     they are names there (``is_name``), whole names typed in a row match as names
     (``NameMatch``), and a description keeps its ``ranking.MAX_KEYWORDS`` rarest words."""
+    term_scores.doc_frequencies(reader, _looked_up(q, reader))
     q = _names_as_names(q, reader)
     return prune_keywords(q, reader, ranking.MAX_KEYWORDS)
+
+
+def _looked_up(q: wq.Query, reader: Any) -> Iterator[tuple[str, str]]:
+    """The (field, word) pairs whose document frequencies fitting ``q`` looks up (those
+    of a keyword clause only the first time it is fitted to this index)."""
+    known = memo.in_index(reader)
+    for clause in q.subqueries if isinstance(q, Keywords) else [q]:
+        if not isinstance(clause, FieldedWord) or known.first("looked up", clause):
+            yield from clause.iter_all_terms()
+    words = getattr(q, "words", ())
+    if words:
+        analyzer = reader.schema["cast"].analyzer
+        for word in words:
+            for token in analysed(analyzer, word)[:1]:
+                for field in NAME_FIELDS:
+                    yield field, token
 
 
 def is_name(reader: Any, word: FieldedWord) -> bool:
@@ -158,7 +193,7 @@ def is_name(reader: Any, word: FieldedWord) -> bool:
 
 def _names_as_names(q: wq.Query, reader: Any) -> wq.Query:
     if isinstance(q, FieldedWord):
-        return q if is_name(reader, q) else _without_names(q)
+        return memo.in_index(reader).get("names", q, partial(_fitted_word, q, reader))
     if isinstance(q, wq.compound.BinaryQuery):  # AndNot, AndMaybe: the positive side
         q = copy.copy(q)
         q.a = _names_as_names(q.a, reader)
@@ -169,6 +204,10 @@ def _names_as_names(q: wq.Query, reader: Any) -> wq.Query:
         if isinstance(q, Keywords):
             q.subqueries += _whole_names(q.words, reader)
     return q
+
+
+def _fitted_word(word: FieldedWord, reader: Any) -> wq.Query:
+    return word if is_name(reader, word) else _without_names(word)
 
 
 def _without_names(word: FieldedWord) -> wq.Query:
@@ -183,11 +222,9 @@ def _whole_names(words: tuple[str, ...], reader: Any) -> list[wq.Query]:
     """A NameMatch for each run of two typed words that is (part of) a name in the index
     ("james whale", "marion cotillard"), each pair once."""
     analyzer = reader.schema["cast"].analyzer
-    tokens = [next(iter(analyzer(word)), None) for word in words]
+    tokens = [next(iter(analysed(analyzer, word)), None) for word in words]
     pairs = dict.fromkeys(
-        (a.text, b.text)
-        for a, b in itertools.pairwise(tokens)
-        if a is not None and b is not None and a.text != b.text
+        (a, b) for a, b in itertools.pairwise(tokens) if a is not None and b is not None and a != b
     )
     found: list[wq.Query] = []
     for pair in pairs:

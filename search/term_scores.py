@@ -25,7 +25,7 @@ import re
 import time
 import weakref
 from collections import OrderedDict, defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -249,16 +249,35 @@ def doc_frequency(reader: Any, field: str, text: str | bytes) -> int:
     return found
 
 
+def doc_frequencies(reader: Any, keys: Iterable[tuple[str, str]]) -> None:
+    """Look up the document frequencies of many (field, word) pairs at once, for
+    ``doc_frequency`` to answer from memory: with the postings arrays on, the words
+    of every segment are found with one sorted search per field (``array_scores``)
+    instead of a walk of each segment's term file per word."""
+    if not arrays_on():
+        return
+    cache = _DOC_FREQUENCIES.setdefault(reader, {})
+    missing = [key for key in dict.fromkeys(keys) if key not in cache]
+    if not missing:
+        return
+    from . import array_scores  # imports numpy
+
+    found = array_scores.doc_frequencies(reader, missing)
+    if len(cache) + len(found) > DOC_FREQUENCIES_KEPT:
+        cache.clear()
+    cache.update(found)
+
+
 def word_idf(searcher: Any, terms: Sequence[wq.Term]) -> float | None:
     """The word's idf over the whole index (its df: the largest per-field df); None if absent."""
-    parent = searcher.get_parent()
+    parent = searcher.get_parent().reader()
     doc_freq = max((doc_frequency(parent, t.fieldname, t.text) for t in terms), default=0)
     return ranking.idf(doc_freq, parent.doc_count_all()) if doc_freq else None
 
 
 def field_idf(searcher: Any, field: str, text: str | bytes) -> float:
     """``ranking.idf`` of a word in one field, over the whole index."""
-    parent = searcher.get_parent()
+    parent = searcher.get_parent().reader()
     return ranking.idf(doc_frequency(parent, field, text), parent.doc_count_all())
 
 
@@ -444,6 +463,11 @@ def scored_matches(q: wq.Query, searcher: Any) -> list[tuple[int, float]] | tupl
     segment (keyword queries: no collector needed, which would visit every match again),
     else None. When every segment scored with arrays, (document numbers, scores) arrays."""
     context = searcher.context()
+    whole = getattr(q, "index_arrays", None)  # bm25f.ScoredOr: the whole index at once
+    if whole is not None and arrays_on():
+        scored: tuple[Any, Any] | None = whole(searcher, context)
+        if scored is not None:
+            return scored
     found: list[tuple[int, float]] = []
     arrays: list[tuple[Any, Any]] = []
     for leaf, offset in searcher.leaf_searchers():

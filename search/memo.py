@@ -1,0 +1,64 @@
+"""What pure functions of query nodes gave, remembered by the node's identity.
+
+A description's sixty words are the same Whoosh query nodes from one query to
+the next (``retrieve.words_query`` keeps each word's node), so what is worked
+out for a node (its weighted form, whether it is a name in this index, its
+largest document frequency, its text) is kept. Query nodes are never changed
+once built: every step that adjusts one works on a copy (``copy.copy``), so a
+node's identity stands for its content. Each entry holds its node, so that the
+identity is not given to another object while the entry lives.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable, Hashable
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+#: Most results kept per memo (then it starts again).
+MEMO_KEPT = 50_000
+
+
+class NodeMemo:
+    """``function(node)`` results by (what was asked, the node's identity)."""
+
+    def __init__(self, kept: int = MEMO_KEPT) -> None:
+        self.kept = kept
+        self.items: dict[tuple[Hashable, int], tuple[Any, Any]] = {}
+
+    def get(self, kind: Hashable, node: Any, compute: Callable[[], T]) -> T:
+        """The result of ``compute()`` for ``node``, worked out on the first request."""
+        key = (kind, id(node))
+        found = self.items.get(key)
+        if found is None:
+            if len(self.items) >= self.kept:
+                self.items.clear()
+            found = self.items[key] = (node, compute())
+        result: T = found[1]
+        return result
+
+    def first(self, kind: Hashable, node: Any) -> bool:
+        """Whether this is the first time ``node`` is asked about for ``kind``."""
+        key = (kind, id(node))
+        if key in self.items:
+            return False
+        if len(self.items) >= self.kept:
+            self.items.clear()
+        self.items[key] = (node, None)
+        return True
+
+
+#: Results that hold whatever the index.
+ANYWHERE = NodeMemo()
+#: reader -> results that depend on the index it reads (names, document frequencies).
+_BY_READER: weakref.WeakKeyDictionary[Any, NodeMemo] = weakref.WeakKeyDictionary()
+
+
+def in_index(reader: Any) -> NodeMemo:
+    """The memo of results that hold while ``reader`` (one generation of an index) lives."""
+    memo = _BY_READER.get(reader)
+    if memo is None:
+        memo = _BY_READER.setdefault(reader, NodeMemo())
+    return memo
