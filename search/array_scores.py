@@ -352,6 +352,23 @@ def live_scores(totals: Any, hit: Any, reader: Any, leaves: list[tuple[Any, int]
     return docs, totals[docs]
 
 
+#: segment reader -> {repr of a query: the documents it matches}
+_QUERY_DOCS: weakref.WeakKeyDictionary[Any, dict[str, Any]] = weakref.WeakKeyDictionary()
+
+
+def query_docs(q: wq.Query, searcher: Any, context: Any) -> Any:
+    """``term_scores.query_docs`` as an array, kept as long (the hints of a query)."""
+    cache = _QUERY_DOCS.setdefault(searcher.reader(), {})
+    key = repr(q)
+    found = cache.get(key)
+    if found is None:
+        if len(cache) >= term_scores.QUERY_DOCS_KEPT:
+            cache.clear()
+        docs = term_scores.query_docs(q, searcher, context)
+        found = cache[key] = np.fromiter(docs, dtype=np.int64, count=len(docs))
+    return found
+
+
 def from_dict(scores: dict[int, float]) -> Scores:
     """Scores kept in a dict (phrases, field clauses), as arrays."""
     docs = np.fromiter(scores.keys(), dtype=np.int64, count=len(scores))

@@ -251,13 +251,20 @@ class Keywords(ScoredOr):
     ) -> list[tuple[Any, float]]:
         import numpy as np
 
-        per_hint: list[tuple[list[Any], float]] = []
-        for leaf, offset in leaves:
-            for index, (docs, boost) in enumerate(self._hinted(leaf, context)):
-                if index == len(per_hint):
-                    per_hint.append(([], boost))
-                per_hint[index][0].append(np.asarray(docs, dtype=np.int64) + offset)
-        return [(np.concatenate(parts), boost) for parts, boost in per_hint]
+        from . import array_scores
+
+        return [
+            (
+                np.concatenate(
+                    [
+                        array_scores.query_docs(hinted, leaf, context) + offset
+                        for leaf, offset in leaves
+                    ]
+                ),
+                boost,
+            )
+            for hinted, boost in self._hints()
+        ]
 
     def _coordination(self, subs: list[wq.Query]) -> Callable[[float], float] | None:
         """The coordination factor of a film by the boosts of the clauses it matched;
@@ -270,6 +277,11 @@ class Keywords(ScoredOr):
 
     def _hinted(self, searcher: Any, context: Any) -> Iterator[tuple[list[int], float]]:
         """The films of the segment in each hinted year range and genre, with its boost."""
+        for hinted, boost in self._hints():
+            yield term_scores.query_docs(hinted, searcher, context), boost
+
+    def _hints(self) -> list[tuple[wq.Query, float]]:
+        """A query for each hinted year range and genre, with its boost."""
         boosts: list[tuple[wq.Query, float]] = [
             (wq.NumericRange("year", low, high), ranking.YEAR_HINT_BOOST)
             for low, high in self.hints.years
@@ -277,9 +289,7 @@ class Keywords(ScoredOr):
         boosts += [
             (wq.Term("genre", genre), ranking.GENRE_HINT_BOOST) for genre in self.hints.genres
         ]
-        for hinted, boost in boosts:
-            if boost:
-                yield term_scores.query_docs(hinted, searcher, context), boost
+        return [(hinted, boost) for hinted, boost in boosts if boost]
 
 
 #: Clauses whose words are scored together (``array_scores.WordArrays``); a search that

@@ -63,7 +63,7 @@ from filmsearch.index.errors import FilmSearchError, raised_in
 from filmsearch.index.schema import NUMERIC_FIELDS, TEXT_FIELDS
 
 from . import ranking
-from .bm25f import FieldedWordGroup, KeywordsGroup
+from .bm25f import FieldedWord, FieldedWordGroup, KeywordsGroup
 from .term_scores import ExpandedTerms, Scored
 from .understand import MAX_NESTING as MAX_NESTING  # part of the bounds above
 from .understand import MAX_QUERY_CHARS as MAX_QUERY_CHARS
@@ -444,8 +444,8 @@ def bound_query(q: wq.Query) -> wq.Query:
     become ExpandedTerms (at most ``term_scores.MAX_EXPANSIONS`` words each); phrases
     longer than MAX_PHRASE_WORDS words are cut to their first MAX_PHRASE_WORDS words,
     and every phrase is read within the time budget (``term_scores.Scored``)."""
-    if isinstance(q, (ExpandedTerms, Scored)):
-        return q
+    if isinstance(q, (ExpandedTerms, Scored)) or (isinstance(q, FieldedWord) and q.only_terms()):
+        return q  # nothing to bound (a keyword in its fields: terms only)
     if isinstance(q, wq.Every) and q.fieldname not in (None, "", "*"):
         # every film with a word in the field: see term_scores.films_with_field
         return ExpandedTerms(wq.Prefix(q.fieldname, "", boost=q.boost))

@@ -80,6 +80,8 @@ OPEN_ATTEMPTS = 5
 #: A first page by relevance reads the film ids of the matches that may be on it (ties
 #: at its last score) when at most this many; else every film's id (30 ms on 6,802 films).
 MAX_CONTENDERS = 100
+#: Films whose stored fields a FilmSearch keeps (``_stored``).
+STORED_KEPT = 256
 #: Seconds a search may take by default (``FilmSearch.search``'s ``time_limit``). Parsing,
 #: building the hits and their snippets come on top: about a second at most.
 DEFAULT_TIME_LIMIT = 2.0
@@ -124,6 +126,7 @@ class FilmSearch:
         self._film_ids: tuple[Any, list[str], dict[str, int], list[int]] | None = None
         self._film_table: FilmTable | None = None
         self._speller: Speller | None = None
+        self._stored_kept: tuple[Any, dict[int, dict[str, Any]]] = (None, {})
 
     def _open(self) -> tuple[Any, Any]:
         """Open the newest generation of the index and a searcher on it.
@@ -381,7 +384,7 @@ class FilmSearch:
                 for rank, (docnum, score) in enumerate(ranked[offset:wanted], start=offset + 1):
                     with_snippets = snippets and not _out_of_time()
                     hit = self._hit(
-                        rank, searcher.stored_fields(docnum), score, terms, with_snippets
+                        rank, self._stored(searcher, docnum), score, terms, with_snippets
                     )
                     if explain and not _out_of_time():
                         why = _explanation(searcher, fitted, docnum, score, fusion)
@@ -476,7 +479,7 @@ class FilmSearch:
                 hits = [
                     self._hit(
                         rank,
-                        searcher.stored_fields(docnum),
+                        self._stored(searcher, docnum),
                         score,
                         terms,
                         snippets and not _out_of_time(),
@@ -587,8 +590,22 @@ class FilmSearch:
         contenders = matches.contenders(wanted)
         if len(contenders) > MAX_CONTENDERS:  # many ties at the last score
             return matches.best(wanted, self._ids(searcher)[2])
-        film_id = {docnum: searcher.stored_fields(docnum)["id"] for docnum, _ in contenders}
+        film_id = {docnum: self._stored(searcher, docnum)["id"] for docnum, _ in contenders}
         return sorted(contenders, key=lambda match: (-match[1], film_id[match[0]]))[:wanted]
+
+    def _stored(self, searcher: Any, docnum: int) -> dict[str, Any]:
+        """A film's stored fields, kept for a while (``STORED_KEPT`` films per searcher):
+        the first page's films are read for their ids, then for their hits."""
+        searcher_of, kept = self._stored_kept
+        if searcher_of is not searcher:
+            kept = {}
+            self._stored_kept = (searcher, kept)
+        found = kept.get(docnum)
+        if found is None:
+            if len(kept) >= STORED_KEPT:
+                kept.clear()
+            found = kept[docnum] = searcher.stored_fields(docnum)
+        return found
 
     def _table(self, searcher: Any) -> FilmTable:
         """The sort and facet values of this searcher's films (read as they are needed)."""
