@@ -171,9 +171,10 @@ def _looked_up(q: wq.Query, reader: Any) -> Iterator[tuple[str, str]]:
     if words:
         analyzer = reader.schema["cast"].analyzer
         for word in words:
-            for token in analysed(analyzer, word)[:1]:
-                for field in NAME_FIELDS:
-                    yield field, token
+            if known.first(("name", word), analyzer):  # a word of a possible whole name
+                for token in analysed(analyzer, word)[:1]:
+                    for field in NAME_FIELDS:
+                        yield field, token
 
 
 def is_name(reader: Any, word: FieldedWord) -> bool:
