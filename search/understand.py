@@ -33,6 +33,7 @@ position in ``QueryPlan.syntax`` is the same position in the text as typed.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 from dataclasses import dataclass, field
 
@@ -110,6 +111,7 @@ class QueryPlan:
         return "; ".join(parts)
 
 
+@functools.lru_cache(maxsize=64)  # a search reads its text twice: typos, then the query
 def understand(text: str, *, plain: bool = False) -> QueryPlan:
     """The plan of ``text``; with ``plain``, words only whatever it holds."""
     text = text[:MAX_QUERY_CHARS].replace("\x00", " ")
