@@ -2,26 +2,29 @@
 
 A Snippet keeps its text and the character spans of the matched words, so one
 extraction serves every output: plain text, ANSI terminal, HTML and JSON offsets.
-Fragment choice is Whoosh's (``ContextFragmenter`` + ``BasicFragmentScorer``).
+Fragment choice is Whoosh's (``ContextFragmenter`` + ``BasicFragmentScorer``, the
+best-scored fragments, ties to the later one, shown in text order).
 
 Only the shown hits get snippets, made from their stored text, and only from the
 first ``MAX_SCANNED_CHARS`` characters of a field. With the analyzers filmsearch
 builds (a regular-expression tokenizer, then filters that change each word on its
-own), ``WordForms`` gives the fragmenter the same tokens as the analyzer would, at a
-fraction of the cost: the words are found by the expression in C, each distinct
-word is analysed once and remembered, only the words that can stem to a query
-stem are stemmed, a field with no match stops there, and the fragmenter sees only
-the tokens around the matches.
+own), ``WordForms`` gives the same fragments as Whoosh's fragmenter over the
+analyzer's tokens, at a fraction of the cost: the words and their offsets come
+from one split by the expression in C, each distinct word is analysed once per
+query (only the words that can stem to a query stem are stemmed) and remembered,
+a field with no match stops there, and ``context_fragments`` follows the
+fragmenter from match to match, never making a Token or a Fragment.
 """
 
 from __future__ import annotations
 
 import html
+import importlib
 import re
-from collections import deque
+import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from itertools import islice
+from itertools import accumulate, chain, compress, count, repeat
 from typing import Any
 
 from whoosh.analysis import CharsetFilter, LowercaseFilter, RegexTokenizer, StemFilter, StopFilter
@@ -30,8 +33,6 @@ from whoosh.highlight import (
     FIRST,
     BasicFragmentScorer,
     ContextFragmenter,
-    Fragment,
-    mkfrag,
     set_matched_filter,
     top_fragments,
 )
@@ -48,8 +49,21 @@ MAX_SCANNED_CHARS = 5_000
 WORD_BY_WORD_FILTERS = (LowercaseFilter, CharsetFilter, StopFilter, StemFilter, NltkStemFilter)
 #: Snowball English treats these as apostrophes (a stem may then not start its word).
 _APOSTROPHE = re.compile("['\u2018\u2019\u201b]")
-#: Words remembered per analyzer, in each of two tables (emptied when full).
+#: Words remembered per analyzer, in each of its tables (emptied when full).
 MAX_REMEMBERED_WORDS = 50_000
+#: Queries whose words' verdicts an analyzer's WordForms remembers (emptied when full).
+MAX_REMEMBERED_QUERIES = 16
+#: A numbered back reference or a condition on a group: wrapping the expression in a
+#: group of its own would renumber them.
+_NUMBERED_GROUP_USE = re.compile(r"\\[1-9]|\(\?\(")
+
+#: Tokenizer expressions, and expressions that match the same (tested), faster in C.
+FASTER_EXPRESSIONS = {
+    r"[\w\*]+(\.?[\w\*]+)*": r"[\w*]+(?:\.[\w*]+)*",  # filmsearch's RegexTokenizer
+    r"\w+(\.?\w+)*": r"\w+(?:\.\w+)*",  # Whoosh's default
+}
+#: A fragment: (score, start, end, spans of its matches).
+Piece = tuple[int, int, int, list[tuple[int, int]]]
 
 
 @dataclass(frozen=True)
@@ -107,152 +121,146 @@ def make_snippet(
     found in ``scanned_part(text, max_scanned)``."""
     if not text:
         return Snippet("")
-    best = []
-    if terms:
-        found = fragments_with(
-            scanned_part(text, max_scanned), terms, analyzer, max_chars, surround
-        )
-        best = top_fragments(found, fragments, BasicFragmentScorer(), FIRST)
+    best: list[Piece] = []
+    if terms and fragments > 0:
+        part = scanned_part(text, max_scanned)
+        forms = word_forms(analyzer)
+        if forms is None:
+            best = whoosh_fragments(part, terms, analyzer, fragments, max_chars, surround)
+        else:
+            words, bounds = forms.tokens(part)
+            hits, matched = forms.hits(words, terms)
+            if hits:
+                found = context_fragments(words, bounds, hits, matched, max_chars, surround)
+                best = top(found, fragments)
     if not best:
         return _lead(text, max_chars)
+    return _joined(text, best)
+
+
+def _joined(text: str, best: list[Piece]) -> Snippet:
+    """The fragments ``best`` (in text order) of ``text``, with ellipses, on one line."""
     pieces: list[str] = []
     spans: list[tuple[int, int]] = []
     length = 0
-    if best[0].startchar > 0:
+    if best[0][1] > 0:
         pieces.append(ELLIPSIS)
         length = len(ELLIPSIS)
-    for number, fragment in enumerate(best):
+    for number, (_, start, end, matches) in enumerate(best):
         if number:
             pieces.append(SEPARATOR)
             length += len(SEPARATOR)
-        piece = text[fragment.startchar : fragment.endchar]
-        shift = length - fragment.startchar
-        spans += [(shift + m.startchar, shift + m.endchar) for m in fragment.matches]
-        pieces.append(piece)
-        length += len(piece)
-    if best[-1].endchar < len(text):
+        shift = length - start
+        spans += [(shift + first, shift + stop) for first, stop in matches]
+        pieces.append(text[start:end])
+        length += end - start
+    if best[-1][2] < len(text):
         pieces.append(ELLIPSIS)
     flat = "".join(pieces).replace("\r", " ").replace("\n", " ").replace("\t", " ")
     return Snippet(flat, tuple(spans))
 
 
-def fragments_with(
-    text: str, terms: frozenset[str], analyzer: Any, max_chars: int, surround: int
-) -> Iterable[Fragment]:
-    """The fragments of ``text`` that Whoosh's ``ContextFragmenter(max_chars, surround)``
-    makes of its tokens matched to ``terms``: from the analyzer's whole token stream,
-    or with WordForms, from the tokens ``around`` the matches only."""
-    forms = word_forms(analyzer)
-    if forms is None:
-        tokens = analyzer(text, chars=True, mode="query", removestops=False)
-        fragmenter = ContextFragmenter(max_chars, surround, charlimit=0)  # 0: no limit
-        return fragmenter.fragment_tokens(text, set_matched_filter(tokens, terms))
-    words = forms.words(text)
-    matching = forms.matching(set(words), terms)
-    if not matching:
-        return ()
-    hits = [number for number, word in enumerate(words) if word in matching]
-    runs = around(words, hits, surround)
-    tokens = _tokens(forms.expression.finditer(text), words, runs, matching)
-    return context_fragments(text, tokens, max_chars, surround)
+def top(found: list[Piece], count: int) -> list[Piece]:
+    """Whoosh's ``top_fragments(found, count, BasicFragmentScorer(), FIRST)``: the ``count``
+    best scored (a tie goes to the later fragment, as ``heapq.nlargest`` compares
+    Whoosh's Fragments by start), in text order."""
+    if len(found) > count:
+        best = sorted(found, key=lambda piece: piece[:2], reverse=True)[:count]
+        found = sorted(best, key=lambda piece: piece[1])
+    return found
 
 
-def around(words: list[str], hits: list[int], surround: int) -> list[tuple[int, int]]:
-    """The runs (first, stop) of the token numbers that a ContextFragmenter needs to make
-    the same fragments with matches as from all the ``words`` (``hits`` are the
-    matched ones); the other tokens only pass through its memory of recent tokens.
-
-    Before a hit: the tokens that may start within ``surround`` characters of the end
-    of the token before it (each token counts its length; the spaces between them
-    would only shorten the reach), and at least that token, which drops the older
-    ones from that memory. After it: the tokens until they add up to ``2 * surround``
-    characters, when a fragment has surely ended, and one more (Whoosh makes an empty
-    fragment of the token after one that ends with its count at exactly zero).
-    """
-    runs: list[tuple[int, int]] = []
-    for number, hit in enumerate(hits):
-        done = runs[-1][1] if runs else 0
-        first = hit
-        if hit > done:
-            first, reach = hit - 1, surround - len(words[hit - 1])
-            while first > done and len(words[first - 1]) <= reach:
-                reach -= len(words[first - 1])
-                first -= 1
-        following = hits[number + 1] if number + 1 < len(hits) else len(words)
-        stop, length = hit, 0
-        while stop < following and length < 2 * surround:  # the next hit goes on from there
-            length += len(words[stop])
-            stop += 1
-        stop = min(stop + 1, len(words)) if stop < following else stop
-        if runs and first <= done:
-            runs[-1] = (runs[-1][0], max(stop, done))
-        else:
-            runs.append((first, stop))
-    return runs
-
-
-def _tokens(
-    found: Iterator[re.Match[str]],
-    words: list[str],
-    runs: list[tuple[int, int]],
-    matching: dict[str, str],
-) -> Iterator[tuple[int, int, str | None]]:
-    """(start, end, analysed form if it matches) of the tokens numbered in ``runs``, from
-    the expression's matches ``found``."""
-    done = 0
-    for first, stop in runs:
-        for word, match in zip(
-            words[first:stop], islice(found, first - done, stop - done), strict=True
-        ):
-            yield (*match.span(), matching.get(word))
-        done = stop
-
-
-class _Match:
-    """A matched token in a Fragment: what Whoosh's highlighter reads of a Token."""
-
-    __slots__ = ("boost", "endchar", "startchar", "text")
-
-    def __init__(self, startchar: int, endchar: int, text: str) -> None:
-        self.startchar, self.endchar, self.text, self.boost = startchar, endchar, text, 1.0
+def whoosh_fragments(
+    text: str, terms: frozenset[str], analyzer: Any, count: int, max_chars: int, surround: int
+) -> list[Piece]:
+    """The best ``count`` fragments of ``text`` by Whoosh's own fragmenter and scorer, over
+    the analyzer's whole token stream (for analyzers that WordForms does not fit)."""
+    tokens = analyzer(text, chars=True, mode="query", removestops=False)
+    fragmenter = ContextFragmenter(max_chars, surround, charlimit=0)  # 0: no limit
+    marked = set_matched_filter(tokens, terms)
+    best = top_fragments(
+        fragmenter.fragment_tokens(text, marked), count, BasicFragmentScorer(), FIRST
+    )
+    return [
+        (
+            0,
+            fragment.startchar,
+            fragment.endchar,
+            [(m.startchar, m.endchar) for m in fragment.matches],
+        )
+        for fragment in best
+    ]
 
 
 def context_fragments(
-    text: str, tokens: Iterable[tuple[int, int, str | None]], max_chars: int, surround: int
-) -> Iterator[Fragment]:
-    """``ContextFragmenter(max_chars, surround).fragment_tokens`` (Whoosh 3.54), step for
-    step, over (start, end, matched form or None) instead of Token objects."""
-    first: int | None = None
-    firsts: deque[int] = deque()  # the starts of the tokens just before a fragment
-    countdown = -1  # >= 0 in a fragment
-    matches: list[_Match] = []
-    endchar = 0
-    length = 0
-    for startchar, endchar, form in tokens:
-        size = endchar - startchar
-        if countdown < 0 and form is None:
-            firsts.append(startchar)
-            while firsts and endchar - firsts[0] > surround:
-                firsts.popleft()
-        elif length + size > max_chars:
-            countdown = 0
-        elif form is not None:
-            countdown = surround
-            if first is None:
-                if firsts:
-                    first = firsts[0]
-                else:
-                    first = startchar
-                    countdown += surround
-            matches.append(_Match(startchar, endchar, form))
-        if countdown >= 0:
+    words: list[str],
+    bounds: list[int],
+    hits: list[int],
+    forms: list[str],
+    max_chars: int,
+    surround: int,
+) -> list[Piece]:
+    """The fragments with matches, scored, that Whoosh's ``ContextFragmenter(max_chars,
+    surround)`` (3.54) makes of the tokens ``words`` (token ``n`` spans characters
+    ``bounds[2n]`` to ``bounds[2n + 1]``) whose numbers ``hits`` match ``forms``.
+
+    The fragmenter keeps the starts of the unmatched tokens it has seen since its
+    last fragment, dropping each one that starts more than ``surround`` characters
+    before the end of the latest; a match starts a fragment at the oldest start it
+    keeps (or at itself, with ``surround`` more characters to run); each token then
+    counts down ``surround`` characters from the latest match, and the fragment ends
+    at the token where the count reaches zero, or at one that would take it past
+    ``max_chars`` characters of tokens (that token is in it, but not as a match).
+    So only the tokens from a match to its fragment's end are walked, and the kept
+    starts are found by going back from the token before a match. A fragment with no
+    match, which scores nothing and is never chosen, is made of a match longer than
+    ``max_chars`` and of the token after a count that ended at exactly zero: those
+    tokens are then not among the kept starts. Score: Whoosh's BasicFragmentScorer,
+    matches times distinct forms times 100.
+    """
+    found: list[Piece] = []
+    count = len(words)
+    number = 0  # of the next hit in ``hits``
+    kept = 0  # the first token whose start the fragmenter may still keep
+    while number < len(hits):
+        hit = hits[number]
+        size = len(words[hit])
+        if hit < kept or size > max_chars:  # in the last fragment, or a fragment of its own
+            kept = max(kept, hit + 1)
+            number += 1
+            continue
+        token = hit  # back to the oldest kept start
+        if hit > kept:
+            reach = bounds[2 * hit - 1] - surround  # the end of the token before, less surround
+            while token > kept and bounds[2 * token - 2] >= reach:
+                token -= 1
+        first = bounds[2 * token]
+        countdown = surround if token < hit else 2 * surround
+        spans = [(bounds[2 * hit], bounds[2 * hit + 1])]
+        seen = {forms[number]}
+        number += 1
+        following = hits[number] if number < len(hits) else count
+        length = size
+        countdown -= size
+        token = hit
+        while countdown > 0 and token + 1 < count:
+            token += 1
+            size = len(words[token])
+            if length + size > max_chars:
+                countdown = 0
+            elif token == following:
+                countdown = surround
+                spans.append((bounds[2 * token], bounds[2 * token + 1]))
+                seen.add(forms[number])
+                number += 1
+                following = hits[number] if number < len(hits) else count
             length += size
             countdown -= size
-            if countdown <= 0:
-                yield mkfrag(text, matches, startchar=first, endchar=endchar)
-                matches, firsts, first, length = [], deque(), None, 0
-    if matches:
-        yield mkfrag(text, matches, startchar=first, endchar=endchar)
+        found.append((len(spans) * len(seen) * 100, first, bounds[2 * token + 1], spans))
+        kept = token + 1
+        if countdown == 0 and kept < count and kept != following:
+            kept += 1  # Whoosh makes a fragment with no match of that token
+    return found
 
 
 class WordForms:
@@ -266,8 +274,12 @@ class WordForms:
     def __init__(self, analyzer: Any) -> None:
         self.analyzer = analyzer  # held, so that its id is not reused while remembered
         self.expression: re.Pattern[str] = analyzer.items[0].expression
-        #: findall gives the whole matches of ``expression`` as group 1
-        self.whole_matches = re.compile(f"({self.expression.pattern})", self.expression.flags)
+        self.splitter = _splitter(self.expression)
+        #: the splitter for ASCII text, where \w needs no Unicode tables
+        self.ascii_splitter: re.Pattern[str] | None = None
+        if self.splitter is not None and self.expression.pattern in FASTER_EXPRESSIONS:
+            flags = self.splitter.flags & ~re.UNICODE | re.ASCII
+            self.ascii_splitter = re.compile(self.splitter.pattern, flags)
         filters = analyzer.items[1:]
         stems = [n for n, item in enumerate(filters) if isinstance(item, StemFilter)]
         cut = stems[0] if stems else len(filters)
@@ -277,11 +289,13 @@ class WordForms:
         self.start: Callable[[str], str] | None = None
         if len(self.stem_filters) == 1 and getattr(filters[-1], "stemmer", "") == "snowball":
             self.start = snowball_stem_start
-        #: word -> (its text before stemming, whether it is a stop word)
-        self.unstemmed: dict[str, tuple[str, bool]] = {}
+        #: word -> its text before stemming, and the words that are stop words
+        self._memory: tuple[dict[str, str], set[str]] = ({}, set())
         #: text before stemming -> (its stem, False)
         self.stems: dict[str, tuple[str, bool]] = {}
-        self._starts: dict[frozenset[str], tuple[str, ...]] = {}
+        self._starts: dict[frozenset[str], tuple[tuple[str, ...], re.Pattern[str]]] = {}
+        #: per query's terms: the words judged, and those that match with their forms
+        self._verdicts: dict[frozenset[str], tuple[set[str], dict[str, str]]] = {}
 
     @staticmethod
     def fits(analyzer: Any) -> bool:
@@ -293,65 +307,129 @@ class WordForms:
             and all(type(item) in WORD_BY_WORD_FILTERS for item in items[1:])
         )
 
+    def tokens(self, text: str) -> tuple[list[str], list[int]]:
+        """The text of each token of ``text``, in order, and their bounds: token ``n``
+        spans characters ``bounds[2n]`` to ``bounds[2n + 1]``."""
+        if self.splitter is None:
+            found = list(self.expression.finditer(text))
+            return [match.group() for match in found], [n for m in found for n in m.span()]
+        splitter = self.splitter
+        if self.ascii_splitter is not None and text.isascii():
+            splitter = self.ascii_splitter
+        parts = splitter.split(text)  # between, token, its groups, between, ...
+        step = splitter.groups + 1
+        if step == 2:
+            return parts[1::2], list(accumulate(map(len, parts)))  # (and the text's length)
+        words = parts[1::step]
+        lengths = chain.from_iterable(zip(map(len, parts[:-1:step]), map(len, words), strict=True))
+        return words, list(accumulate(lengths))
+
     def words(self, text: str) -> list[str]:
         """The text of each token of ``text``, in order."""
-        found = self.whole_matches.findall(text)
-        if self.whole_matches.groups == 1:  # the expression has no group of its own
-            return found
-        return [match[0] for match in found]
+        return self.tokens(text)[0]
+
+    def hits(self, words: list[str], terms: frozenset[str]) -> tuple[list[int], list[str]]:
+        """The numbers of those ``words`` whose analysed form is in ``terms``, and their forms.
+
+        What each word comes to is remembered for ``terms`` (the hits of a page share
+        their query's terms): but for new words, a field costs a few passes in C."""
+        known = self._verdicts.get(terms)
+        if known is None:
+            if len(self._verdicts) >= MAX_REMEMBERED_QUERIES:
+                self._verdicts.clear()
+            known = self._verdicts[terms] = (set(), {})
+        judged, forms = known
+        new = set(words).difference(judged)
+        if new:
+            if len(judged) + len(new) > MAX_REMEMBERED_WORDS:
+                judged, forms = self._verdicts[terms] = (set(), {})
+                new = set(words)
+            forms.update(self.matching(new, terms))
+            judged.update(new)  # after their forms: another thread may be reading them
+        if forms.keys().isdisjoint(words):
+            return [], []
+        matched = list(map(forms.__contains__, words))
+        return list(compress(count(), matched)), list(
+            map(forms.__getitem__, compress(words, matched))
+        )
+
+    @property
+    def unstemmed(self) -> dict[str, str]:
+        """The words met so far, with their text before stemming."""
+        return self._memory[0]
+
+    def _unstemmed(self, words: set[str]) -> tuple[dict[str, str], set[str]]:
+        """The texts before stemming of (at least) ``words``, and which are stop words."""
+        unstemmed, stopped = self._memory
+        new = words.difference(unstemmed)
+        if new:
+            if len(unstemmed) + len(new) > MAX_REMEMBERED_WORDS:
+                unstemmed, stopped = self._memory = ({}, set())  # a call using the old goes on
+                new = set(words)
+            learned: dict[str, tuple[str, bool]] = {}
+            if self.unstem is None:
+                _analyse(new, self.unstemmed_filters, learned)
+            else:
+                learned.update((word, self.unstem(word)) for word in new)
+            stopped.update(word for word, (_, stop) in learned.items() if stop)
+            unstemmed.update((word, text) for word, (text, _) in learned.items())  # (after)
+        return unstemmed, stopped
 
     def matching(self, words: set[str], terms: frozenset[str]) -> dict[str, str]:
         """Those of ``words`` whose analysed form is in ``terms``, with that form."""
-        unstemmed = self.unstemmed
-        new = [word for word in words if word not in unstemmed]  # (words - keys() reads all)
-        if new:
-            if len(unstemmed) + len(new) > MAX_REMEMBERED_WORDS:
-                unstemmed = self.unstemmed = {}  # a new table: a call using the old one goes on
-                new = list(words)
-            if self.unstem is None:
-                _analyse(new, self.unstemmed_filters, unstemmed)
-            else:
-                unstemmed.update((word, self.unstem(word)) for word in new)
-        found: dict[str, str] = {}
+        unstemmed, stopped = self._unstemmed(words)
+        get = unstemmed.__getitem__
         if not self.stem_filters:
-            for word in words:
-                if unstemmed[word][0] in terms:
-                    found[word] = unstemmed[word][0]
-            return found
-        starts = self.starts(terms) if self.start is not None else ("",)
-        candidates = []
-        for word in words:
-            text, stopped = unstemmed[word]
-            if stopped:  # not stemmed
-                if text in terms:
-                    found[word] = text
-            elif (
-                text.startswith(starts)
-                or text in SNOWBALL_IRREGULAR
-                or (not text.isalnum() and _APOSTROPHE.search(text))
-            ):
-                candidates.append(word)
+            return {
+                word: get(word)
+                for word in compress(words, map(terms.__contains__, map(get, words)))
+            }
+        stops = stopped.intersection(words)
+        found = {word: get(word) for word in stops if get(word) in terms}  # stop words: not stemmed
+        rest = list(words.difference(stops) if stops else words)
+        texts = list(map(get, rest))
+        candidates = rest
+        if self.start is not None:
+            starts, starting = self.starts(terms)
+            lines = "\n" + "\n".join(texts)
+            if lines.count("\n") == len(texts):  # one text a line
+                begun = set(starting.findall(lines))
+                candidates = list(compress(rest, map(begun.__contains__, texts)))
+            else:
+                candidates = list(compress(rest, map(str.startswith, texts, repeat(starts))))
+            if not SNOWBALL_IRREGULAR.isdisjoint(texts) or _APOSTROPHE.search("".join(texts)):
+                candidates = [
+                    word
+                    for word, text in zip(rest, texts, strict=True)
+                    if text.startswith(starts)
+                    or text in SNOWBALL_IRREGULAR
+                    or (not text.isalnum() and _APOSTROPHE.search(text))
+                ]
         if candidates:
-            texts = {unstemmed[word][0] for word in candidates}
+            texts = list(map(get, candidates))
             stems = self.stems
             if len(stems) + len(texts) > MAX_REMEMBERED_WORDS:
                 stems = self.stems = {}
             _analyse(texts, self.stem_filters, stems)
-            for word in candidates:
-                stem = stems[unstemmed[word][0]][0]
-                if stem in terms:
-                    found[word] = stem
+            for word, text in zip(candidates, texts, strict=True):
+                if stems[text][0] in terms:
+                    found[word] = stems[text][0]
         return found
 
-    def starts(self, terms: frozenset[str]) -> tuple[str, ...]:
-        """What the unstemmed form of a word starts with if it stems to one of ``terms``."""
-        starts = self._starts.get(terms)
-        if starts is None:
-            assert self.start is not None
-            if len(self._starts) >= 64:
+    def starts(self, terms: frozenset[str]) -> tuple[tuple[str, ...], re.Pattern[str]]:
+        """What the unstemmed form of a word starts with if it stems to one of ``terms``,
+        and an expression that finds, in texts one a line, those that start so (each
+        after its line break)."""
+        known = self._starts.get(terms)
+        if known is None:
+            start = self.start
+            assert start is not None
+            if len(self._starts) >= MAX_REMEMBERED_QUERIES:
                 self._starts.clear()
-            starts = self._starts[terms] = tuple({self.start(term) for term in terms})
-        return starts
+            starts = tuple({start(term) for term in terms})
+            starting = re.compile(f"\\n({_trie(starts)}[^\\n]*)")
+            known = self._starts[terms] = (starts, starting)
+        return known
 
 
 def _analyse(words: Iterable[str], filters: list[Any], into: dict[str, tuple[str, bool]]) -> None:
@@ -397,6 +475,43 @@ def _direct(filters: list[Any]) -> Callable[[str], tuple[str, bool]] | None:
         return text, stopped
 
     return unstem
+
+
+def _trie(starts: Iterable[str]) -> str:
+    """An expression that matches what starts with one of ``starts``, up to its end: one
+    branch a first letter, and so on, so that a text is ruled out in a few steps."""
+    tree: dict[str, Any] = {}
+    for start in starts:
+        node = tree
+        for letter in start:
+            node = node.setdefault(letter, {})
+        node[""] = {}  # a start ends here
+
+    def branches(node: dict[str, Any]) -> str:
+        if "" in node:  # anything goes on from here
+            return ""
+        ways = [re.escape(letter) + branches(rest) for letter, rest in sorted(node.items())]
+        return ways[0] if len(ways) == 1 else f"(?:{'|'.join(ways)})"
+
+    return branches(tree) if tree else "(?!)"
+
+
+def _splitter(expression: re.Pattern[str]) -> re.Pattern[str] | None:
+    """``expression`` in a group of its own, for ``split`` to give, in C, the text before
+    each match, the match and its groups; None when that might not give the matches
+    ``finditer`` gives: the expression uses a group by number, is verbose, or can
+    match no characters."""
+    if expression.flags & re.VERBOSE or _NUMBERED_GROUP_USE.search(expression.pattern):
+        return None
+    parser = "re._parser" if sys.version_info >= (3, 11) else "sre_parse"
+    try:
+        shortest = importlib.import_module(parser).parse(expression.pattern, expression.flags)
+        if shortest.getwidth()[0] < 1:
+            return None
+        pattern = FASTER_EXPRESSIONS.get(expression.pattern, expression.pattern)
+        return re.compile(f"({pattern})", expression.flags)
+    except (re.error, ImportError, AttributeError):
+        return None
 
 
 _word_forms: dict[int, WordForms] = {}
