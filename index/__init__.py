@@ -14,9 +14,11 @@ from typing import TYPE_CHECKING
 from filmsearch import _lazy_exports
 
 from . import safe_pickle  # noqa: F401  # imported to restrict every unpickling Whoosh does
+from .lazy_init import defer_snowball
 from .whoosh_deferred import defer_morph_en
 
 defer_morph_en()
+defer_snowball()
 
 if TYPE_CHECKING:
     from .analysis import DEFAULT_STEMMER, STEMMERS
@@ -32,7 +34,8 @@ if TYPE_CHECKING:
         SemanticUnavailableError,
     )
     from .formats import FORMATS, detect_format
-    from .writer import BuildProgress, BuildReport, build_index, open_index, read_manifest
+    from .manifest import open_index, read_manifest
+    from .writer import BuildProgress, BuildReport, build_index
 
 __all__ = [
     "DEFAULT_STEMMER",
@@ -70,8 +73,8 @@ _ORIGINS = {
     "BuildProgress": ".writer",
     "BuildReport": ".writer",
     "build_index": ".writer",
-    "open_index": ".writer",
-    "read_manifest": ".writer",
+    "open_index": ".manifest",
+    "read_manifest": ".manifest",
 }
 _export, __dir__ = _lazy_exports(globals(), _ORIGINS)
 

@@ -27,9 +27,7 @@ try:
 
     from filmsearch.index import STEMMERS, DocumentError, FilmSearchError
     from filmsearch.index.errors import IndexMismatchError
-    from filmsearch.index.formats import FORMATS
 
-    from .export import EXPORTERS, check_index_name
     from .facets import FACETS, check_facets
     from .ordering import SORTS
     from .query import QueryError
@@ -47,6 +45,10 @@ if TYPE_CHECKING:
     from filmsearch.index import BuildProgress, BuildReport
 
 ENV_INDEX = "FILMSEARCH_INDEX"
+#: ``index.formats.FORMATS`` and the keys of ``export.EXPORTERS`` (tests/test_cli.py checks):
+#: named here, so that a search does not import the builder's readers or the exporter.
+SOURCE_FORMATS = ("auto", "seed", "csv", "jsonl")
+EXPORT_FORMATS = ("opensearch",)
 PLAIN_MARKS = ("*", "*")
 
 
@@ -221,7 +223,7 @@ def cli() -> None:
 @click.option("--rebuild", is_flag=True, help="Build from scratch instead of updating.")
 @click.option(
     "--source-format",
-    type=click.Choice(FORMATS),
+    type=click.Choice(SOURCE_FORMATS),
     default="auto",
     show_default=True,
     help="Read every file as this format instead of detecting each file's own.",
@@ -871,6 +873,8 @@ def eval_command(
 
 
 def _opensearch_index_name(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    from .export import check_index_name
+
     try:
         return check_index_name(value)
     except ValueError as error:
@@ -882,7 +886,7 @@ def _opensearch_index_name(ctx: click.Context, param: click.Parameter, value: st
 @click.option(
     "--format",
     "export_format",
-    type=click.Choice(sorted(EXPORTERS)),
+    type=click.Choice(EXPORT_FORMATS),
     default="opensearch",
     show_default=True,
     help="What to export for.",
@@ -914,6 +918,8 @@ def export_command(index_dir: str | None, export_format: str, out: str, index_na
       curl -XPOST localhost:9200/_bulk -H 'Content-Type: application/x-ndjson' \\
            --data-binary @films.ndjson
     """
+    from .export import EXPORTERS  # here: a search does not load the exporter
+
     report = EXPORTERS[export_format](resolve_index(index_dir), out, index_name=index_name)
     for warning in report.warnings:
         say(f"filmsearch: warning: {warning}", err=True)

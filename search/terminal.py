@@ -10,16 +10,22 @@ since JSON already escapes C0 controls.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from typing import Any
 
 #: C0 and C1 controls and DEL, and the Unicode bidi embeddings, overrides and isolates.
 _UNSAFE = "\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
-_UNSAFE_ONE_LINE = re.compile(f"[{_UNSAFE}\n\t]")
-_UNSAFE_MULTI_LINE = re.compile(f"[{_UNSAFE}]")
 #: What JSON leaves raw with ensure_ascii=False and a terminal may still act on.
-_UNSAFE_IN_JSON = re.compile("[\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_UNSAFE_IN_JSON = "\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+
+
+@functools.cache
+def _pattern(characters: str) -> re.Pattern[str]:
+    """A pattern of any one of ``characters`` (a character class), compiled when first
+    needed: the three of this module take 2 ms to compile, and most text needs none."""
+    return re.compile(f"[{characters}]")
 
 
 def _visible(match: re.Match[str]) -> str:
@@ -34,11 +40,12 @@ def for_terminal(text: str, *, multiline: bool = False) -> str:
 
     One line unless ``multiline``, which keeps newlines and tabs.
     """
-    pattern = _UNSAFE_MULTI_LINE if multiline else _UNSAFE_ONE_LINE
-    return pattern.sub(_visible, text)
+    if text.isprintable():  # every character escaped here is one str.isprintable refuses
+        return text
+    return _pattern(_UNSAFE if multiline else _UNSAFE + "\n\t").sub(_visible, text)
 
 
 def for_json(data: Any, *, indent: int | None = 2) -> str:
     """JSON text of ``data``, UTF-8 kept readable, with no raw control character in it."""
     text = json.dumps(data, ensure_ascii=False, indent=indent)
-    return _UNSAFE_IN_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+    return _pattern(_UNSAFE_IN_JSON).sub(lambda m: f"\\u{ord(m.group()):04x}", text)

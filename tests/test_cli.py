@@ -221,3 +221,13 @@ def test_indexing_a_project_folder_skips_files_that_are_not_films(tmp_path: Path
     assert "1 film in" in done.output and "2 skipped (2 not films)" in done.output
     shown = CliRunner().invoke(cli, ["search", "buy milk", "--index", str(tmp_path / "ix")])
     assert "No films match" in shown.output
+
+
+def test_the_format_choices_are_the_readers_and_exporters_the_commands_use() -> None:
+    # Named in the command so that a search imports neither the readers nor the exporter.
+    from filmsearch.index.formats import FORMATS
+    from filmsearch.search import cli as cli_module
+    from filmsearch.search.export import EXPORTERS
+
+    assert cli_module.SOURCE_FORMATS == FORMATS
+    assert tuple(sorted(EXPORTERS)) == cli_module.EXPORT_FORMATS

@@ -86,6 +86,43 @@ def test_a_lexical_search_from_the_command_line_loads_no_heavy_library(
     assert heavy(modules) == set()
 
 
+#: Modules a one-shot lexical search has no use for: the other commands' (the exporter,
+#: the evaluation, the web server) and the Snowball stemmers of languages but English.
+NOT_FOR_A_SEARCH = (
+    "filmsearch.search.export",
+    "filmsearch.search.evaluation",
+    "filmsearch.search.server",
+    "whoosh.lang.snowball.danish",
+    "whoosh.lang.snowball.russian",
+)
+
+
+def test_a_lexical_search_from_the_command_line_loads_only_what_it_uses(
+    seed_index: Path,
+) -> None:
+    modules = loaded_modules(
+        "from filmsearch.search.cli import main\nmain()",
+        "search", "whale trainer accident", "--index", str(seed_index), "--mode", "lexical",
+    )  # fmt: skip
+    assert "whoosh.lang.snowball.english" in modules  # it did stem
+    assert modules.isdisjoint(NOT_FOR_A_SEARCH)
+
+
+def test_the_snowball_stemmers_of_other_languages_load_when_asked_for() -> None:
+    code = (
+        "import sys\n"
+        "import filmsearch.index\n"
+        "from whoosh.lang.snowball.english import EnglishStemmer\n"
+        "assert 'whoosh.lang.snowball.french' not in sys.modules\n"
+        "from whoosh.lang import stemmer_for_language\n"
+        "assert stemmer_for_language('fr')('chevaux') == 'cheval'\n"
+        "import whoosh.lang.snowball as snowball\n"
+        "assert snowball.EnglishStemmer is EnglishStemmer and len(snowball.classes) == 14\n"
+        "assert not hasattr(snowball, 'no_such_name')\n"
+    )
+    assert "whoosh.lang.snowball.french" in loaded_modules(code)
+
+
 @pytest.mark.parametrize("enabled", [True, False])
 def test_importing_the_command_leaves_garbage_collection_as_it_was(enabled: bool) -> None:
     code = (
