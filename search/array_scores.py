@@ -153,7 +153,7 @@ def _batch_scores(
     parent = searcher.get_parent()
     size = reader.doc_count_all()
     located = _located(searcher, postings, clauses)
-    results: list[Scores | None] = [_EMPTY] * len(clauses)
+    results: list[Scores | None] = [EMPTY] * len(clauses)
     rows: list[tuple[int, float, list[Part]]] = []
     for number, (terms, boost) in enumerate(clauses):
         parts = []  # the word's fields that have it, in its field order
@@ -282,7 +282,7 @@ DENSE_SHARE = 16
 #: Most cells (words x films) of the scratch array of one batch of words.
 BATCH_CELLS = 1 << 21
 
-_EMPTY: Scores = (np.zeros(0, dtype=np.int64), np.zeros(0))
+EMPTY: Scores = (np.zeros(0, dtype=np.int64), np.zeros(0))
 
 
 class WordArrays:
@@ -374,6 +374,19 @@ def from_dict(scores: dict[int, float]) -> Scores:
     docs = np.fromiter(scores.keys(), dtype=np.int64, count=len(scores))
     values = np.fromiter(scores.values(), dtype=np.float64, count=len(scores))
     return docs, values
+
+
+def live_matcher(scores: Scores, reader: Any) -> Any:
+    """A ``term_scores.ScoredDocs`` matcher over a segment's scores, deleted films dropped."""
+    docs, values = scores
+    if reader.has_deletions():
+        alive = live(reader)[docs]
+        docs, values = docs[alive], values[alive]
+    if not len(docs):
+        from whoosh import matching
+
+        return matching.NullMatcher()
+    return term_scores.ArrayScoredDocs(docs, values)
 
 
 def scored_docs(totals: Any, hit: Any, reader: Any) -> Any:

@@ -51,6 +51,16 @@ class FieldedWord(wq.compound.CompoundQuery):
         return term_scores.word_scores(searcher, terms, self.boost)
 
     def _matcher(self, subs: list[wq.Query], searcher: Any, context: Any) -> Any:
+        if self.only_terms() and term_scores.arrays_on():
+            from . import array_scores  # imports numpy
+
+            terms = cast("list[wq.Term]", self.subqueries)
+            try:
+                found = array_scores.word_scores(searcher, terms, self.boost)
+            except term_scores.SearchTimeout:
+                found = array_scores.EMPTY
+            if found is not None:
+                return array_scores.live_matcher(found, searcher.reader())
         return _scored_in_time(self, searcher, context)
 
 
@@ -236,8 +246,10 @@ class Keywords(ScoredOr):
 
         factor = self._coordination(subs)
         if factor is not None:
-            for share in np.unique(matched[hit]).tolist():  # a few sums of clause boosts
-                totals[hit & (matched == share)] *= factor(share)
+            films = np.flatnonzero(hit)
+            # a few sums of clause boosts, each film's factor by its sum
+            shares, which = np.unique(matched[films], return_inverse=True)
+            totals[films] *= np.array([factor(share) for share in shares.tolist()])[which]
         unboosted = hit.copy()
         for docs, boost in hinted:
             boosted = np.zeros_like(hit)
