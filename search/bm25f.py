@@ -164,12 +164,14 @@ class ScoredOr(wq.Or):
         every = np.concatenate(docs or [np.zeros(0, dtype=np.int64)])
         # each film's clause scores added up in clause order, as _matcher does
         totals = np.bincount(every, np.concatenate(scores or [np.zeros(0)]), minlength=size)
-        matched = np.bincount(
-            every, np.repeat(np.asarray(shares, dtype=float), lengths), minlength=size
-        )
-        totals, matched = totals.astype(float, copy=False), matched.astype(float, copy=False)
+        totals = totals.astype(float, copy=False)
         hit = np.bincount(every, minlength=size) > 0
-        self.combine_arrays(totals, matched, hit, subs, self._hinted_arrays(leaves, context))
+        clauses = None  # each film's matched clauses, bit i for clause i (few clauses only)
+        if len(subs) <= ranking.COORDINATION_MAX_CLAUSES:
+            bits = np.repeat(2 ** np.arange(len(lengths), dtype=np.int64), lengths)
+            clauses = np.bincount(every, bits, minlength=size).astype(np.int64)
+        hinted = self._hinted_arrays(leaves, context)
+        self.combine_arrays(totals, hit, clauses, shares, subs, hinted)
         return totals, hit
 
     def combine(
@@ -186,13 +188,16 @@ class ScoredOr(wq.Or):
     def combine_arrays(
         self,
         totals: Any,
-        matched: Any,
         hit: Any,
+        clauses: Any,
+        shares: list[float],
         subs: list[wq.Query],
         hinted: list[tuple[Any, float]],
     ) -> None:
-        """``combine`` over arrays (``hit``: the films any clause matched; ``hinted``: the
-        films of each hint, with its boost)."""
+        """``combine`` over arrays: ``hit`` marks the films any clause matched, ``clauses``
+        has bit i set for the films clause i matched (None past
+        ``ranking.COORDINATION_MAX_CLAUSES`` clauses), ``shares`` is each scored clause's
+        ``clause_share``, ``hinted`` the films of each hint, with its boost."""
 
     def _hinted_arrays(
         self, leaves: list[tuple[Any, int]], context: Any
@@ -237,19 +242,19 @@ class Keywords(ScoredOr):
     def combine_arrays(
         self,
         totals: Any,
-        matched: Any,
         hit: Any,
+        clauses: Any,
+        shares: list[float],
         subs: list[wq.Query],
         hinted: list[tuple[Any, float]],
     ) -> None:
         import numpy as np
 
         factor = self._coordination(subs)
-        if factor is not None:
+        if factor is not None and clauses is not None:
             films = np.flatnonzero(hit)
-            # a few sums of clause boosts, each film's factor by its sum
-            shares, which = np.unique(matched[films], return_inverse=True)
-            totals[films] *= np.array([factor(share) for share in shares.tolist()])[which]
+            by_clauses = [factor(_share_sum(shares, bits)) for bits in range(2 ** len(shares))]
+            totals[films] *= np.array(by_clauses)[clauses[films]]
         unboosted = hit.copy()
         for docs, boost in hinted:
             boosted = np.zeros_like(hit)
@@ -307,6 +312,16 @@ class Keywords(ScoredOr):
 #: Clauses whose words are scored together (``array_scores.WordArrays``); a search that
 #: runs out of time keeps the groups scored before.
 CLAUSES_AT_ONCE = 32
+
+
+def _share_sum(shares: list[float], bits: int) -> float:
+    """The sum of the shares of the clauses whose bits are set, in clause order (as
+    ``_matcher`` adds them up film by film)."""
+    total = 0.0
+    for number, share in enumerate(shares):
+        if bits >> number & 1:
+            total += share
+    return total
 
 
 def boost_of(q: wq.Query) -> float:
