@@ -21,6 +21,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 from whoosh import query as wq
+from whoosh.fields import NUMERIC
 
 from ..index import whoosh_compat
 from ..index.postings import FieldPostings, SegmentPostings, open_postings, word_hash
@@ -364,8 +365,54 @@ def query_docs(q: wq.Query, searcher: Any, context: Any) -> Any:
     if found is None:
         if len(cache) >= term_scores.QUERY_DOCS_KEPT:
             cache.clear()
-        docs = term_scores.query_docs(q, searcher, context)
-        found = cache[key] = np.fromiter(docs, dtype=np.int64, count=len(docs))
+        found = _direct_docs(q, searcher)
+        if found is None:
+            docs = term_scores.query_docs(q, searcher, context)
+            found = np.fromiter(docs, dtype=np.int64, count=len(docs))
+        cache[key] = found
+    return found
+
+
+def _direct_docs(q: wq.Query, searcher: Any) -> Any:
+    """The documents of a word or an inclusive number range without Whoosh's matchers: a
+    word's from the postings arrays, a range's from the field's values (``_values``);
+    None for any other query."""
+    reader = searcher.reader()
+    if isinstance(q, wq.Term) and isinstance(q.text, str):
+        postings = segment_postings(reader)
+        found = None if postings is None else postings.postings(q.fieldname, q.text.encode())
+        return None if found is None else found[0].astype(np.int64)
+    if isinstance(q, wq.NumericRange) and not (q.startexcl or q.endexcl):
+        values = _values(reader, q.fieldname)
+        if values is None:
+            return None
+        numbers, has = values
+        within = has.copy()
+        if q.start is not None:
+            within &= numbers >= q.start
+        if q.end is not None:
+            within &= numbers <= q.end
+        return np.flatnonzero(within)
+    return None
+
+
+def _values(reader: Any, field: str) -> tuple[Any, Any] | None:
+    """Each document's number in a numeric field of one value per film (year, running
+    time), and which documents have one; None if the field is not such a field."""
+    cache = _PER_DOCUMENT.setdefault(reader, {})
+    key = ("values", field)
+    if key not in cache:
+        cache[key] = None
+        kind = dict(reader.schema.items()).get(field)
+        if isinstance(kind, NUMERIC) and kind.numtype is int:
+            numbers = np.zeros(reader.doc_count_all(), dtype=np.int64)
+            has = np.zeros(reader.doc_count_all(), dtype=bool)
+            for token in kind.sortable_terms(reader, field):
+                docs = np.fromiter(reader.postings(field, token).all_ids(), dtype=np.int64)
+                numbers[docs] = kind.from_bytes(token)
+                has[docs] = True
+            cache[key] = (numbers, has)
+    found: tuple[Any, Any] | None = cache[key]
     return found
 
 

@@ -80,6 +80,9 @@ OPEN_ATTEMPTS = 5
 #: A first page by relevance reads the film ids of the matches that may be on it (ties
 #: at its last score) when at most this many; else every film's id (30 ms on 6,802 films).
 MAX_CONTENDERS = 100
+#: Searches by relevance after which a FilmSearch reads every film's id (for ties) once,
+#: rather than the first page's each time.
+IDS_AFTER = 16
 #: Films whose stored fields a FilmSearch keeps (``_stored``).
 STORED_KEPT = 256
 #: Seconds a search may take by default (``FilmSearch.search``'s ``time_limit``). Parsing,
@@ -127,6 +130,7 @@ class FilmSearch:
         self._film_table: FilmTable | None = None
         self._speller: Speller | None = None
         self._stored_kept: tuple[Any, dict[int, dict[str, Any]]] = (None, {})
+        self._best_searches: tuple[Any, int] = (None, 0)  # searcher, searches by relevance
 
     def _open(self) -> tuple[Any, Any]:
         """Open the newest generation of the index and a searcher on it.
@@ -581,11 +585,15 @@ class FilmSearch:
     ) -> list[tuple[int, float]]:
         """The ``wanted`` best (document number, score) matches, ties by film id.
 
-        Until every film's id is read (``_ids``, kept for the searcher), the ids of
-        the few matches that may be among them are read from their stored fields
-        instead: a one-off search (the command line) need not read them all.
+        Until every film's id is read (``_ids``, kept for the searcher; after
+        ``IDS_AFTER`` searches), the ids of the few matches that may be among them
+        are read from their stored fields instead: a one-off search (the command
+        line) need not read them all.
         """
-        if self._film_ids is not None and self._film_ids[0] is searcher:
+        searcher_of, searches = self._best_searches
+        searches = searches + 1 if searcher_of is searcher else 1
+        self._best_searches = (searcher, searches)
+        if searches > IDS_AFTER or (self._film_ids is not None and self._film_ids[0] is searcher):
             return matches.best(wanted, self._ids(searcher)[2])
         contenders = matches.contenders(wanted)
         if len(contenders) > MAX_CONTENDERS:  # many ties at the last score

@@ -166,6 +166,37 @@ def test_postings_files_hold_whooshs_postings(updated_index: Path) -> None:
     assert segments >= 2
 
 
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    low=st.one_of(st.none(), st.integers(1890, 2030)),
+    span=st.integers(0, 40),
+    genre=st.sampled_from(["drama", "comedy", "horror", "thriller", "science", "nothing"]),
+)
+def test_hint_films_are_the_films_whoosh_finds(
+    updated_index: Path, low: int | None, span: int, genre: str
+) -> None:
+    """A year range's and a genre's films (the hints of a query), read from the films'
+    years and the postings arrays, are the films Whoosh's matchers give, in every segment
+    (removed films aside: they never score)."""
+    from whoosh import query as wq
+
+    from filmsearch.search import term_scores
+
+    high = None if low is None else low + span
+    ix = whoosh.index.open_dir(str(updated_index), indexname=INDEX_NAME)
+    with ix.searcher() as searcher, term_scores.arrays_enabled():
+        for leaf, _ in searcher.leaf_searchers():
+            for hint in (wq.NumericRange("year", low, high), wq.Term("genre", genre)):
+                reader = leaf.reader()
+                expected = sorted(hint.matcher(leaf, leaf.context()).all_ids())
+                found = array_scores.query_docs(hint, leaf, leaf.context()).tolist()
+                assert [doc for doc in found if not reader.is_deleted(doc)] == [
+                    doc for doc in expected if not reader.is_deleted(doc)
+                ]
+
+
 def test_damaged_or_missing_postings_files_fall_back(updated_index: Path, tmp_path: Path) -> None:
     copy = tmp_path / "index"
     shutil.copytree(updated_index, copy)
