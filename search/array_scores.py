@@ -112,14 +112,15 @@ def live(reader: Any) -> Any:
     return cache[("live",)]
 
 
-Clause = tuple[Sequence[wq.Term], float]  # a word's field terms, and its boost
+#: A word's field terms, its boost and its ``term_scores.word_key``
+Clause = tuple[Sequence[wq.Term], float, Any]
 
 
 def word_scores(searcher: Any, terms: Sequence[wq.Term], boost: float) -> Scores | None:
     """BM25F of one word in several fields over the segment's arrays, as
     ``term_scores.word_scores`` computes it; None where the segment has no arrays
     for one of the fields (then use ``term_scores``)."""
-    return words_scores(searcher, [(terms, boost)])[0]
+    return words_scores(searcher, [(terms, boost, term_scores.word_key(terms, boost))])[0]
 
 
 def words_scores(searcher: Any, clauses: Sequence[Clause]) -> list[Scores | None]:
@@ -131,7 +132,7 @@ def words_scores(searcher: Any, clauses: Sequence[Clause]) -> list[Scores | None
     if postings is None:
         return [None] * len(clauses)
     cache = _WORD_CACHE.setdefault(reader, term_scores.ScoreCache(term_scores.WORD_CACHE_ENTRIES))
-    keys = [term_scores.word_key(terms, boost) for terms, boost in clauses]
+    keys = [key for _, _, key in clauses]
     found: list[Scores | None] = [cache.get(key) for key in keys]
     missing = [number for number, scores in enumerate(found) if scores is None]
     if missing:
@@ -156,7 +157,7 @@ def _batch_scores(
     located = _located(searcher, postings, clauses)
     results: list[Scores | None] = [EMPTY] * len(clauses)
     rows: list[tuple[int, float, list[Part]]] = []
-    for number, (terms, boost) in enumerate(clauses):
+    for number, (terms, boost, _) in enumerate(clauses):
         parts = []  # the word's fields that have it, in its field order
         for position, term in enumerate(terms):
             if term.fieldname in located:
@@ -191,7 +192,7 @@ def _located(
     postings), (0, 0) when absent, None when the segment has no table for the field."""
     scorable = _scorable(searcher.schema)
     wanted: dict[str, dict[Any, None]] = {}  # field -> its words (str, or bytes)
-    for terms, _ in clauses:
+    for terms, _, _ in clauses:
         for term in terms:
             if term.fieldname in scorable:
                 wanted.setdefault(term.fieldname, {})[term.text] = None
@@ -308,7 +309,7 @@ class WordArrays:
         if self._cache is None:
             return words_scores(self.leaves[0][0], clauses)
         term_scores.check_time()
-        keys = [term_scores.word_key(terms, boost) for terms, boost in clauses]
+        keys = [key for _, _, key in clauses]
         found: list[Scores | None] = [self._cache.get(key) for key in keys]
         missing = [number for number, scores in enumerate(found) if scores is None]
         if missing:

@@ -38,7 +38,19 @@ class FieldedWord(wq.compound.CompoundQuery):
 
     def only_terms(self) -> bool:
         """Whether each field clause is a single term (no phrase or wildcard)."""
+        return memo.ANYWHERE.get("only terms", self, self._only_terms)
+
+    def _only_terms(self) -> bool:
         return all(isinstance(sub, wq.Term) for sub in self.subqueries)
+
+    def word_key(self) -> tuple[Any, ...]:
+        """``term_scores.word_key`` of the word's terms and boost (only_terms)."""
+        terms = cast("list[wq.Term]", self.subqueries)
+        return memo.ANYWHERE.get("word key", self, partial(term_scores.word_key, terms, self.boost))
+
+    def __str__(self) -> str:  # a search's Results.parsed: many words, the same from query to query
+        text: str = memo.ANYWHERE.get("str", self, super().__str__)
+        return text
 
     def scores(self, searcher: Any, context: Any) -> dict[int, float]:
         """BM25F score of every film of the segment that contains the word."""
@@ -145,7 +157,7 @@ class ScoredOr(wq.Or):
                 batch = iter(
                     words.scores(
                         [
-                            (cast("list[wq.Term]", word.subqueries), word.boost)
+                            (cast("list[wq.Term]", word.subqueries), word.boost, word.word_key())
                             for word in plain
                             if word is not None
                         ]
