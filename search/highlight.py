@@ -9,11 +9,16 @@ Only the shown hits get snippets, made from their stored text, and only from the
 first ``MAX_SCANNED_CHARS`` characters of a field. With the analyzers filmsearch
 builds (a regular-expression tokenizer, then filters that change each word on its
 own), ``WordForms`` gives the same fragments as Whoosh's fragmenter over the
-analyzer's tokens, at a fraction of the cost: the words and their offsets come
-from one split by the expression in C, each distinct word is analysed once per
-query (only the words that can stem to a query stem are stemmed) and remembered,
-a field with no match stops there, and ``context_fragments`` follows the
-fragmenter from match to match, never making a Token or a Fragment.
+analyzer's tokens, at a fraction of the cost. A Snowball stem is its word's start
+plus e/i/le (``snowball_stem_start``), so the words that may match a query are
+found by looking (``str.find``, in the text's lower case, accents folded) for what
+the query's words start with; only the words that start there are analysed (each
+once, then remembered), and a field with none of them stops there. Only then is
+the text split into words and their offsets, by the expression in C, and
+``context_fragments`` follows the fragmenter from match to match, never making a
+Token or a Fragment. Texts the lookup cannot serve (a query word's start that is
+not ASCII, lower case that changes a text's length) have their distinct words
+judged, with passes in C and each word's verdict remembered for the query.
 """
 
 from __future__ import annotations
@@ -22,7 +27,8 @@ import html
 import importlib
 import re
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from bisect import bisect_left
+from collections.abc import Callable, Container, Iterable, Iterator
 from dataclasses import dataclass
 from itertools import accumulate, chain, compress, count, repeat
 from typing import Any
@@ -57,11 +63,14 @@ MAX_REMEMBERED_QUERIES = 16
 #: group of its own would renumber them.
 _NUMBERED_GROUP_USE = re.compile(r"\\[1-9]|\(\?\(")
 
-#: Tokenizer expressions, and expressions that match the same (tested), faster in C.
+#: Tokenizer expressions, each with an expression that matches the same (tested), faster
+#: in C, and its tokens' letters: a token is a run of them, or several joined by dots.
 FASTER_EXPRESSIONS = {
-    r"[\w\*]+(\.?[\w\*]+)*": r"[\w*]+(?:\.[\w*]+)*",  # filmsearch's RegexTokenizer
-    r"\w+(\.?\w+)*": r"\w+(?:\.\w+)*",  # Whoosh's default
+    r"[\w\*]+(\.?[\w\*]+)*": (r"[\w*]+(?:\.[\w*]+)*", r"[\w*]"),  # filmsearch's
+    r"\w+(\.?\w+)*": (r"\w+(?:\.\w+)*", r"\w"),  # Whoosh's default
 }
+#: The ASCII characters.
+_ASCII = "".join(map(chr, range(128)))
 #: A fragment: (score, start, end, spans of its matches).
 Piece = tuple[int, int, int, list[tuple[int, int]]]
 
@@ -128,8 +137,12 @@ def make_snippet(
         if forms is None:
             best = whoosh_fragments(part, terms, analyzer, fragments, max_chars, surround)
         else:
-            words, bounds = forms.tokens(part)
-            hits, matched = forms.hits(words, terms)
+            spotted = forms.spotted(part, terms) if forms.spotting is not None else None
+            if spotted is not None:
+                words, bounds, hits, matched = spotted
+            else:
+                words, bounds = forms.tokens(part)
+                hits, matched = forms.hits(words, terms)
             if hits:
                 found = context_fragments(words, bounds, hits, matched, max_chars, surround)
                 best = top(found, fragments)
@@ -263,6 +276,56 @@ def context_fragments(
     return found
 
 
+@dataclass(frozen=True)
+class Spotting:
+    """How to find where the words of a text start that may match a query, by looking for
+    what they start with: in a text that is ASCII, or one whose lower case with accents
+    folded (``fold``) has as many characters (each then stands for one), when the query's
+    starts are ASCII (a Greek sigma's lower case depends on its neighbours)."""
+
+    letters: frozenset[str]  # the ASCII letters of tokens
+    ascii_token: re.Pattern[str]  # a token, in ASCII text
+    other_letters: _Letters  # the letters of tokens
+    token: re.Pattern[str]  # a token
+    fold: Callable[[str], str]
+    folds: bool  # whether ``fold`` writes one character for each
+
+    @staticmethod
+    def of(
+        token: str, letter: str, unstem: Callable[[str], tuple[str, bool]], filters: list[Any]
+    ) -> Spotting | None:
+        """The Spotting for tokens of the expression ``token``, runs of ``letter`` joined by
+        dots, whose text before stemming is ``unstem``'s (by ``filters``), or None if that
+        is not the lower case of an ASCII text."""
+        if unstem(_ASCII)[0] != _ASCII.lower():
+            return None
+        one_for_one = all(
+            isinstance(value, int) or (isinstance(value, str) and len(value) == 1)
+            for item in filters
+            if isinstance(item, CharsetFilter)
+            for value in item.charmap.values()
+        )
+        ascii_letter = re.compile(letter, re.ASCII)
+        return Spotting(
+            letters=frozenset(filter(ascii_letter.fullmatch, _ASCII)),
+            ascii_token=re.compile(token, re.ASCII),
+            other_letters=_Letters(re.compile(letter)),
+            token=re.compile(token),
+            fold=lambda text: unstem(text)[0],
+            folds=one_for_one,
+        )
+
+
+class _Letters:
+    """``character in letters``: whether the character matches the expression ``letter``."""
+
+    def __init__(self, letter: re.Pattern[str]) -> None:
+        self.letter = letter
+
+    def __contains__(self, character: object) -> bool:
+        return isinstance(character, str) and self.letter.fullmatch(character) is not None
+
+
 class WordForms:
     """What an analyzer makes of words, each distinct word analysed once and remembered.
 
@@ -289,11 +352,21 @@ class WordForms:
         self.start: Callable[[str], str] | None = None
         if len(self.stem_filters) == 1 and getattr(filters[-1], "stemmer", "") == "snowball":
             self.start = snowball_stem_start
+        #: how to find the words that may match in a text without splitting it all, when
+        #: a word's form starts as its text before stemming does
+        self.spotting: Spotting | None = None
+        faster = FASTER_EXPRESSIONS.get(self.expression.pattern)
+        can_start = self.start is not None or not self.stem_filters
+        if faster is not None and self.unstem is not None and can_start:
+            self.spotting = Spotting.of(faster[0], faster[1], self.unstem, self.unstemmed_filters)
+        self._finders: dict[frozenset[str], tuple[tuple[str, ...], bool]] = {}
+        #: word -> what the analyzer makes of it, for the words spotted so far
+        self.analysed: dict[str, str] = {}
         #: word -> its text before stemming, and the words that are stop words
         self._memory: tuple[dict[str, str], set[str]] = ({}, set())
         #: text before stemming -> (its stem, False)
         self.stems: dict[str, tuple[str, bool]] = {}
-        self._starts: dict[frozenset[str], tuple[tuple[str, ...], re.Pattern[str]]] = {}
+        self._starts: dict[frozenset[str], tuple[str, ...]] = {}
         #: per query's terms: the words judged, and those that match with their forms
         self._verdicts: dict[frozenset[str], tuple[set[str], dict[str, str]]] = {}
 
@@ -327,6 +400,88 @@ class WordForms:
     def words(self, text: str) -> list[str]:
         """The text of each token of ``text``, in order."""
         return self.tokens(text)[0]
+
+    def spotted(
+        self, text: str, terms: frozenset[str]
+    ) -> tuple[list[str], list[int], list[int], list[str]] | None:
+        """``text``'s words, their bounds, the numbers of those whose analysed form is in
+        ``terms`` and those forms (nothing if none matches); None when ``spotting``
+        cannot serve ``text``. Only the words that start where the start of a query
+        word is found are analysed, and ``text`` is split into words only if one of
+        them matches."""
+        spotting = self.spotting
+        assert spotting is not None
+        finder = self.finder(terms)
+        letters: Container[str]
+        if text.isascii():
+            letters, token, lowered = spotting.letters, spotting.ascii_token, text.lower()
+        elif spotting.folds and finder[-1]:  # (the last element: all starts are ASCII)
+            letters, token, lowered = spotting.other_letters, spotting.token, spotting.fold(text)
+            if len(lowered) != len(text):
+                return None
+        else:
+            return None
+        places = set()
+        for start in finder[0]:
+            at = lowered.find(start)
+            while at >= 0:
+                if at == 0 or (
+                    text[at - 1] not in letters
+                    and (at < 2 or text[at - 1] != "." or text[at - 2] not in letters)
+                ):
+                    places.add(at)  # a token starts there: not after a letter or a joining dot
+                at = lowered.find(start, at + 1)
+        if not places:
+            return [], [], [], []
+        starts, forms = [], []
+        analysed = self.analysed
+        for at in sorted(places):
+            found = token.match(text, at)
+            if found is None:  # no token starts there (a query word's start may be empty)
+                continue
+            form = analysed.get(found.group())
+            if form is None:
+                form = self.analyse(found.group())
+            if form in terms:
+                starts.append(at)
+                forms.append(form)
+        if not starts:
+            return [], [], [], []
+        words, bounds = self.tokens(text)
+        token_starts = bounds[::2]
+        return words, bounds, [bisect_left(token_starts, at) for at in starts], forms
+
+    def analyse(self, word: str) -> str:
+        """What the analyzer makes of ``word`` (remembered in ``analysed``)."""
+        assert self.unstem is not None
+        text, stopped = self.unstem(word)
+        if self.stem_filters and not stopped:
+            stems = self.stems
+            if len(stems) >= MAX_REMEMBERED_WORDS:
+                stems = self.stems = {}
+            _analyse((text,), self.stem_filters, stems)
+            text = stems[text][0]
+        if len(self.analysed) >= MAX_REMEMBERED_WORDS:
+            self.analysed = {}
+        self.analysed[word] = text
+        return text
+
+    def finder(self, terms: frozenset[str]) -> tuple[tuple[str, ...], bool]:
+        """What each word whose analysed form may be one of ``terms`` starts with (before
+        stemming), and whether those starts are all ASCII."""
+        finder = self._finders.get(terms)
+        if finder is None:
+            assert self.spotting is not None
+            if len(self._finders) >= MAX_REMEMBERED_QUERIES:
+                self._finders.clear()
+            starts: set[str] = set(terms)
+            if self.start is not None:
+                starts = set(self.starts(terms))
+                stems = self.stems
+                _analyse(SNOWBALL_IRREGULAR, self.stem_filters, stems)
+                starts.update(word for word in SNOWBALL_IRREGULAR if stems[word][0] in terms)
+            finder = self._finders[terms] = (tuple(starts), all(map(str.isascii, starts)))
+        return finder
 
     def hits(self, words: list[str], terms: frozenset[str]) -> tuple[list[int], list[str]]:
         """The numbers of those ``words`` whose analysed form is in ``terms``, and their forms.
@@ -390,13 +545,8 @@ class WordForms:
         texts = list(map(get, rest))
         candidates = rest
         if self.start is not None:
-            starts, starting = self.starts(terms)
-            lines = "\n" + "\n".join(texts)
-            if lines.count("\n") == len(texts):  # one text a line
-                begun = set(starting.findall(lines))
-                candidates = list(compress(rest, map(begun.__contains__, texts)))
-            else:
-                candidates = list(compress(rest, map(str.startswith, texts, repeat(starts))))
+            starts = self.starts(terms)
+            candidates = list(compress(rest, map(str.startswith, texts, repeat(starts))))
             if not SNOWBALL_IRREGULAR.isdisjoint(texts) or _APOSTROPHE.search("".join(texts)):
                 candidates = [
                     word
@@ -416,20 +566,16 @@ class WordForms:
                     found[word] = stems[text][0]
         return found
 
-    def starts(self, terms: frozenset[str]) -> tuple[tuple[str, ...], re.Pattern[str]]:
-        """What the unstemmed form of a word starts with if it stems to one of ``terms``,
-        and an expression that finds, in texts one a line, those that start so (each
-        after its line break)."""
-        known = self._starts.get(terms)
-        if known is None:
+    def starts(self, terms: frozenset[str]) -> tuple[str, ...]:
+        """What the unstemmed form of a word starts with if it stems to one of ``terms``."""
+        starts = self._starts.get(terms)
+        if starts is None:
             start = self.start
             assert start is not None
             if len(self._starts) >= MAX_REMEMBERED_QUERIES:
                 self._starts.clear()
-            starts = tuple({start(term) for term in terms})
-            starting = re.compile(f"\\n({_trie(starts)}[^\\n]*)")
-            known = self._starts[terms] = (starts, starting)
-        return known
+            starts = self._starts[terms] = tuple({start(term) for term in terms})
+        return starts
 
 
 def _analyse(words: Iterable[str], filters: list[Any], into: dict[str, tuple[str, bool]]) -> None:
@@ -477,25 +623,6 @@ def _direct(filters: list[Any]) -> Callable[[str], tuple[str, bool]] | None:
     return unstem
 
 
-def _trie(starts: Iterable[str]) -> str:
-    """An expression that matches what starts with one of ``starts``, up to its end: one
-    branch a first letter, and so on, so that a text is ruled out in a few steps."""
-    tree: dict[str, Any] = {}
-    for start in starts:
-        node = tree
-        for letter in start:
-            node = node.setdefault(letter, {})
-        node[""] = {}  # a start ends here
-
-    def branches(node: dict[str, Any]) -> str:
-        if "" in node:  # anything goes on from here
-            return ""
-        ways = [re.escape(letter) + branches(rest) for letter, rest in sorted(node.items())]
-        return ways[0] if len(ways) == 1 else f"(?:{'|'.join(ways)})"
-
-    return branches(tree) if tree else "(?!)"
-
-
 def _splitter(expression: re.Pattern[str]) -> re.Pattern[str] | None:
     """``expression`` in a group of its own, for ``split`` to give, in C, the text before
     each match, the match and its groups; None when that might not give the matches
@@ -508,7 +635,7 @@ def _splitter(expression: re.Pattern[str]) -> re.Pattern[str] | None:
         shortest = importlib.import_module(parser).parse(expression.pattern, expression.flags)
         if shortest.getwidth()[0] < 1:
             return None
-        pattern = FASTER_EXPRESSIONS.get(expression.pattern, expression.pattern)
+        pattern = FASTER_EXPRESSIONS.get(expression.pattern, (expression.pattern, ""))[0]
         return re.compile(f"({pattern})", expression.flags)
     except (re.error, ImportError, AttributeError):
         return None

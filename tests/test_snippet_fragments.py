@@ -3,6 +3,7 @@ from the same tokens; and what a reader of a snippet can count on."""
 
 from __future__ import annotations
 
+import functools
 import re
 
 from hypothesis import given, settings
@@ -31,7 +32,7 @@ WORDS = ["whale", "Whales", "trainer", "the", "a", "orca", "Céline", "u.s", "dy
 @settings(max_examples=400, deadline=None)
 @given(st.text(alphabet=CHARACTERS, max_size=60))
 def test_the_faster_expressions_find_the_same_tokens(text: str) -> None:
-    for slow, fast in FASTER_EXPRESSIONS.items():
+    for slow, (fast, _) in FASTER_EXPRESSIONS.items():
         spans = [m.span() for m in re.finditer(slow, text)]
         assert [m.span() for m in re.finditer(fast, text)] == spans
         if text.isascii():
@@ -167,3 +168,40 @@ def test_the_words_of_a_query_are_judged_once() -> None:
     judged, found = forms._verdicts[terms]
     assert judged == set(words) and found == {"whale": "whale", "whales": "whale"}
     assert forms.hits(["whales", "orca"], terms) == ([0], ["whale"])
+
+
+TRICKY = [
+    "ΟΔΟΣ", "Σίσυφος", "İstanbul", "straße", "naïve", "Naive", "a.b.c", "x..y", "*star", "e",
+    "i", "dying", "skies", "sky", "Antibes", "ﬁsh", "\u212aelvin", "ǅemal", "1980s", "U.S.",
+    "whale", "WHALES", "Céline", "celine", "the", "Ⅻ", "o'neil", "o\u2019neil", "running", "run",
+]  # fmt: skip
+TRICKY_SEPARATORS = [" ", ". ", ".", "'", "\u2019", "-", "\n", "…", " Σ ", "  "]
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(TRICKY), st.sampled_from(TRICKY_SEPARATORS)),
+        min_size=1,
+        max_size=60,
+    ).map(lambda pairs: "".join(word + separator for word, separator in pairs)),
+    st.lists(st.sampled_from(TRICKY), min_size=1, max_size=4),
+    st.sampled_from(["snowball", "none"]),
+)
+def test_words_found_by_their_starts_are_all_the_matches(
+    text: str, picks: list[str], stemmer: str
+) -> None:
+    """Cases, accents, a sigma, letters whose lower case is longer, dots within and
+    between words: the snippets are those of Whoosh's fragmenter over every token."""
+    analyzer = text_analyzer(stemmer)
+    terms = frozenset(t.text for word in picks for t in analyzer(word, mode="query"))
+    whole = make_snippet(text, terms, functools.partial(analyzer.__call__), surround=10)
+    assert make_snippet(text, terms, analyzer, surround=10) == whole
+
+
+def test_a_final_sigma_is_found_whatever_follows_it() -> None:
+    """The lower case of the whole text has a sigma where the word alone has a final one
+    (the word is followed by a letter after an apostrophe): the word still matches."""
+    terms = frozenset(t.text for t in ANALYZER("ΟΔΟΣ", mode="query"))
+    snippet = make_snippet("- ΟΔΟΣ'A", terms, ANALYZER)
+    assert [snippet.text[s:e] for s, e in snippet.spans] == ["ΟΔΟΣ"]
