@@ -324,6 +324,18 @@ class FusedAnalyzer(CompositeAnalyzer):
     def fused(self, plan: _Plan, value: str, no_morph: bool, **kwargs: Any) -> Iterator[Token]:
         raise NotImplementedError
 
+    def word_positions(self, value: str) -> dict[str, list[int]] | None:
+        """Each word's positions in ``value``, as ``Positions.word_values`` groups the
+        tokens of ``self(value, positions=True, mode="index")``; None where the chain
+        is not the recognised one (then analyse through ``__call__``)."""
+        plan = self._plan()
+        if plan is None or not isinstance(value, str):
+            return None
+        return self.positions(plan, value)
+
+    def positions(self, plan: _Plan, value: str) -> dict[str, list[int]]:
+        raise NotImplementedError
+
 
 def _words(plan: _Plan, value: str, chars: bool) -> tuple[list[str], list[re.Match[str]], bool]:
     """The tokenizer's words in ``value``, their matches if ``chars``, and whether the
@@ -394,6 +406,20 @@ class TextAnalyzer(FusedAnalyzer):
                 token.endchar = start_char + matches[index].end()
             yield token
 
+    def positions(self, plan: _Plan, value: str) -> dict[str, list[int]]:
+        words, _, fold = _words(plan, value, False)
+        found: dict[str, list[int]] = {}
+        renumber = plan.renumber
+        pos: int | None = None
+        for index, word in _kept(plan, words, fold, False):
+            pos = index if pos is None or not renumber else pos + 1
+            where = found.get(word)
+            if where is None:
+                found[word] = [pos]
+            else:
+                where.append(pos)
+        return found
+
 
 class NameAnalyzer(FusedAnalyzer):
     """NameListTokenizer | LowercaseFilter | CharsetFilter | StopFilter | NameGapFilter."""
@@ -442,6 +468,24 @@ class NameAnalyzer(FusedAnalyzer):
                 yield token
             first += len(words)
             offset += len(name) + len(NAME_SEPARATOR)
+
+    def positions(self, plan: _Plan, value: str) -> dict[str, list[int]]:
+        gap: int = self.items[4].gap  # type: ignore[attr-defined]
+        renumber = plan.renumber
+        found: dict[str, list[int]] = {}
+        first = 0
+        pos: int | None = None
+        for number, name in enumerate(value.split(NAME_SEPARATOR)):
+            words, _, fold = _words(plan, name, False)
+            for index, word in _kept(plan, words, fold, False):
+                pos = first + index if pos is None or not renumber else pos + 1
+                where = found.get(word)
+                if where is None:
+                    found[word] = [pos + number * gap]
+                else:
+                    where.append(pos + number * gap)
+            first += len(words)
+        return found
 
 
 def text_analyzer(stemmer: str = DEFAULT_STEMMER) -> Any:

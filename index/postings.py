@@ -111,6 +111,25 @@ class PostingsCapture:
                     self._flush()
             yield item
 
+    def add_word(self, field: str, word: bytes, docs: array[int], weights: array[float]) -> None:
+        """Record a word's postings at once (its documents and weights, in document order);
+        words must come as ``tee`` sees them: by field, then word bytes."""
+        if field not in self.fields or not len(docs):
+            return
+        words = self.by_field.get(field)
+        if words is None:
+            words = self.by_field[field] = _FieldWords()
+        elif words.words and word <= words.words[-1]:
+            self.broken = True  # not sorted: do not trust what we saw
+        words.words.append(word)
+        words.starts.append(self.total)
+        words.counts.append(len(docs))
+        self._docs.extend(docs if docs.typecode == "i" else array("i", docs))
+        self._freqs.extend(array("f", weights))
+        self.total += len(docs)
+        if len(self._docs) >= BUFFERED_POSTINGS:
+            self._flush()
+
     def _flush(self) -> None:
         if self._spill is None:
             # closed by close(); anonymous, so nothing is left behind even if never closed

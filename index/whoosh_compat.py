@@ -25,16 +25,17 @@ from __future__ import annotations
 import os
 import pickle
 import re
+import struct
 from collections.abc import Iterable, Iterator, Sequence
 from typing import IO, Any
 
 import whoosh
-from whoosh.codec.whoosh3 import W3LeafMatcher, W3PerDocReader
+from whoosh.codec.whoosh3 import W3Codec, W3FieldWriter, W3LeafMatcher, W3PerDocReader
 from whoosh.filedb.filestore import OverlayStorage
 from whoosh.filedb.structfile import BufferFile
 from whoosh.index import TOC
 from whoosh.matching.wrappers import FilterMatcher
-from whoosh.multiproc import MpWriter, SubWriterTask
+from whoosh.multiproc import MpWriter
 from whoosh.query.compound import CompoundQuery
 from whoosh.query.terms import PatternQuery
 from whoosh.writing import PostingPool, SegmentWriter
@@ -82,7 +83,6 @@ REQUIRED: dict[type, tuple[str, ...]] = {
     ),
     # Hooks index.writer's _FilmMpWriter and _Worker override (Whoosh calls them)
     MpWriter: ("_new_task", "_enqueue", "_commit"),
-    SubWriterTask: ("_process_file",),
     # The hook search.bm25f's FieldedWord, ScoredOr and BaselineWord override
     CompoundQuery: ("_matcher",),
     # How a build's postings are spilled to sort runs and read back (see sort runs below)
@@ -147,7 +147,7 @@ def public_postings(matcher: Any) -> tuple[list[int], list[float]]:
     return ids, weights
 
 
-def capture_postings(writer: Any, capture: Any) -> None:
+def capture_postings(writer: Any, capture: Any, tee: bool = True) -> None:
     """Have ``writer`` show ``capture`` (``index.postings.PostingsCapture``) its new
     segment's postings, and save them beside the segment once it is complete.
 
@@ -156,7 +156,9 @@ def capture_postings(writer: Any, capture: Any) -> None:
     ``_assemble_segment`` and ``get_segment``: after assembling, the segment's
     own files are final, so the postings file (named ``<segment id>.fsp``)
     stays outside its compound file, and Whoosh deletes it with the segment.
-    Without them (``CAPTURE_POSTINGS``) nothing is saved.
+    Without them (``CAPTURE_POSTINGS``) nothing is saved. ``tee=False``: the
+    writer shows ``capture`` its postings itself (``fast_writer``); only the
+    saving is hooked, and ``writer.capture`` is set.
     """
     from . import postings
 
@@ -165,6 +167,8 @@ def capture_postings(writer: Any, capture: Any) -> None:
         return
     if getattr(writer, "_filmsearch_capture", None) is not None:
         return  # already capturing
+    if not tee:
+        writer.capture = capture
     folder = writer.storage.folder
     iter_postings = pool.iter_postings
     assemble = writer._assemble_segment
@@ -178,9 +182,66 @@ def capture_postings(writer: Any, capture: Any) -> None:
         name = postings.file_name(segment.segment_id())
         capture.save(os.path.join(folder, name), segment.doc_count_all())
 
-    pool.iter_postings = iter_captured
+    if tee:
+        pool.iter_postings = iter_captured
     writer._assemble_segment = assemble_and_save
     writer._filmsearch_capture = capture
+
+
+class TermSink:
+    """Where ``fast_writer`` puts a segment's words: Whoosh 3's postings file and term
+    index, as ``W3FieldWriter`` fills them (see ``term_sink``)."""
+
+    def __init__(self, fieldwriter: Any, blocklimit: int, compression: int) -> None:
+        self.fieldwriter = fieldwriter
+        self.blocklimit = blocklimit
+        self.compression = compression
+        self._postfile = fieldwriter._postfile
+        self._tindex = fieldwriter._tindex
+        self._prefix = b""
+        self._infield = False
+
+    def start_field(self, name: str, fieldobj: Any) -> None:
+        if self._infield:
+            self.finish_field()
+        self.fieldwriter.start_field(name, fieldobj)
+        self._prefix = struct.pack("!H", self.fieldwriter._fieldid)
+        self._infield = True
+
+    def add_term(self, word: bytes, encoded: tuple[bytes, Any]) -> None:
+        """A word's encoded blocks and its ``W3TermInfo`` (``W3FieldWriter.finish_term``)."""
+        blocks, terminfo = encoded
+        offset = self._postfile.tell()
+        self._postfile.write(blocks)
+        terminfo.set_extent(offset, len(blocks))
+        self._tindex.add(self._prefix + word, terminfo.to_bytes())
+
+    def finish_field(self) -> None:
+        if self._infield:
+            self.fieldwriter.finish_field()
+            self._infield = False
+
+
+def term_sink(fieldwriter: Any, codec: Any) -> TermSink | None:
+    """A ``TermSink`` over a Whoosh 3 field writer, or None where the writer or codec is
+    not the one whose format ``fast_writer`` writes (then Whoosh writes the postings).
+
+    Leans on ``W3FieldWriter._postfile``, ``_tindex`` and ``_fieldid`` (set by
+    ``start_field``) and on ``W3Codec._blocklimit``, ``_compression`` and
+    ``_inlinelimit``: posting lists are never inlined at the default limit of 1.
+    """
+    if type(fieldwriter) is not W3FieldWriter or type(codec) is not W3Codec:
+        return None
+    try:
+        blocklimit, compression = int(codec._blocklimit), int(codec._compression)
+        if codec._inlinelimit > 1 or blocklimit < 1:
+            return None
+        sink = TermSink(fieldwriter, blocklimit, compression)
+    except AttributeError:
+        return None
+    if not hasattr(fieldwriter, "_fieldid"):
+        return None
+    return sink
 
 
 def segment_folder(reader: Any) -> str | None:
@@ -234,6 +295,12 @@ def cleanup_failed_writer(writer: Any) -> None:
     failed commit; no public method frees the lock of a half-committed writer.
     """
     writer._cleanup_on_error()
+
+
+def finalize_segment(writer: Any) -> Any:
+    """Write a worker's segment and return it (``SegmentWriter._finalize_segment``, what
+    Whoosh's ``SubWriterTask.run`` calls for a ``multisegment`` parallel build)."""
+    return writer._finalize_segment()
 
 
 def merge_segments(writer: Any, mergetype: Any, optimize: Any, merge: Any) -> list[Any]:

@@ -46,6 +46,7 @@ from .errors import (
     SemanticUnavailableError,
     reading_index,
 )
+from .fast_writer import FastSegmentWriter
 from .formats import FORMATS, iter_source_files, read_source, stream_digest
 from .locking import LOCK_FILE, writer_lock
 from .postings import PostingsCapture
@@ -68,6 +69,8 @@ VECTORS_META = "vectors.json"
 MATRIX_PREFIX = "vectors-"
 #: Memory for the writer's posting buffers (split between worker processes).
 WRITER_MB = 256
+#: The writer of the segments a build adds (a test may set Whoosh's ``SegmentWriter``).
+SEGMENT_WRITER: type = FastSegmentWriter
 #: Corpora larger than this (bytes of source files, about 1,000 films) use every core.
 PARALLEL_BYTES = 1024 * 1024
 
@@ -533,7 +536,7 @@ def _update(
         if jobs > 1:
             writer: Any = _FilmMpWriter(ix, procs=jobs, limitmb=WRITER_MB // jobs)
         else:
-            writer = ix.writer(limitmb=WRITER_MB)
+            writer = SEGMENT_WRITER(ix, limitmb=WRITER_MB)
             _capture_postings(writer)
     except LockError:
         raise IndexLockedError(
@@ -708,7 +711,8 @@ def _capture_postings(writer: Any) -> None:
     """Save the postings of the segment ``writer`` writes as arrays too (``index.postings``)."""
     schema = writer.schema
     fields = [name for name in schema.names() if schema[name].scorable]
-    whoosh_compat.capture_postings(writer, PostingsCapture(fields, writer.storage.folder))
+    capture = PostingsCapture(fields, writer.storage.folder)
+    whoosh_compat.capture_postings(writer, capture, tee=not isinstance(writer, FastSegmentWriter))
 
 
 def _add_document(writer: Any, document: dict[str, Any]) -> None:
@@ -738,18 +742,19 @@ class _WorkerFailure:
 
 
 class _Worker(SubWriterTask):
-    """A worker process of a parallel build.
+    """A worker process of a parallel build: Whoosh's ``SubWriterTask`` loop with a
+    ``FastSegmentWriter``.
 
     It ignores Ctrl-C (the parent stops it), never prints a traceback, and
-    reports a failure on the result queue instead of its segment. Its
-    ``_process_file`` replaces Whoosh's private hook (checked in ``whoosh_compat``).
+    reports a failure on the result queue instead of its segment.
     """
+
+    writer: Any
 
     def run(self) -> None:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # (until here, _sigint_deferred's)
-        base: Any = super()  # Whoosh's methods are untyped
         try:
-            base.run()
+            self._write_segment()
         except BaseException as error:
             if isinstance(error, OSError) and error.errno is not None:
                 strerror = error.strerror or os.strerror(error.errno)
@@ -769,9 +774,21 @@ class _Worker(SubWriterTask):
                 self.resultqueue.put(failure, timeout=5)
             raise SystemExit(1) from None  # ends the process quietly
 
+    def _write_segment(self) -> None:
+        """Index the job files until told to finish; send back the finished segment."""
+        ix = self.storage.open_index(self.indexname)
+        self.writer = writer = SEGMENT_WRITER(ix, _lk=False, **self.kwargs)
+        _capture_postings(writer)
+        while True:
+            job = self.jobqueue.get()
+            if job is None:
+                break
+            self._process_file(*job)
+        segment = whoosh_compat.finalize_segment(writer)
+        self.resultqueue.put((None, set(), segment), timeout=5)
+
     def _process_file(self, filename: str, doc_count: int) -> None:
         writer = self.writer
-        _capture_postings(writer)  # once: the worker's writer is made in Whoosh's run()
         tempstorage = writer.temp_storage()
         with tempstorage.open_file(filename).raw_file() as handle:
             for _ in range(doc_count):

@@ -21,7 +21,7 @@ import pytest
 from whoosh.filedb.structfile import StructFile
 from whoosh.writing import SegmentWriter
 
-from filmsearch.index import FilmSearchError, build_index, open_index
+from filmsearch.index import FilmSearchError, build_index, open_index, writer
 from filmsearch.search import FilmSearch
 from tests.conftest import seed_text
 from tests.helpers import PROJECT
@@ -89,14 +89,14 @@ def test_a_worker_that_fails_fails_the_build_and_keeps_the_index(
     before = films_in(index_dir)
     write_films(folder, 300, start=150, word="saga")
     parent = os.getpid()
-    add_document = SegmentWriter.add_document
+    add_document = writer.SEGMENT_WRITER.add_document
 
     def failing(self: SegmentWriter, **fields: object) -> None:
         if os.getpid() != parent and fields.get("title") == "Film 321":
             raise RuntimeError("analysis blew up")
         add_document(self, **fields)
 
-    monkeypatch.setattr(SegmentWriter, "add_document", failing)
+    monkeypatch.setattr(writer.SEGMENT_WRITER, "add_document", failing)
     with pytest.raises(FilmSearchError, match=r"f0321\.txt.*analysis blew up") as caught:
         build_index([folder], index_dir, jobs=2)
     assert "\n" not in str(caught.value)
