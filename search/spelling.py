@@ -37,7 +37,8 @@ from whoosh import query as wq
 
 from . import ranking
 from .query import MAX_QUERY_CHARS
-from .term_scores import field_lexicon
+from .retrieve import analysed
+from .term_scores import doc_frequency, field_lexicon
 
 #: Queries with more words than this are left as typed (descriptions, not searches).
 MAX_QUERY_WORDS = 8
@@ -174,13 +175,13 @@ class Vocabulary:
         """In how many films ``fieldname`` holds the (analysed) ``word``."""
         if fieldname not in self.schema:
             return 0
-        return int(self.reader.doc_frequency(fieldname, word))
+        return doc_frequency(self.reader, fieldname, word)
 
     def analyse(self, fieldname: str, word: str) -> str | None:
         """``word`` through the field's analyzer, if that gives one token."""
         if fieldname not in self.schema:
             return None
-        tokens = [token.text for token in self.schema[fieldname].analyzer(word, mode="query")]
+        tokens = analysed(self.schema[fieldname].analyzer, word)
         return tokens[0] if len(tokens) == 1 else None
 
 
