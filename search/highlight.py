@@ -359,7 +359,7 @@ class WordForms:
         can_start = self.start is not None or not self.stem_filters
         if faster is not None and self.unstem is not None and can_start:
             self.spotting = Spotting.of(faster[0], faster[1], self.unstem, self.unstemmed_filters)
-        self._finders: dict[frozenset[str], tuple[tuple[str, ...], bool]] = {}
+        self._finders: dict[frozenset[str], tuple[tuple[str, ...], bool, bool]] = {}
         #: word -> what the analyzer makes of it, for the words spotted so far
         self.analysed: dict[str, str] = {}
         #: word -> its text before stemming, and the words that are stop words
@@ -411,18 +411,20 @@ class WordForms:
         them matches."""
         spotting = self.spotting
         assert spotting is not None
-        finder = self.finder(terms)
+        starts, usable, all_ascii = self.finder(terms)
         letters: Container[str]
+        if not usable:
+            return None
         if text.isascii():
             letters, token, lowered = spotting.letters, spotting.ascii_token, text.lower()
-        elif spotting.folds and finder[-1]:  # (the last element: all starts are ASCII)
+        elif spotting.folds and all_ascii:
             letters, token, lowered = spotting.other_letters, spotting.token, spotting.fold(text)
             if len(lowered) != len(text):
                 return None
         else:
             return None
         places = set()
-        for start in finder[0]:
+        for start in starts:
             at = lowered.find(start)
             while at >= 0:
                 if at == 0 or (
@@ -433,23 +435,23 @@ class WordForms:
                 at = lowered.find(start, at + 1)
         if not places:
             return [], [], [], []
-        starts, forms = [], []
+        found_at, forms = [], []
         analysed = self.analysed
         for at in sorted(places):
             found = token.match(text, at)
-            if found is None:  # no token starts there (a query word's start may be empty)
+            if found is None:  # (a start that is not a word's, from a term the analyzer never made)
                 continue
             form = analysed.get(found.group())
             if form is None:
                 form = self.analyse(found.group())
             if form in terms:
-                starts.append(at)
+                found_at.append(at)
                 forms.append(form)
-        if not starts:
+        if not found_at:
             return [], [], [], []
         words, bounds = self.tokens(text)
         token_starts = bounds[::2]
-        return words, bounds, [bisect_left(token_starts, at) for at in starts], forms
+        return words, bounds, [bisect_left(token_starts, at) for at in found_at], forms
 
     def analyse(self, word: str) -> str:
         """What the analyzer makes of ``word`` (remembered in ``analysed``)."""
@@ -466,9 +468,9 @@ class WordForms:
         self.analysed[word] = text
         return text
 
-    def finder(self, terms: frozenset[str]) -> tuple[tuple[str, ...], bool]:
+    def finder(self, terms: frozenset[str]) -> tuple[tuple[str, ...], bool, bool]:
         """What each word whose analysed form may be one of ``terms`` starts with (before
-        stemming), and whether those starts are all ASCII."""
+        stemming), whether none of those starts is empty, and whether all are ASCII."""
         finder = self._finders.get(terms)
         if finder is None:
             assert self.spotting is not None
@@ -480,7 +482,10 @@ class WordForms:
                 stems = self.stems
                 _analyse(SNOWBALL_IRREGULAR, self.stem_filters, stems)
                 starts.update(word for word in SNOWBALL_IRREGULAR if stems[word][0] in terms)
-            finder = self._finders[terms] = (tuple(starts), all(map(str.isascii, starts)))
+            shortest = sorted(starts, key=len)  # (what starts with another start adds nothing)
+            starts = {s for n, s in enumerate(shortest) if not s.startswith(tuple(shortest[:n]))}
+            usable = "" not in starts  # (else every word may match)
+            finder = self._finders[terms] = (tuple(starts), usable, all(map(str.isascii, starts)))
         return finder
 
     def hits(self, words: list[str], terms: frozenset[str]) -> tuple[list[int], list[str]]:
