@@ -70,26 +70,24 @@ def doc_frequencies(reader: Any, keys: Sequence[tuple[str, str]]) -> dict[tuple[
         if any(table is None for table in tables):
             continue
         words = [text.encode() for text in texts]
-        hashes = np.fromiter(map(word_hash, words), dtype=np.uint64, count=len(words))
         totals = [0] * len(words)
         for table in tables:
             if table is not None:
-                for number, count in enumerate(_counts(table, words, hashes)):
+                for number, (_, count) in enumerate(_places(table, words)):
                     totals[number] += count
         found.update(zip(((field, text) for text in texts), totals, strict=True))
     return found
 
 
-def _counts(table: FieldPostings, words: list[bytes], hashes: Any) -> list[int]:
-    """How many postings each word has in one field of a segment (0: none)."""
-    counts = []
-    filed = table.hashes
-    for word, hashed, position in zip(
-        words, hashes.tolist(), filed.searchsorted(hashes).tolist(), strict=True
-    ):
-        found = table.find_at(word, hashed, position)
-        counts.append(0 if found is None else found[1])
-    return counts
+def _places(table: FieldPostings, words: list[bytes]) -> list[tuple[int, int]]:
+    """Where each word's postings are in one field of a segment: (first posting,
+    postings), (0, 0) where the field lacks the word; one sorted search for all."""
+    hashes = np.fromiter(map(word_hash, words), dtype=np.uint64, count=len(words))
+    places = table.hashes.searchsorted(hashes).tolist()
+    return [
+        table.find_at(word, hashed, place) or (0, 0)
+        for word, hashed, place in zip(words, hashes.tolist(), places, strict=True)
+    ]
 
 
 def factors(reader: Any, field: str, weight: float, b: float, avg_length: float) -> Any:
@@ -203,12 +201,7 @@ def _located(
             located[field] = dict.fromkeys(texts)
             continue
         words = [text if isinstance(text, bytes) else text.encode() for text in texts]
-        hashes = np.fromiter(map(word_hash, words), dtype=np.uint64, count=len(words))
-        places = table.hashes.searchsorted(hashes).tolist()
-        located[field] = {
-            text: table.find_at(word, hashed, place) or (0, 0)
-            for text, word, hashed, place in zip(texts, words, hashes.tolist(), places, strict=True)
-        }
+        located[field] = dict(zip(texts, _places(table, words), strict=True))
     return located
 
 
