@@ -273,6 +273,9 @@ class _Plan:
         self.renumber: bool = stop.renumber
         self.stem: Callable[[str], str] | None = stem._stem if stem is not None else None
         self.ignore: frozenset[str] = stem.ignore if stem is not None else frozenset()
+        #: What ``_kept`` makes of a word (None: stopped), for words as found in ASCII
+        #: text and for words that still need lowercasing and folding (``kept_words``).
+        self.kept: tuple[dict[str, str | None], dict[str, str | None]] = ({}, {})
 
 
 class FusedAnalyzer(CompositeAnalyzer):
@@ -366,6 +369,25 @@ def _kept(plan: _Plan, words: list[str], fold: bool, no_morph: bool) -> Iterator
         yield index, word
 
 
+#: Words whose outcome each plan remembers (per kind), a few tens of MB at most.
+KEPT_MEMO = 1 << 18
+
+
+def kept_word(plan: _Plan, word: str, fold: bool) -> str | None:
+    """What ``_kept`` makes of one word (None: stopped), remembered in the plan:
+    indexing sees the same words over and over."""
+    memo = plan.kept[fold]
+    final = memo.get(word, _UNSEEN)
+    if final is _UNSEEN:
+        if len(memo) >= KEPT_MEMO:
+            memo.clear()
+        final = memo[word] = next((kept for _, kept in _kept(plan, [word], fold, False)), None)
+    return final  # type: ignore[return-value]
+
+
+_UNSEEN = object()
+
+
 class TextAnalyzer(FusedAnalyzer):
     """RegexTokenizer | LowercaseFilter | CharsetFilter | StopFilter | NltkStemFilter
     (the stemmer is optional)."""
@@ -410,8 +432,15 @@ class TextAnalyzer(FusedAnalyzer):
         words, _, fold = _words(plan, value, False)
         found: dict[str, list[int]] = {}
         renumber = plan.renumber
+        memo = plan.kept[fold]
         pos: int | None = None
-        for index, word in _kept(plan, words, fold, False):
+        for index, word in enumerate(words):
+            final = memo.get(word, _UNSEEN)
+            if final is _UNSEEN:
+                final = kept_word(plan, word, fold)
+            if final is None:
+                continue
+            word = final  # type: ignore[assignment]
             pos = index if pos is None or not renumber else pos + 1
             where = found.get(word)
             if where is None:
@@ -477,7 +506,11 @@ class NameAnalyzer(FusedAnalyzer):
         pos: int | None = None
         for number, name in enumerate(value.split(NAME_SEPARATOR)):
             words, _, fold = _words(plan, name, False)
-            for index, word in _kept(plan, words, fold, False):
+            for index, word in enumerate(words):
+                final = kept_word(plan, word, fold)
+                if final is None:
+                    continue
+                word = final
                 pos = first + index if pos is None or not renumber else pos + 1
                 where = found.get(word)
                 if where is None:

@@ -10,14 +10,18 @@
   ``field.index`` and are filed the same way. Stored fields, field lengths and
   columns are written by Whoosh's per-document writer, as before;
 - the segment's postings are written a word at a time: every block of 128
-  postings encoded exactly as ``W3PostingsWriter._write_block`` encodes it, the
-  term's ``W3TermInfo`` added to the term index as ``W3FieldWriter.finish_term``
-  does, and the word's postings handed to the postings-arrays capture.
+  postings with the header and data ``W3PostingsWriter._write_block`` writes
+  (pickled at protocol 5 rather than 2, and compressed only from 512 bytes: see
+  ``PROTOCOL`` and ``COMPRESS_FROM``), the term's ``W3TermInfo`` added to the
+  term index as ``W3FieldWriter.finish_term`` does, and the word's postings
+  handed to the postings-arrays capture.
 
-Whoosh reads the segment as any other. Anything this writer does not handle
-itself goes through Whoosh's own path in the same writer: a document with
-boosts (``_boost`` keys), a schema with spelling or vector fields, segments
-merged in at commit (``add_reader``), a codec other than Whoosh 3's defaults.
+Whoosh reads the segment as any other: the same words, postings, block headers
+and statistics (tests/test_fast_build.py compares them with Whoosh's writer's).
+Anything this writer does not handle itself goes through Whoosh's own path in
+the same writer: a document with boosts (``_boost`` keys), a schema with
+spelling or vector fields, segments merged in at commit (``add_reader``), a
+codec other than Whoosh 3's defaults.
 When Whoosh's pool holds postings, the inverter's postings are streamed into
 Whoosh's ``add_postings`` together with them.
 """
@@ -31,23 +35,28 @@ from pickle import dumps
 from typing import Any
 
 from whoosh import formats
-from whoosh.codec.whoosh3 import COMPRESSION_MIN_SIZE, WHOOSH3_HEADER_MAGIC, W3TermInfo
+from whoosh.codec.whoosh3 import COMPRESSION_MIN_SIZE, WHOOSH3_HEADER_MAGIC
 from whoosh.fields import FieldType
 from whoosh.system import pack_int
-from whoosh.util.numeric import byte_to_length, length_to_byte
+from whoosh.util.numeric import length_to_byte
 from whoosh.writing import SegmentWriter
 
 from . import whoosh_compat
 from .analysis import FusedAnalyzer
 from .inverter import Inverter
 
-try:
-    import zlib
-except ImportError:  # pragma: no cover
-    zlib = None  # type: ignore[assignment]
-
 #: Encoded position lists remembered (the same bytes object serves every equal list).
 VALUE_CACHE = 1 << 16
+#: Blocks are pickled at protocol 5, which Whoosh's reader (``pickle.loads``, here
+#: ``safe_pickle``'s) reads as it reads its own protocol 2: protocol 2 writes each
+#: encoded value (bytes) as a call of ``_codecs.encode`` on a latin-1 string, ten times
+#: slower to pickle and twice the size of protocol 5's plain bytes.
+PROTOCOL = 5
+#: Blocks whose pickle is shorter are written uncompressed, as Whoosh writes those under
+#: ``COMPRESSION_MIN_SIZE`` (80 bytes; its reader follows each block's flag): compressing
+#: the many blocks of a few postings cost a third of writing the blocks, for 13 % less
+#: postings file.
+COMPRESS_FROM = max(512, COMPRESSION_MIN_SIZE)
 _NO_LENGTHS = b""
 
 
@@ -91,7 +100,9 @@ class FastSegmentWriter(SegmentWriter):
         docnum = self.docnum
         names = sorted(name for name in fields if not name.startswith("_"))
         whoosh._check_fields(schema, names)
-        filed: list[tuple[str, list[tuple[bytes, float, bytes]]]] = []
+        inverter = self.inverter
+        indexed: list[str] = []
+        postings = words = 0
         perdoc.start_doc(docnum)
         try:
             for name in names:
@@ -101,8 +112,14 @@ class FastSegmentWriter(SegmentWriter):
                 field = schema[name]
                 length = 0
                 if field.indexed:
-                    items, length = self._analyse(name, field, value)
-                    filed.append((name, items))
+                    indexed.append(name)
+                    if name in self._plans and isinstance(value, str):
+                        counts = self._index_positions(name, field, value, docnum)
+                    else:
+                        counts = self._index_whoosh(name, field, value, docnum)
+                    length, added, new = counts
+                    postings += added
+                    words += new
                 customval = fields.get(f"_stored_{name}", value)
                 perdoc.add_field(name, field, customval if field.stored else None, length)
                 if field.scorable:
@@ -114,65 +131,74 @@ class FastSegmentWriter(SegmentWriter):
                 column = field.column_type
                 if column and customval is not None:
                     perdoc.add_column_value(name, column, field.to_column_value(customval))
-        except ValueError:
-            perdoc.cancel_doc()
+        except BaseException as error:
+            inverter.forget(indexed, docnum)
+            if isinstance(error, ValueError):
+                perdoc.cancel_doc()
             raise
         perdoc.finish_doc()
-        postings = words = 0
-        field_of = self.inverter.field
-        for name, items in filed:
-            terms = field_of(name)
-            for word, weight, value in items:
-                flat = terms.get(word)
-                if flat is None:
-                    terms[word] = [docnum, weight, value]
-                    words += 1
-                else:
-                    flat += (docnum, weight, value)
-            postings += len(items)
         self._added = True
         self.docnum += 1
-        self.inverter.added(postings, words)
+        inverter.added(postings, words)
 
-    def _analyse(
-        self, name: str, field: Any, value: Any
-    ) -> tuple[list[tuple[bytes, float, bytes]], int]:
-        """(word, weight, encoded value) of each word of ``value`` in ``field``, and the
-        field's length (the sum of frequencies, for a scorable field)."""
-        if name in self._plans and isinstance(value, str):
-            positions = field.analyzer.word_positions(value)
-            if positions is not None:
-                return self._positions_items(field, positions)
-        items: list[tuple[bytes, float, bytes]] = []
-        length = 0
+    def _index_positions(
+        self, name: str, field: Any, value: str, docnum: int
+    ) -> tuple[int, int, int]:
+        """File the words of a text field under their ``str`` (what ``Positions.word_values``
+        and ``SegmentWriter.add_document`` make of its tokens: weight = frequency x the
+        format's boost, value = the encoded positions). Returns (length, postings, new words)."""
+        positions = field.analyzer.word_positions(value)
+        if positions is None:  # the chain was changed: analyse as Whoosh does
+            return self._index_whoosh(name, field, value, docnum)
+        terms = self.inverter.field(name, text=True)
+        boost = field.format.field_boost
+        one = 1.0 * boost * 1.0
+        cache = self._values
+        if len(cache) >= VALUE_CACHE:
+            cache.clear()
+        encode = field.format.encode
+        length = new = 0
+        for word, where in positions.items():
+            if len(where) == 1:
+                weight = one
+                encoded = cache.get(where[0])
+                if encoded is None:
+                    encoded = cache[where[0]] = encode(where)
+                length += 1
+            else:
+                weight = float(len(where)) * boost * 1.0
+                key = tuple(where)
+                encoded = cache.get(key)
+                if encoded is None:
+                    encoded = cache[key] = encode(where)
+                length += len(where)
+            flat = terms.get(word)
+            if flat is None:
+                terms[word] = [docnum, weight, encoded]
+                new += 1
+            else:
+                flat += (docnum, weight, encoded)
+        return length, len(positions), new
+
+    def _index_whoosh(self, name: str, field: Any, value: Any, docnum: int) -> tuple[int, int, int]:
+        """File what Whoosh's ``field.index`` gives (its words as bytes, or as ``str`` in a
+        field whose other documents are filed by ``_index_positions``)."""
+        text = name in self._plans
+        terms = self.inverter.field(name, text=text)
         scorable = field.scorable
+        length = added = new = 0
         for word, freq, weight, encoded in field.index(value):
             if scorable:
                 length += freq
-            items.append((word, weight * 1.0, encoded or b""))
-        return items, length
-
-    def _positions_items(
-        self, field: Any, positions: dict[str, list[int]]
-    ) -> tuple[list[tuple[bytes, float, bytes]], int]:
-        """What ``Positions.word_values`` and ``SegmentWriter.add_document`` make of the
-        words' positions: weight = frequency x the format's boost, value = encoded."""
-        boost = field.format.field_boost
-        encode = field.format.encode
-        cache = self._values
-        items: list[tuple[bytes, float, bytes]] = []
-        length = 0
-        for word, where in positions.items():
-            freq = len(where)
-            length += freq
-            key: Any = where[0] if freq == 1 else tuple(where)
-            encoded = cache.get(key)
-            if encoded is None:
-                if len(cache) >= VALUE_CACHE:
-                    cache.clear()
-                encoded = cache[key] = encode(where)
-            items.append((word.encode("utf-8"), float(freq) * boost * 1.0, encoded))
-        return items, length
+            key = word.decode("utf-8") if text else word
+            flat = terms.get(key)
+            if flat is None:
+                terms[key] = [docnum, weight * 1.0, encoded or b""]
+                new += 1
+            else:
+                flat += (docnum, weight * 1.0, encoded or b"")
+            added += 1
+        return length, added, new
 
     # --- the segment -------------------------------------------------------------------
 
@@ -218,8 +244,7 @@ class FastSegmentWriter(SegmentWriter):
             sink.add_term(word, _term_bytes(sink, docs, weights, values, lengths, fixed))
             if field in captured:
                 capture.add_word(field, word, docs, weights)
-        if current is not None:
-            sink.finish_field()
+        sink.close()
 
     def _close_segment(self) -> None:
         self.inverter.discard()
@@ -234,62 +259,74 @@ def _term_bytes(
     values: list[bytes],
     lengths: bytes,
     fixed: int | None,
-) -> tuple[bytes, W3TermInfo]:
-    """A word's postings as ``W3PostingsWriter`` writes them (the blocks, the first one
-    after the header) and its term info without the extent."""
+) -> tuple[bytes, tuple[Any, ...]]:
+    """A word's postings as ``W3PostingsWriter`` writes them (the header, then each block:
+    its length, its info pickle, its data pickle) and its ``W3TermInfo`` fields without
+    the extent: (weight, documents, min length byte, max length byte, max weight, first
+    document, last document)."""
     limit = sink.blocklimit
     compression = sink.compression
     parts = [WHOOSH3_HEADER_MAGIC]
     total_weight: Any = 0
-    minlength: Any = None
-    maxlength: Any = 0
+    minbyte = 0  # W3TermInfo's min length, as a byte (0: None)
+    maxbyte = 0
     maxweight: Any = 0
     count = len(docs)
     for start in range(0, count, limit):
         end = min(start + limit, count)
-        ids = docs[start:end]
-        raw = weights[start:end]
+        if count <= limit:
+            ids, raw, block_values = docs, weights, values
+        else:
+            ids, raw, block_values = docs[start:end], weights[start:end], values[start:end]
         block_weights = array("f", raw)
-        # maxima as W3PostingsWriter.add_posting keeps them (from the weights as given)
+        # W3PostingsWriter.add_posting keeps the maxima of the weights as given, the
+        # lengths as the lengths column reads them (byte_to_length of the byte, 0: None)
         top = max(raw)
         block_max: Any = top if top > 0 else 0
-        if lengths:
-            found = [code for code in map(lengths.__getitem__, ids) if code]
-            low: Any = byte_to_length(min(found)) if found else None
-            high: Any = byte_to_length(max(found)) if found else 0
+        if not lengths:
+            low = high = 0
+        elif end - start == 1:
+            low = high = lengths[ids[0]]
         else:
-            low, high = None, 0
-        previous = ids[:-1]
-        previous.insert(0, 0)
-        mini_ids = tuple(map(int.__sub__, ids, previous))
-        if block_weights.count(1.0) == len(block_weights):
+            codes = bytes(map(lengths.__getitem__, ids))
+            high = max(codes)
+            present = codes.replace(b"\0", b"")
+            low = min(present) if present else 0
+        if end - start == 1:
+            mini_ids: Any = (ids[0],)
+        else:
+            previous = ids[:-1]
+            previous.insert(0, 0)
+            mini_ids = tuple(map(int.__sub__, ids, previous))
+        same = block_weights.count(block_weights[0]) == len(block_weights)
+        if same and block_weights[0] == 1.0:
             mini_weights: Any = None
-        elif block_weights.count(block_weights[0]) == len(block_weights):
+        elif same:
             mini_weights = block_weights[0]
         else:
             mini_weights = tuple(block_weights)
         if fixed is None or fixed < 0:
-            mini_values: Any = tuple(value for value in values[start:end] if value)
+            mini_values: Any = tuple(filter(None, block_values))
         elif fixed == 0:
             mini_values = None
         else:
-            mini_values = b"".join(value for value in values[start:end] if value)
-        data = dumps((mini_ids, mini_weights, mini_values), 2)
-        level = compression if len(data) >= COMPRESSION_MIN_SIZE else 0
+            mini_values = b"".join(block_values)
+        data = dumps((mini_ids, mini_weights, mini_values), PROTOCOL)
+        level = compression if len(data) >= COMPRESS_FROM else 0
         if level:
-            data = zlib.compress(data, level)
-        info = dumps(
-            (end - start, ids[-1], block_max, level, length_to_byte(low), length_to_byte(high)),
-            2,
-        )
+            deflate = sink.deflater.copy()
+            data = deflate.compress(data) + deflate.flush()
+        info = dumps((end - start, ids[-1], block_max, level, low, high), PROTOCOL)
         size = len(info) + len(data)
         parts.append(pack_int(-size if end == count else size))
         parts.append(info)
         parts.append(data)
         # W3TermInfo.add_block
         total_weight += sum(block_weights)
-        minlength = low if minlength is None else min(minlength, low)
-        maxlength = max(maxlength, high)
+        if not minbyte:
+            minbyte = low
+        elif low:
+            minbyte = min(minbyte, low)
+        maxbyte = max(maxbyte, high)
         maxweight = max(maxweight, block_max)
-    terminfo = W3TermInfo(total_weight, count, minlength, maxlength, maxweight, docs[0], docs[-1])
-    return b"".join(parts), terminfo
+    return b"".join(parts), (total_weight, count, minbyte, maxbyte, maxweight, docs[0], docs[-1])

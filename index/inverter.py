@@ -51,16 +51,32 @@ class Inverter:
     def __init__(self, tempstorage: Any, limit_bytes: int) -> None:
         self.tempstorage = tempstorage
         self.limit = limit_bytes
-        self.fields: dict[str, dict[bytes, list[Any]]] = {}
+        self.fields: dict[str, dict[Any, list[Any]]] = {}
+        #: Fields whose words are filed as ``str`` (encoded to UTF-8 when written: the
+        #: order of code points is the order of their UTF-8 bytes).
+        self.text: set[str] = set()
         self.estimate = 0
         self.postings = 0
         self.runs: list[str] = []
 
-    def field(self, name: str) -> dict[bytes, list[Any]]:
+    def field(self, name: str, text: bool = False) -> dict[Any, list[Any]]:
+        """The words of field ``name``: keyed by ``str`` if ``text``, else by UTF-8 bytes
+        (a field is always filed the same way)."""
         words = self.fields.get(name)
         if words is None:
             words = self.fields[name] = {}
+            if text:
+                self.text.add(name)
         return words
+
+    def forget(self, fields: list[str], doc: int) -> None:
+        """Take back the postings of document ``doc`` (the last one filed) in ``fields``."""
+        for name in fields:
+            words = self.fields.get(name, {})
+            for word in [word for word, flat in words.items() if flat[-3] == doc]:
+                del words[word][-3:]
+                if not words[word]:
+                    del words[word]
 
     def added(self, postings: int, words: int) -> None:
         """Count what a document added; spill to a run once over the limit."""
@@ -96,9 +112,11 @@ class Inverter:
     def _memory_records(self) -> Iterator[Record]:
         for field in sorted(self.fields):
             words = self.fields[field]
+            text = field in self.text
             for word in sorted(words):
                 flat = words[word]
-                yield field, word, array("I", flat[0::3]), array("d", flat[1::3]), flat[2::3]
+                encoded = word.encode("utf-8") if text else word
+                yield field, encoded, array("I", flat[0::3]), array("d", flat[1::3]), flat[2::3]
 
     def _run_records(self, name: str) -> Iterator[Record]:
         handle = self.tempstorage.open_file(name).raw_file()

@@ -26,18 +26,27 @@ import os
 import pickle
 import re
 import struct
+import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from typing import IO, Any
 
 import whoosh
-from whoosh.codec.whoosh3 import W3Codec, W3FieldWriter, W3LeafMatcher, W3PerDocReader
+from whoosh.codec.whoosh3 import (
+    W3Codec,
+    W3FieldWriter,
+    W3LeafMatcher,
+    W3PerDocReader,
+    W3TermInfo,
+)
 from whoosh.filedb.filestore import OverlayStorage
+from whoosh.filedb.filetables import OrderedHashWriter, md5_hash
 from whoosh.filedb.structfile import BufferFile
 from whoosh.index import TOC
 from whoosh.matching.wrappers import FilterMatcher
 from whoosh.multiproc import MpWriter
 from whoosh.query.compound import CompoundQuery
 from whoosh.query.terms import PatternQuery
+from whoosh.util.numeric import length_to_byte
 from whoosh.writing import PostingPool, SegmentWriter
 
 from .safe_pickle import safe_load
@@ -190,14 +199,29 @@ def capture_postings(writer: Any, capture: Any, tee: bool = True) -> None:
 
 class TermSink:
     """Where ``fast_writer`` puts a segment's words: Whoosh 3's postings file and term
-    index, as ``W3FieldWriter`` fills them (see ``term_sink``)."""
+    index, filled as ``W3FieldWriter`` and ``OrderedHashWriter.add`` fill them (see
+    ``term_sink``), through write buffers; ``close()`` before the field writer's."""
+
+    BUFFER = 1 << 20
 
     def __init__(self, fieldwriter: Any, blocklimit: int, compression: int) -> None:
         self.fieldwriter = fieldwriter
         self.blocklimit = blocklimit
         self.compression = compression
+        #: Copied for each block: a zlib stream with a 4 KB window (a block pickle is a
+        #: few KB), which ``zlib.decompress`` reads as it reads Whoosh's. ``zlib.compress``
+        #: sets up a 32 KB window and 64 KB of hash tables for every block, most of the
+        #: cost of compressing blocks of a few hundred bytes.
+        self.deflater = zlib.compressobj(max(compression, 1), zlib.DEFLATED, 12, 4)
         self._postfile = fieldwriter._postfile
-        self._tindex = fieldwriter._tindex
+        tindex = self._tindex = fieldwriter._tindex
+        self._hash = tindex.hashfn
+        self._buckets = tindex.buckets
+        self._positions = tindex.index
+        self._posts = bytearray()
+        self._posts_at = self._postfile.tell()
+        self._terms = bytearray()
+        self._terms_at = tindex.dbfile.tell()
         self._prefix = b""
         self._infield = False
 
@@ -205,21 +229,56 @@ class TermSink:
         if self._infield:
             self.finish_field()
         self.fieldwriter.start_field(name, fieldobj)
-        self._prefix = struct.pack("!H", self.fieldwriter._fieldid)
+        self._prefix = _USHORT.pack(self.fieldwriter._fieldid)
         self._infield = True
 
-    def add_term(self, word: bytes, encoded: tuple[bytes, Any]) -> None:
-        """A word's encoded blocks and its ``W3TermInfo`` (``W3FieldWriter.finish_term``)."""
-        blocks, terminfo = encoded
-        offset = self._postfile.tell()
-        self._postfile.write(blocks)
-        terminfo.set_extent(offset, len(blocks))
-        self._tindex.add(self._prefix + word, terminfo.to_bytes())
+    def add_term(self, word: bytes, encoded: tuple[bytes, tuple[Any, ...]]) -> None:
+        """A word's encoded blocks and term info fields (``W3FieldWriter.finish_term``)."""
+        blocks, (weight, count, minbyte, maxbyte, maxweight, first, last) = encoded
+        offset = self._posts_at + len(self._posts)
+        self._posts += blocks
+        value = _TERMINFO.pack(
+            0, weight, count, minbyte, maxbyte, maxweight, first, last, offset, len(blocks)
+        )
+        key = self._prefix + word
+        tindex = self._tindex
+        if key <= tindex.lastkey:
+            raise ValueError(f"Keys must increase: {tindex.lastkey!r}..{key!r}")
+        position = self._terms_at + len(self._terms)
+        self._positions.append(position)
+        self._terms += _LENGTHS.pack(len(key), len(value))
+        self._terms += key
+        self._terms += value
+        hashed = self._hash(key)
+        self._buckets[hashed & 255].append((hashed, position))
+        tindex.lastkey = key
+        if len(self._posts) > self.BUFFER:
+            self._flush()
+
+    def _flush(self) -> None:
+        self._postfile.write(bytes(self._posts))
+        self._posts_at += len(self._posts)
+        self._posts.clear()
+        self._tindex.dbfile.write(bytes(self._terms))
+        self._terms_at += len(self._terms)
+        self._terms.clear()
 
     def finish_field(self) -> None:
         if self._infield:
             self.fieldwriter.finish_field()
             self._infield = False
+
+    def close(self) -> None:
+        """Write what is buffered (before the field writer closes its files)."""
+        self.finish_field()
+        self._flush()
+
+
+#: W3TermInfo's bytes with the extent of postings not inlined (``W3TermInfo.to_bytes``).
+_TERMINFO = struct.Struct("!BfIBBfIIqi")
+#: The key and value lengths before each entry of a hash file (``filetables._lengths``).
+_LENGTHS = struct.Struct("!ii")
+_USHORT = struct.Struct("!H")
 
 
 def term_sink(fieldwriter: Any, codec: Any) -> TermSink | None:
@@ -227,8 +286,10 @@ def term_sink(fieldwriter: Any, codec: Any) -> TermSink | None:
     not the one whose format ``fast_writer`` writes (then Whoosh writes the postings).
 
     Leans on ``W3FieldWriter._postfile``, ``_tindex`` and ``_fieldid`` (set by
-    ``start_field``) and on ``W3Codec._blocklimit``, ``_compression`` and
-    ``_inlinelimit``: posting lists are never inlined at the default limit of 1.
+    ``start_field``), on the term index's ``dbfile``, ``hashfn``, ``buckets``, ``index``
+    and ``lastkey`` (``OrderedHashWriter``), and on ``W3Codec._blocklimit``,
+    ``_compression`` and ``_inlinelimit``: posting lists are never inlined at the default
+    limit of 1. The term info bytes are checked against ``W3TermInfo.to_bytes``.
     """
     if type(fieldwriter) is not W3FieldWriter or type(codec) is not W3Codec:
         return None
@@ -236,10 +297,19 @@ def term_sink(fieldwriter: Any, codec: Any) -> TermSink | None:
         blocklimit, compression = int(codec._blocklimit), int(codec._compression)
         if codec._inlinelimit > 1 or blocklimit < 1:
             return None
+        tindex = fieldwriter._tindex
+        if type(tindex) is not OrderedHashWriter or tindex.hashfn is not md5_hash:
+            return None
+        buckets, lastkey = getattr(tindex, "buckets", None), getattr(tindex, "lastkey", None)
+        if not isinstance(buckets, list) or not isinstance(lastkey, bytes):
+            return None
         sink = TermSink(fieldwriter, blocklimit, compression)
     except AttributeError:
         return None
-    if not hasattr(fieldwriter, "_fieldid"):
+    sample = W3TermInfo(2.5, 3, 4, 9, 1.5, 7, 11)
+    sample.set_extent(1234, 56)
+    ours = _TERMINFO.pack(0, 2.5, 3, length_to_byte(4), length_to_byte(9), 1.5, 7, 11, 1234, 56)
+    if sample.to_bytes() != ours or _LENGTHS.size != 8:
         return None
     return sink
 
