@@ -196,7 +196,7 @@ def whoosh_fragments(
     )
     return [
         (
-            0,
+            0,  # (chosen already)
             fragment.startchar,
             fragment.endchar,
             [(m.startchar, m.endchar) for m in fragment.matches],

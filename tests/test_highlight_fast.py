@@ -164,10 +164,12 @@ def test_a_full_memory_of_words_starts_again(monkeypatch: pytest.MonkeyPatch) ->
 
     monkeypatch.setattr(highlight, "MAX_REMEMBERED_WORDS", 5)
     analyzer = text_analyzer("snowball")
-    text = "The whale trainer had an accident at the marine park; whales and orcas. " * 3
-    for terms in ({"whale"}, {"accid", "orca"}, {"park", "marin", "trainer"}):
-        fast = make_snippet(text, frozenset(terms), analyzer)
-        assert fast == make_snippet(text, frozenset(terms), whole_stream(analyzer))
-        assert fast.spans
+    ascii = "The whale trainer had an accident at the marine park; whales and orcas. " * 3
+    for text in (ascii, ascii + "İstanbul"):  # (found by their starts; split and judged)
+        for terms in ({"whale"}, {"accid", "orca"}, {"park", "marin", "trainer"}):
+            fast = make_snippet(text, frozenset(terms), analyzer)
+            assert fast == make_snippet(text, frozenset(terms), whole_stream(analyzer))
+            assert fast.spans
     forms = word_forms(analyzer)
-    assert forms is not None and len(forms.unstemmed) <= len(set(forms.words(text)))
+    assert forms is not None and len(forms.analysed) <= 5
+    assert 0 < len(forms.unstemmed) <= len(set(forms.words(text)))

@@ -205,3 +205,13 @@ def test_a_final_sigma_is_found_whatever_follows_it() -> None:
     terms = frozenset(t.text for t in ANALYZER("ΟΔΟΣ", mode="query"))
     snippet = make_snippet("- ΟΔΟΣ'A", terms, ANALYZER)
     assert [snippet.text[s:e] for s, e in snippet.spans] == ["ΟΔΟΣ"]
+
+
+def test_only_the_words_where_a_query_word_may_start_are_analysed() -> None:
+    analyzer = text_analyzer("snowball")
+    text = "The whale trainer saw whales, and a whaler. Nowhale here."
+    snippet = make_snippet(text, frozenset({"whale"}), analyzer)
+    assert [snippet.text[s:e] for s, e in snippet.spans] == ["whale", "whales"]
+    forms = word_forms(analyzer)
+    assert forms is not None
+    assert set(forms.analysed) == {"whale", "whales", "whaler"} and not forms.unstemmed
