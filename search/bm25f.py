@@ -177,11 +177,13 @@ class ScoredOr(wq.Or):
         # each film's clause scores added up in clause order, as _matcher does
         totals = np.bincount(every, np.concatenate(scores or [np.zeros(0)]), minlength=size)
         totals = totals.astype(float, copy=False)
-        hit = np.bincount(every, minlength=size) > 0
         clauses = None  # each film's matched clauses, bit i for clause i (few clauses only)
         if len(subs) <= ranking.COORDINATION_MAX_CLAUSES:
             bits = np.repeat(2 ** np.arange(len(lengths), dtype=np.int64), lengths)
             clauses = np.bincount(every, bits, minlength=size).astype(np.int64)
+            hit = clauses > 0
+        else:
+            hit = np.bincount(every, minlength=size) > 0
         hinted = self._hinted_arrays(leaves, context)
         self.combine_arrays(totals, hit, clauses, shares, subs, hinted)
         return totals, hit
@@ -264,9 +266,9 @@ class Keywords(ScoredOr):
 
         factor = self._coordination(subs)
         if factor is not None and clauses is not None:
-            films = np.flatnonzero(hit)
             by_clauses = [factor(_share_sum(shares, bits)) for bits in range(2 ** len(shares))]
-            totals[films] *= np.array(by_clauses)[clauses[films]]
+            by_clauses[0] = 1.0  # films no clause matched: left as they are (0)
+            totals *= np.array(by_clauses)[clauses]
         unboosted = hit.copy()
         for docs, boost in hinted:
             boosted = np.zeros_like(hit)
