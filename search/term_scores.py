@@ -26,7 +26,7 @@ import time
 import weakref
 from collections import OrderedDict, defaultdict
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
@@ -183,7 +183,8 @@ class ScoreCache:
         found = self.items.get(key)
         if found is None:
             return None
-        self.items.move_to_end(key)
+        with suppress(KeyError):  # evicted by another thread's search meanwhile
+            self.items.move_to_end(key)
         return found[0]
 
     def put(self, key: Any, scores: Any, size: int | None = None) -> None:
@@ -191,10 +192,14 @@ class ScoreCache:
         size = len(scores) if size is None else size
         if size > self.capacity // 4:
             return  # a word in most films: cheap to recompute next to what it would evict
+        old = self.items.get(key)
         self.items[key] = (scores, size)
-        self.size += size
-        while self.size > self.capacity:
-            _, (_, evicted) = self.items.popitem(last=False)
+        self.size += size - (old[1] if old is not None else 0)
+        while self.size > self.capacity and self.items:  # threads may race: never raise
+            try:
+                _, (_, evicted) = self.items.popitem(last=False)
+            except KeyError:
+                break
             self.size -= evicted
 
 

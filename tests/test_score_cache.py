@@ -154,3 +154,35 @@ def test_searching_keeps_every_segment_cache_within_its_capacity(
         for query, ranked in zip(queries, expected, strict=True):
             assert_same(ranking(fs, query), ranked)
     assert caches and {cache.capacity for cache in caches} == {40}
+
+
+def test_threads_sharing_a_cache_never_fail_nor_mix_up_words() -> None:
+    """Searches in several threads (the server) share the caches: one thread evicting a
+    word another is reading must not raise, and a word always gives its own scores."""
+    import sys
+    import threading
+
+    cache = ScoreCache(40)
+    failures: list[BaseException] = []
+
+    def work(seed: int) -> None:
+        try:
+            for step in range(20_000):
+                key = (seed * 7 + step) % 23
+                found = cache.get(key)
+                assert found is None or found == [key] * (key % 5 + 1)
+                cache.put(key, [key] * (key % 5 + 1))
+        except BaseException as error:  # reported below
+            failures.append(error)
+
+    threads = [threading.Thread(target=work, args=(seed,)) for seed in range(4)]
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads often: races show up
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert not failures
