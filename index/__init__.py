@@ -13,12 +13,14 @@ from typing import TYPE_CHECKING
 
 from filmsearch import _lazy_exports
 
-from . import safe_pickle  # noqa: F401  # imported to restrict every unpickling Whoosh does
-from .lazy_init import defer_snowball
-from .whoosh_deferred import defer_morph_en
+from .lazy_init import defer_unused_whoosh_modules
+
+defer_unused_whoosh_modules()  # first: whoosh.analysis, imported next, imports two of them
+
+from . import safe_pickle  # noqa: E402, F401  # imported to restrict every unpickling Whoosh does
+from .whoosh_deferred import defer_morph_en  # noqa: E402
 
 defer_morph_en()
-defer_snowball()
 
 if TYPE_CHECKING:
     from .analysis import DEFAULT_STEMMER, STEMMERS

@@ -123,6 +123,23 @@ def test_the_snowball_stemmers_of_other_languages_load_when_asked_for() -> None:
     assert "whoosh.lang.snowball.french" in loaded_modules(code)
 
 
+def test_whoosh_s_porter_stemmer_and_double_metaphone_run_when_first_called() -> None:
+    code = (
+        "import pickle, sys\n"
+        "import filmsearch.index\n"
+        "import whoosh.analysis\n"
+        "porter = sys.modules['whoosh.lang.porter']\n"
+        "assert '_step2' not in vars(porter)  # imported by whoosh.analysis, not run\n"
+        "from whoosh.lang.porter import stem\n"
+        "assert stem('generously') == 'gener' and '_step2' in vars(porter)\n"
+        "assert porter.stem is stem and whoosh.analysis.StemFilter().stemfn is stem\n"
+        "assert pickle.loads(pickle.dumps(whoosh.analysis.StemFilter())).stemfn is stem\n"
+        "from whoosh.lang.dmetaphone import double_metaphone\n"
+        "assert double_metaphone('Thompson') == ('TMPSN', None)\n"
+    )
+    loaded_modules(code)
+
+
 @pytest.mark.parametrize("enabled", [True, False])
 def test_importing_the_command_leaves_garbage_collection_as_it_was(enabled: bool) -> None:
     code = (
