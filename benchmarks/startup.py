@@ -7,10 +7,12 @@ Times whole processes (wall clock, around ``subprocess.run``), interleaved so th
 a noisy machine weighs on each the same: ``python -c pass`` (Python's own start),
 ``python -c "import filmsearch"``, and ``filmsearch search QUERY --index INDEX
 --mode lexical`` for each index (output to a pipe, snippets on), each ``--runs``
-times; prints the median, the 90th percentile and the maximum, and the median's
-difference and ratio to ``python -c pass``. With ``--against``, the same searches
-also run on the ``filmsearch`` package under that folder (``PYTHONPATH``: the
-``src`` folder of another checkout, say the commit before a change), side by side.
+times; prints the median, the 90th percentile and the maximum, the median's
+difference and ratio to ``python -c pass``, and the median CPU time (user and
+system: other processes on a busy machine sway it less than the wall time). With
+``--against``, the same searches also run on the ``filmsearch`` package under that
+folder (``PYTHONPATH``: the ``src`` folder of another checkout, say the commit
+before a change), side by side.
 Then the default (hybrid) search of the first index, which loads torch and the
 query model, ``--hybrid-runs`` times. Last, ``python -X importtime`` of the lexical
 search of the first index: the modules that take longest to import, and which heavy
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -45,25 +48,35 @@ def command() -> list[str]:
 Command = tuple[list[str], dict[str, str]]
 
 
-def wall(argv: list[str], env: dict[str, str] = ENV) -> float:
-    """Seconds from start to exit of ``argv``; fails loudly if it fails."""
+def wall(argv: list[str], env: dict[str, str] = ENV) -> tuple[float, float]:
+    """Seconds from start to exit of ``argv``, and the CPU seconds it used (user and
+    system: less swayed by other processes than the wall time); fails loudly if it fails."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     done = subprocess.run(argv, capture_output=True, text=True, env=env)
     seconds = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(argv)} failed ({done.returncode}): {done.stderr[-2000:]}")
-    return seconds
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    return seconds, cpu
 
 
-def timed(commands: dict[str, Command], runs: int) -> dict[str, list[float]]:
-    """Each command ``runs`` times, in turn, after one unmeasured run of each (disk cache)."""
+def timed(
+    commands: dict[str, Command], runs: int
+) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """Wall and CPU seconds of each command ``runs`` times, in turn, after one unmeasured
+    run of each (disk cache)."""
     for argv, env in commands.values():
         wall(argv, env)
     times: dict[str, list[float]] = {name: [] for name in commands}
+    cpu: dict[str, list[float]] = {name: [] for name in commands}
     for _ in range(runs):
         for name, (argv, env) in commands.items():
-            times[name].append(wall(argv, env))
-    return times
+            seconds, used = wall(argv, env)
+            times[name].append(seconds)
+            cpu[name].append(used)
+    return times, cpu
 
 
 def p90(seconds: list[float]) -> float:
@@ -117,19 +130,20 @@ def main() -> None:
     if other is not None:
         print(f"(against): PYTHONPATH={other['PYTHONPATH']}")
     print(f"{args.runs} runs each, interleaved")
-    times = timed(commands, args.runs)
+    times, cpu = timed(commands, args.runs)
     base = statistics.median(times["python -c pass"])
     for name, seconds in times.items():
         median = statistics.median(seconds)
         line = (
             f"{name:>30}: median {median * 1000:4.0f} ms, p90 {p90(seconds) * 1000:4.0f} ms,"
-            f" max {max(seconds) * 1000:4.0f} ms"
+            f" max {max(seconds) * 1000:4.0f} ms,"
+            f" CPU median {statistics.median(cpu[name]) * 1000:4.0f} ms"
         )
         if name != "python -c pass":
             line += f"; {(median - base) * 1000:+.0f} ms and {median / base:.1f}x python -c pass"
         print(line)
     if args.hybrid_runs:
-        hybrid = timed({"search (hybrid)": (search, ENV)}, args.hybrid_runs)["search (hybrid)"]
+        hybrid = timed({"search (hybrid)": (search, ENV)}, args.hybrid_runs)[0]["search (hybrid)"]
         print(
             f"{'search (hybrid)':>30}: median {statistics.median(hybrid) * 1000:6.0f} ms, max "
             f"{max(hybrid) * 1000:6.0f} ms over {args.hybrid_runs} runs (torch and the model)"
