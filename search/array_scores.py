@@ -42,6 +42,10 @@ def segment_postings(reader: Any) -> SegmentPostings | None:
     """The postings arrays of a segment reader, when enabled and the segment has them."""
     if not term_scores.arrays_on():
         return None
+    return _postings_file(reader)
+
+
+def _postings_file(reader: Any) -> SegmentPostings | None:
     if reader not in _POSTINGS:
         folder = whoosh_compat.segment_folder(reader)
         segment = reader.segment()
@@ -88,6 +92,19 @@ def _places(table: FieldPostings, words: list[bytes]) -> list[tuple[int, int]]:
         table.find_at(word, hashed, place) or (0, 0)
         for word, hashed, place in zip(words, hashes.tolist(), places, strict=True)
     ]
+
+
+def segment_words(reader: Any, field: str) -> list[bytes] | None:
+    """Every word of ``field`` in a segment, sorted, from its postings file (None where
+    the segment has none, or no table for the field): Whoosh's term file is walked a
+    word at a time."""
+    postings = _postings_file(reader)
+    table = None if postings is None else postings.fields.get(field)
+    if table is None:
+        return None
+    ends = table.word_ends.tolist()
+    blob = bytes(table.buffer[table.words_at : table.words_at + (ends[-1] if ends else 0)])
+    return sorted(blob[start:end] for start, end in zip([0, *ends[:-1]], ends, strict=True))
 
 
 def factors(reader: Any, field: str, weight: float, b: float, avg_length: float) -> Any:

@@ -29,7 +29,6 @@ search imports this module, and a dataclass takes ten times as long to define.)
 from __future__ import annotations
 
 import re
-from collections import Counter
 from collections.abc import Iterable, Iterator
 from typing import Any, NamedTuple
 
@@ -99,22 +98,43 @@ def edit_distance(a: str, b: str, limit: int) -> int:
     return previous[-1]
 
 
-def _pairs(word: str) -> set[str]:
-    padded = f"^{word}$"
-    return {padded[i : i + 2] for i in range(len(padded) - 1)}
+#: Bits of a letter-pair key that hold the word's length (longer words: this many ones).
+_LENGTH_BITS = 20
+
+
+def _pair_keys(words: list[str]) -> tuple[Any, Any]:
+    """(key, word number) of each distinct letter pair of each word (``^`` and ``$`` mark
+    its ends), sorted; a key is the pair's two code points and the word's length."""
+    import numpy as np
+
+    lengths = np.fromiter(map(len, words), dtype=np.int64, count=len(words))
+    points = np.frombuffer("".join(f"^{w}$" for w in words).encode("utf-32-le"), dtype=np.uint32)
+    points = points.astype(np.int64)
+    numbers = np.repeat(np.arange(len(words), dtype=np.int64), lengths + 2)[:-1]
+    within = np.ones(len(numbers), dtype=bool)  # not from one word's $ to the next's ^
+    within[np.cumsum(lengths + 2)[:-1] - 1] = False
+    sizes = np.minimum(lengths, (1 << _LENGTH_BITS) - 1)[numbers]
+    keys = ((points[:-1] << 21 | points[1:]) << _LENGTH_BITS | sizes)[within]
+    numbers = numbers[within]
+    order = np.lexsort((numbers, keys))
+    keys, numbers = keys[order], numbers[order]
+    distinct = np.ones(len(keys), dtype=bool)
+    distinct[1:] = (keys[1:] != keys[:-1]) | (numbers[1:] != numbers[:-1])
+    return keys[distinct], numbers[distinct]
 
 
 class NearWords:
-    """The words of one vocabulary, found by closeness to a word (letter-pair index)."""
+    """The words of one vocabulary, found by closeness to a word (letter-pair index:
+    for each letter pair and word length, the numbers of the words that have both)."""
 
     def __init__(self, words: Iterable[str]) -> None:
+        import numpy as np
+
         self.words = sorted(set(words))
-        #: (letter pair, word length) -> numbers of the words of that length with that pair
-        self._pairs: dict[tuple[str, int], list[int]] = {}
-        for number, word in enumerate(self.words):
-            size = len(word)
-            for pair in _pairs(word):
-                self._pairs.setdefault((pair, size), []).append(number)
+        keys, numbers = _pair_keys(self.words)
+        self._keys, starts = np.unique(keys, return_index=True)
+        self._bounds = np.append(starts, len(keys))
+        self._numbers = numbers
 
     def near(self, word: str, limit: int) -> list[tuple[str, int]]:
         """Every (word, distance) of the vocabulary within ``limit`` edits of ``word``,
@@ -125,14 +145,29 @@ class NearWords:
         ``limit`` edits shares at least ``pairs - 3 * limit`` of them, and its
         length differs by at most ``limit``.
         """
-        pairs = _pairs(word)
+        import numpy as np
+
+        if not len(self._keys):
+            return []
+        pairs, _ = _pair_keys([word])
+        pairs = pairs >> _LENGTH_BITS << _LENGTH_BITS
         needed = max(len(pairs) - 3 * limit, 1)
         candidates: list[tuple[int, int]] = []  # (letter pairs shared, word number)
         for size in range(max(len(word) - limit, 1), len(word) + limit + 1):
-            shared: Counter[int] = Counter()
-            for pair in pairs:
-                shared.update(self._pairs.get((pair, size), ()))
-            candidates += [(count, number) for number, count in shared.items() if count >= needed]
+            wanted = pairs | size
+            at = np.searchsorted(self._keys, wanted)
+            at = at[
+                (at < len(self._keys)) & (self._keys[np.minimum(at, len(self._keys) - 1)] == wanted)
+            ]
+            if not len(at):
+                continue
+            shared = np.bincount(
+                np.concatenate(
+                    [self._numbers[self._bounds[i] : self._bounds[i + 1]] for i in at.tolist()]
+                )
+            )
+            alike = np.flatnonzero(shared >= needed)
+            candidates += zip(shared[alike].tolist(), alike.tolist(), strict=True)
         if len(candidates) > MAX_NEAR_CHECKS:  # the most alike first; ties by word order
             candidates = sorted(candidates, key=lambda item: (-item[0], item[1]))
             candidates = candidates[:MAX_NEAR_CHECKS]

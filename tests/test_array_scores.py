@@ -163,6 +163,9 @@ def test_postings_files_hold_whooshs_postings(updated_index: Path) -> None:
                 assert arrays is not None
                 assert arrays[0].tolist() == docs and arrays[1].tolist() == freqs
         assert found.postings("synopsis", b"notawordanywhere")[0].size == 0
+        for field in ("title", "title_exact", "director", "cast", "genre", "synopsis", "wiki"):
+            words = array_scores.segment_words(reader, field)  # None: no table, Whoosh's then
+            assert words == list(reader.lexicon(field)) or (words is None and field == "genre")
     assert segments >= 2
 
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from benchmarks.spelling import changed_results, correct_queries, found_share, misspellings
 from filmsearch.search import FilmSearch, spelling
@@ -144,3 +146,31 @@ def test_a_crowded_vocabulary_is_compared_with_its_most_alike_words_only(
     one_edit = {word for word in words if edit_distance("kalomiren", word, 1) == 1}
     assert {word for word, distance in found if distance == 1} == one_edit
     assert all(edit_distance("kalomiren", word, 2) == d <= 2 for word, d in found)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    words=st.lists(st.text("abcdeé\u0101\U0001f600", min_size=1, max_size=9), max_size=60),
+    word=st.text("abcdeé\u0101\U0001f600", min_size=1, max_size=9),
+    limit=st.integers(1, 2),
+)
+def test_near_words_are_every_word_within_the_edits(
+    words: list[str], word: str, limit: int
+) -> None:
+    """A small vocabulary (every candidate checked): near() finds exactly the words within
+    ``limit`` edits that share enough letter pairs with the word (all of them but the
+    shortest words), whatever letters they hold (accents, letters past the BMP)."""
+
+    def pairs(text: str) -> set[str]:
+        padded = f"^{text}$"
+        return {padded[i : i + 2] for i in range(len(padded) - 1)}
+
+    needed = max(len(pairs(word)) - 3 * limit, 1)
+    expected = {
+        other: distance
+        for other in set(words) - {word}
+        if (distance := edit_distance(word, other, limit)) <= limit
+        and len(pairs(word) & pairs(other)) >= needed
+    }
+    found = NearWords(words).near(word, limit)
+    assert dict(found) == expected and len(found) == len(expected)
