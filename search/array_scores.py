@@ -1,15 +1,19 @@
 """BM25F with numpy, over each segment's postings arrays (``index.postings``).
 
 The same scores as ``term_scores`` (the same ``ranking`` functions, the same
-per-document field factors, the same order of additions), computed a word at
-a time over arrays instead of a posting at a time in Python: a word's
-postings in each field are two slices of a memory-mapped file, its pseudo
-frequency per film is added up in a scratch array, and a query's totals are
-one ``bincount`` per segment (``bm25f.ScoredOr``). Used while
-``term_scores.arrays_enabled`` (the searcher turns it on; the one-shot CLI
-leaves it off on small indexes, where importing numpy costs more than it
-saves), and only on segments that have a postings file; everything else
-falls back to ``term_scores``. Imported only when enabled.
+per-document field factors, the same order of additions), computed over
+arrays instead of a posting at a time in Python: a word's postings in each
+field are two slices of a memory-mapped file; the words of a query not kept
+from earlier queries are scored together, each with a row of a scratch array
+where its pseudo frequency per film is added up (``_batch_scores``); a
+keyword query's totals over the whole index are one ``bincount``
+(``bm25f.ScoredOr.index_arrays``). Used while ``term_scores.arrays_enabled``
+(the searcher turns it on; the one-shot CLI leaves it off on small indexes,
+where importing numpy costs more than it saves), and only on segments that
+have a postings file; everything else falls back to ``term_scores``. Also
+gives the hint films (genres, year ranges) and a field's words (typo
+correction, wildcards) without Whoosh's matchers and term files. Imported
+only when one of these is needed.
 """
 
 from __future__ import annotations
