@@ -192,11 +192,33 @@ def child_build(engine: str, out: str, sources: list[str]) -> None:
     print(json.dumps(figures))
 
 
+def _progress_logger(start: float) -> Callable[[Any], None] | None:
+    """With FILMSEARCH_BENCH_PROGRESS set (a path), a build progress callback appending
+    "films read, seconds, CPU seconds so far" there every 10,000 films and at the commit:
+    a long build (a million films) can be followed and projected while it runs."""
+    path = os.environ.get("FILMSEARCH_BENCH_PROGRESS")
+    if not path:
+        return None
+    seen = {"films": 0, "phase": ""}
+
+    def log(state: Any) -> None:
+        if state.films - seen["films"] < 10_000 and state.phase == seen["phase"]:
+            return
+        seen.update(films=state.films, phase=state.phase)
+        with open(path, "a", encoding="utf-8") as handle:
+            handle.write(
+                f"{state.phase} {state.films} films {time.perf_counter() - start:.0f} s "
+                f"{cpu_seconds():.0f} CPU s (this process and finished children)\n"
+            )
+
+    return log
+
+
 def _timed_build(engine: str, out: str, sources: list[str]) -> dict[str, float]:
     start = time.perf_counter()
     if engine.startswith("filmsearch"):
         jobs = int(engine.split(":")[1]) if ":" in engine else None
-        films = build_index(sources, out, jobs=jobs).films
+        films = build_index(sources, out, jobs=jobs, progress=_progress_logger(start)).films
     else:
         counted: list[Film] = []
 

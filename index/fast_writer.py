@@ -71,6 +71,7 @@ class FastSegmentWriter(SegmentWriter):
         self.capture: Any = None  # index.postings.PostingsCapture, set by the caller
         self._lengths: dict[str, bytearray] = {}  # length byte of each scorable field, by doc
         self._values: dict[Any, bytes] = {}
+        self._numbers: dict[tuple[str, int], list[Any]] = {}
         self._plans: dict[str, Any] = {}
         schema = self.schema
         self._whoosh_only = any(
@@ -187,7 +188,15 @@ class FastSegmentWriter(SegmentWriter):
         terms = self.inverter.field(name, text=text)
         scorable = field.scorable
         length = added = new = 0
-        for word, freq, weight, encoded in field.index(value):
+        if type(value) is int:  # years, runtimes: a few hundred values, each many terms
+            items = self._numbers.get((name, value))
+            if items is None:
+                if len(self._numbers) >= VALUE_CACHE:
+                    self._numbers.clear()
+                items = self._numbers[name, value] = list(field.index(value))
+        else:
+            items = field.index(value)
+        for word, freq, weight, encoded in items:
             if scorable:
                 length += freq
             key = word.decode("utf-8") if text else word

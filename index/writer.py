@@ -67,8 +67,10 @@ BUILD_PREFIX = ".filmsearch-build-"
 #: index has film vectors, and the prefix of its matrix files.
 VECTORS_META = "vectors.json"
 MATRIX_PREFIX = "vectors-"
-#: Memory for the writer's posting buffers (split between worker processes).
-WRITER_MB = 256
+#: Memory for the writer's posting buffers (split between worker processes): past it, a
+#: segment's postings so far are spilled to a sorted run on disk (``inverter``). 100,000
+#: films fit without spilling; a process's resident size is about 1.5 times its share.
+WRITER_MB = 768
 #: The writer of the segments a build adds (a test may set Whoosh's ``SegmentWriter``).
 SEGMENT_WRITER: type = FastSegmentWriter
 #: Corpora larger than this (bytes of source files, about 1,000 films) use every core.
