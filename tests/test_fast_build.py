@@ -273,7 +273,7 @@ films = st.lists(
 
 
 @settings(
-    max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(films=films)
 def test_any_films_index_as_whoosh_indexes_them(tmp_path: Path, films: list[Film]) -> None:
@@ -291,3 +291,35 @@ def test_any_films_index_as_whoosh_indexes_them(tmp_path: Path, films: list[Film
         (folder / writer.MANIFEST).write_text("{}")
     fast = snapshot(tmp_path / f"FastSegmentWriter-{id(films)}", queries=False)
     assert fast == snapshot(tmp_path / f"SegmentWriter-{id(films)}", queries=False)
+
+
+def test_a_document_that_fails_leaves_no_postings_behind(tmp_path: Path) -> None:
+    """A document Whoosh refuses halfway (a year that is not a number) leaves no postings
+    behind: every word's postings and postings arrays are those written without it.
+    (Whoosh's per-document writer keeps the refused document's field lengths, whichever
+    writer is used; a build stops at such an error anyway.)"""
+    films = [_film(film, number) for number, film in enumerate(generate_films(30, seed=9))]
+    schema = build_schema()
+    for name in ("clean", "refused"):
+        (tmp_path / name).mkdir()
+        ix = whoosh_index.create_in(str(tmp_path / name), schema)
+        with closing(ix):
+            segment_writer = FastSegmentWriter(ix)
+            _capture_postings(segment_writer)
+            for film in films:
+                if name == "refused" and film.id == "12":
+                    document = film_to_document(film, "digest")
+                    with pytest.raises(ValueError):
+                        segment_writer.add_document(**{**document, "year": "not a year"})
+                segment_writer.add_document(**film_to_document(film, "digest"))
+            segment_writer.commit()
+        (tmp_path / name / writer.MANIFEST).write_text("{}")
+    refused, clean = (
+        {
+            key: value
+            for key, value in snapshot(tmp_path / name, queries=False).items()
+            if ":length:" not in key
+        }
+        for name in ("refused", "clean")
+    )
+    assert refused == clean
