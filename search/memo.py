@@ -11,6 +11,7 @@ identity is not given to another object while the entry lives.
 
 from __future__ import annotations
 
+import threading
 import weakref
 from collections.abc import Callable, Hashable
 from typing import Any, TypeVar
@@ -26,28 +27,38 @@ class NodeMemo:
 
     def __init__(self, kept: int = MEMO_KEPT) -> None:
         self.kept = kept
-        self.items: dict[tuple[Hashable, int], tuple[Any, Any]] = {}
+        self.results: dict[tuple[Hashable, int], Any] = {}
+        #: the nodes asked about, by identity: kept alive so that no other node takes the id
+        #: (no tuple per result: fewer objects for the garbage collector to walk)
+        self.nodes: dict[int, Any] = {}
+        self._lock = threading.Lock()
 
     def get(self, kind: Hashable, node: Any, compute: Callable[[], T]) -> T:
         """The result of ``compute()`` for ``node``, worked out on the first request."""
         key = (kind, id(node))
-        found = self.items.get(key)
-        if found is None:
-            if len(self.items) >= self.kept:
-                self.items.clear()
-            found = self.items[key] = (node, compute())
-        result: T = found[1]
-        return result
+        try:
+            found: T = self.results[key]
+        except KeyError:
+            found = compute()
+            self._keep(key, node, found)
+        return found
 
     def first(self, kind: Hashable, node: Any) -> bool:
         """Whether this is the first time ``node`` is asked about for ``kind``."""
         key = (kind, id(node))
-        if key in self.items:
+        if key in self.results:
             return False
-        if len(self.items) >= self.kept:
-            self.items.clear()
-        self.items[key] = (node, None)
+        self._keep(key, node, True)
         return True
+
+    def _keep(self, key: tuple[Hashable, int], node: Any, result: Any) -> None:
+        # Under the lock, every result's node is kept (threads may search at once).
+        with self._lock:
+            if len(self.results) >= self.kept:
+                self.results.clear()
+                self.nodes.clear()
+            self.nodes[id(node)] = node
+            self.results[key] = result
 
 
 #: Results that hold whatever the index.

@@ -38,8 +38,8 @@ def test_the_memo_starts_again_when_full_and_keeps_its_nodes_alive() -> None:
     nodes = [wq.Term("title", str(number)) for number in range(5)]
     for node in nodes:
         memo.get("k", node, lambda: 1)
-        assert len(memo.items) <= 3
-    assert all(node in (held for held, _ in memo.items.values()) for node in nodes[3:])
+        assert len(memo.results) <= 3
+    assert len(memo.results) <= 3 and all(memo.nodes[id(node)] is node for node in nodes[3:])
 
 
 def test_each_index_generation_has_its_own_memo() -> None:
