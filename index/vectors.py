@@ -32,7 +32,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .errors import FilmSearchError
-from .writer import MATRIX_PREFIX, VECTORS_META
+from .manifest import MATRIX_PREFIX, VECTORS_META
 
 VECTORS_FORMAT = 1
 #: Stored dtype. float16 would halve the file (and changed no rank on the dev set), but

@@ -43,7 +43,6 @@ from whoosh.filedb.filetables import OrderedHashWriter, md5_hash
 from whoosh.filedb.structfile import BufferFile
 from whoosh.index import TOC
 from whoosh.matching.wrappers import FilterMatcher
-from whoosh.multiproc import MpWriter
 from whoosh.query.compound import CompoundQuery
 from whoosh.query.terms import PatternQuery
 from whoosh.util.numeric import length_to_byte
@@ -90,8 +89,6 @@ REQUIRED: dict[type, tuple[str, ...]] = {
         "_commit_toc",
         "_finish",
     ),
-    # Hooks index.writer's _FilmMpWriter and _Worker override (Whoosh calls them)
-    MpWriter: ("_new_task", "_enqueue", "_commit"),
     # The hook search.bm25f's FieldedWord, ScoredOr and BaselineWord override
     CompoundQuery: ("_matcher",),
     # How a build's postings are spilled to sort runs and read back (see sort runs below)
@@ -100,9 +97,24 @@ REQUIRED: dict[type, tuple[str, ...]] = {
     W3PerDocReader: ("doc_field_length_reader", "_cached_reader"),
 }
 
-_absent = [name for owner, names in REQUIRED.items() for name in missing(owner, names)]
-if _absent:
-    raise WhooshIncompatibleError(_absent)
+
+def require(required: dict[type, tuple[str, ...]]) -> None:
+    """Raise WhooshIncompatibleError if any of the ``required`` privates is missing."""
+    absent = [name for owner, names in required.items() for name in missing(owner, names)]
+    if absent:
+        raise WhooshIncompatibleError(absent)
+
+
+require(REQUIRED)
+
+
+def check_parallel_writer() -> None:
+    """Fail unless Whoosh has the hooks index.writer's _FilmMpWriter overrides (Whoosh
+    calls them). index.writer calls this: whoosh.multiproc imports multiprocessing, which
+    a search has no use for, so the check is not made on every import."""
+    from whoosh.multiproc import MpWriter
+
+    require({MpWriter: ("_new_task", "_enqueue", "_commit")})
 
 
 # --- fast paths with a public fallback -----------------------------------------------------

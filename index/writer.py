@@ -34,7 +34,7 @@ from whoosh.index import TOC, LockError, clean_files
 from whoosh.multiproc import MpWriter, SubWriterTask
 
 from . import whoosh_compat
-from .analysis import DEFAULT_STEMMER, STEMMERS, NltkStemFilter
+from .analysis import DEFAULT_STEMMER, STEMMERS
 from .errors import (
     DocumentError,
     FilmSearchError,
@@ -49,24 +49,29 @@ from .errors import (
 from .fast_writer import FastSegmentWriter
 from .formats import FORMATS, iter_source_files, read_source, stream_digest
 from .locking import LOCK_FILE, writer_lock
+from .manifest import (  # re-exported: the read-only half, apart for a search's quick start
+    MANIFEST,
+    MATRIX_PREFIX,
+    VECTORS_META,
+    has_vectors,
+    open_index,
+    read_manifest,
+    schema_stemmer,
+)
 from .postings import PostingsCapture
 from .schema import build_schema, document_to_film, film_to_document, index_text
 
 if TYPE_CHECKING:  # pragma: no cover  (numpy: the semantic extra)
     from .embedding import PendingVectors
 
-#: Written beside the Whoosh files on every build; marks a folder as a filmsearch index.
-MANIFEST = "filmsearch.json"
+whoosh_compat.check_parallel_writer()
+
 #: The manifest while it is written; hidden, so that a racing writer never takes it for
 #: a stranger's file.
 MANIFEST_TMP = ".filmsearch.json.tmp"
 FORMAT_VERSION = 1
 INDEX_NAME = "MAIN"
 BUILD_PREFIX = ".filmsearch-build-"
-#: The vector sidecar (``index.vectors``): its description file, whose presence means the
-#: index has film vectors, and the prefix of its matrix files.
-VECTORS_META = "vectors.json"
-MATRIX_PREFIX = "vectors-"
 #: Memory for the writer's posting buffers (split between worker processes): past it, a
 #: segment's postings so far are spilled to a sorted run on disk (``inverter``). 100,000
 #: films fit without spilling; a process's resident size is about 1.5 times its share.
@@ -133,33 +138,6 @@ class BuildReport:
     @property
     def changed(self) -> bool:
         return bool(self.added or self.replaced or self.removed)
-
-
-def read_manifest(index_dir: str | os.PathLike[str]) -> dict[str, Any] | None:
-    """The index's manifest, or None if the folder holds no filmsearch index."""
-    try:
-        with open(os.path.join(index_dir, MANIFEST), encoding="utf-8") as handle:
-            manifest = json.load(handle)
-    except (OSError, ValueError):
-        return None
-    return manifest if isinstance(manifest, dict) else None
-
-
-def open_index(index_dir: str | os.PathLike[str]) -> Any:
-    """Open an existing filmsearch index for reading or writing."""
-    index_dir = os.path.abspath(index_dir)
-    if read_manifest(index_dir) is None:
-        names = os.listdir(index_dir) if os.path.isdir(index_dir) else []
-        if any(name.endswith(".toc") for name in names):
-            raise IndexMismatchError(
-                f"{index_dir} holds a Whoosh index that filmsearch did not build; not opening "
-                "it, because opening an index runs code stored in it (pickle)"
-            )
-        raise IndexNotFoundError(index_dir)
-    with reading_index(index_dir):
-        if not whoosh_index.exists_in(index_dir):
-            raise IndexNotFoundError(index_dir)
-        return whoosh_index.open_dir(index_dir)
 
 
 def indexed_sources(ix: Any) -> dict[str, tuple[str, int]]:
@@ -237,14 +215,6 @@ def _prepare_target(index_dir: str) -> None:
         )
 
 
-def schema_stemmer(schema: Any) -> str:
-    """The stemmer an index was built with, read from its schema."""
-    for item in getattr(schema["synopsis"].analyzer, "items", ()):
-        if isinstance(item, NltkStemFilter):
-            return item.stemmer
-    return "none"
-
-
 def _remove_stale_builds(index_dir: str) -> None:
     """Delete build folders left by writers that were killed (we hold the lock)."""
     for name in os.listdir(index_dir):
@@ -270,11 +240,6 @@ def _publish(workdir: str, index_dir: str) -> tuple[int, int]:
     toc.write(target, INDEX_NAME)
     clean_files(target, INDEX_NAME, toc.generation, toc.segments)
     return sum(segment.doc_count() for segment in toc.segments), toc.generation
-
-
-def has_vectors(index_dir: str) -> bool:
-    """Whether the index has film vectors (``index.vectors``)."""
-    return os.path.isfile(os.path.join(index_dir, VECTORS_META))
 
 
 def drop_vectors(index_dir: str) -> None:

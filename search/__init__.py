@@ -16,9 +16,10 @@ from filmsearch import _lazy_exports
 if TYPE_CHECKING:
     from .highlight import Snippet
     from .query import QueryError
-    from .results import Hit, IndexStats, Results
+    from .results import Hit, Results
     from .searcher import FilmSearch
     from .similar import FilmNotFoundError
+    from .stats import IndexStats
 
 __all__ = [
     "FilmNotFoundError",
@@ -35,7 +36,7 @@ _ORIGINS = {
     "FilmNotFoundError": ".similar",
     "FilmSearch": ".searcher",
     "Hit": ".results",
-    "IndexStats": ".results",
+    "IndexStats": ".stats",
     "QueryError": ".query",
     "Results": ".results",
     "Snippet": ".highlight",

@@ -23,7 +23,6 @@ from functools import partial
 from typing import Any, cast
 
 from whoosh import query as wq
-from whoosh.qparser import syntax
 
 from . import memo, ranking, term_scores
 from .hints import Hints
@@ -74,18 +73,6 @@ class FieldedWord(wq.compound.CompoundQuery):
             if found is not None:
                 return array_scores.live_matcher(found, searcher.reader())
         return _scored_in_time(self, searcher, context)
-
-
-class FieldedWordGroup(syntax.GroupNode):
-    """Parser node that turns into a FieldedWord (used by the multifield plugin)."""
-
-    qclass = FieldedWord
-
-    def query(self, parser: Any) -> wq.Query:
-        q: wq.Query = super().query(parser)  # type: ignore[no-untyped-call]  # whoosh's
-        if isinstance(q, FieldedWord):  # each node is the typed word in one field
-            q.word = next((str(node.text).lower() for node in self.nodes if node.has_text), "")
-        return q
 
 
 class ScoredOr(wq.Or):
@@ -360,12 +347,6 @@ def clause_share(q: wq.Query) -> float:
 class NameMatch(wq.Or):
     """Words typed in a row that are a person's name in director or cast (one phrase per
     field, each weighted as its field): a bonus, not counted in the coordination factor."""
-
-
-class KeywordsGroup(syntax.OrGroup):
-    """Parser node that turns into Keywords (the parser's default group)."""
-
-    qclass = Keywords
 
 
 class BaselineWord(wq.compound.CompoundQuery):

@@ -29,8 +29,8 @@ from whoosh.analysis import RegexTokenizer, StopFilter
 from filmsearch.index.analysis import NAME_GAP
 from filmsearch.index.documents import Film
 from filmsearch.index.errors import FilmSearchError, reading_index
+from filmsearch.index.manifest import open_index, schema_stemmer
 from filmsearch.index.schema import document_to_film
-from filmsearch.index.writer import open_index, schema_stemmer
 
 from .ranking import FIELD_WEIGHTS, K1, B
 

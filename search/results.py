@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
-from .explain import Part
 from .highlight import Snippet
+
+if TYPE_CHECKING:
+    from .explain import Part
 
 #: Fields that get a snippet, in display order.
 SNIPPET_FIELDS = ("synopsis", "wiki")
@@ -136,19 +138,3 @@ class Results:
             **({"facets": self.facets} if self.facets else {}),
             "hits": [hit.to_dict() for hit in self.hits],
         }
-
-
-@dataclass(frozen=True)
-class IndexStats:
-    """What an index holds."""
-
-    index_dir: str
-    films: int
-    terms: int
-    fields: list[str]
-    stemmer: str
-    size_bytes: int
-    built_at: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)

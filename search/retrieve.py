@@ -19,18 +19,20 @@ import heapq
 import itertools
 from collections.abc import Iterator
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from whoosh import collectors
 from whoosh import query as wq
-from whoosh.qparser import QueryParser
 
 from . import memo, ranking, term_scores
 from .bm25f import FieldedWord, Keywords, NameMatch, ScoredOr, prune_keywords
 from .ordering import sort_key
-from .query import bound_query, parse_query
+from .query import bound_query
 from .term_scores import Budget, SearchTimeout, doc_frequency, scored_matches
 from .understand import QueryPlan
+
+if TYPE_CHECKING:
+    from whoosh.qparser import QueryParser
 
 #: Fields holding people's names: a free word counts in them only as a name.
 NAME_FIELDS = ("director", "cast")
@@ -45,10 +47,15 @@ COLLECT_GRACE = 0.25
 def plan_query(plan: QueryPlan, parser: QueryParser) -> wq.Query:
     """The query of ``plan`` (not yet bounded or filtered); QueryError for bad syntax."""
     if plan.syntax is None:
-        q = words_query(plan.words, parser.schema)
-    else:
-        q = parse_query(plan.syntax, parser)
-    return _weighted(q, plan)
+        return plan_words(plan, parser.schema)
+    from .parser import parse_query  # here: Whoosh's query parser loads for syntax only
+
+    return _weighted(parse_query(plan.syntax, parser), plan)
+
+
+def plan_words(plan: QueryPlan, schema: Any) -> wq.Query:
+    """``plan_query`` of a plan without syntax (``plan.syntax`` None), which needs no parser."""
+    return _weighted(words_query(plan.words, schema), plan)
 
 
 def words_query(words: tuple[str, ...] | list[str], schema: Any) -> wq.Query:

@@ -33,18 +33,17 @@ from filmsearch.index.errors import (
     SemanticUnavailableError,
     reading_index,
 )
-from filmsearch.index.schema import document_to_film
-from filmsearch.index.writer import (
+from filmsearch.index.manifest import (
     VECTORS_META,
     has_vectors,
     open_index,
     read_manifest,
     schema_stemmer,
 )
+from filmsearch.index.schema import document_to_film
 
 from . import ranking, retrieve
 from .bm25f import FieldedWord, ScoredOr, baseline_query
-from .explain import Part, explain_fused, explain_lexical
 from .facets import check_facets, count_facets
 from .highlight import make_snippet
 from .ordering import FilmTable, check_sort, sort_key
@@ -55,11 +54,9 @@ from .query import (
     RangesArg,
     bound_query,
     filter_query,
-    make_parser,
-    parse_query,
 )
-from .results import SNIPPET_FIELDS, Hit, IndexStats, Results
-from .retrieve import filtered, fit_to_index, plan_query, terms_by_field
+from .results import SNIPPET_FIELDS, Hit, Results
+from .retrieve import filtered, fit_to_index, plan_query, plan_words, terms_by_field
 from .similar import FilmNotFoundError, similar_query
 from .spelling import MAX_SUGGESTIONS, SUGGEST_BELOW, Speller, Vocabulary, query_spans
 from .term_scores import (
@@ -68,10 +65,15 @@ from .term_scores import (
     check_time,
     time_budget,
 )
-from .understand import understand
+from .understand import QueryPlan, understand
 
 if TYPE_CHECKING:  # pragma: no cover  (numpy: the semantic extra)
+    from whoosh.qparser import QueryParser
+
+    from .explain import Part
+    from .fusion import Fusion
     from .semantic import SemanticRanker
+    from .stats import IndexStats
 
 T = TypeVar("T")
 
@@ -169,7 +171,22 @@ class FilmSearch:
 
     def _use_schema(self, schema: Any) -> None:
         self._schema = schema
-        self._parser = make_parser(schema)
+        self._made_parser: QueryParser | None = None
+
+    @property
+    def _parser(self) -> QueryParser:
+        """The query parser, made when first needed: a search of plain words needs none."""
+        if self._made_parser is None:
+            from .parser import make_parser
+
+            self._made_parser = make_parser(self._schema)
+        return self._made_parser
+
+    def _plan_query(self, plan: QueryPlan) -> wq.Query:
+        """``retrieve.plan_query`` of ``plan``, with the parser made for syntax only."""
+        if plan.syntax is None:
+            return plan_words(plan, self._schema)
+        return plan_query(plan, self._parser)
 
     def _reading(self) -> AbstractContextManager[None]:
         """Turn what Whoosh raises on missing or corrupt files into IndexDamagedError."""
@@ -314,7 +331,7 @@ class FilmSearch:
         if baseline:
             q = baseline_query(" ".join(plan.words), self._schema)
         else:
-            q = plan_query(plan, self._parser)
+            q = self._plan_query(plan)
         words_only = isinstance(q, (ScoredOr, FieldedWord))
         filters = filter_query(
             self._schema,
@@ -340,7 +357,7 @@ class FilmSearch:
                 matches = retrieve.matches(searcher, fitted, budget)
                 table = self._table(searcher) if sort != "relevance" or facet_names else None
                 total = len(matches)
-                fusion: _Fusion | None = None
+                fusion: Fusion | None = None
                 if ranker is None and sort == "relevance":
                     ranked = self._best(searcher, matches, wanted)
                 elif ranker is None:
@@ -435,7 +452,7 @@ class FilmSearch:
         time_limit: float | None,
     ) -> bool:
         """Whether ``text`` (with the filters) matches a film."""
-        q = filtered(plan_query(understand(text, plain=plain), self._parser), filters)
+        q = filtered(self._plan_query(understand(text, plain=plain)), filters)
         with time_budget(time_limit) as budget:
             return bool(retrieve.matches(searcher, fit_to_index(q, searcher.reader()), budget))
 
@@ -444,7 +461,12 @@ class FilmSearch:
         if self._speller is None or self._speller.vocabulary.reader is not searcher.reader():
             self._speller = Speller(Vocabulary(searcher.reader(), self._schema))
         plan = understand(text, plain=plain)
-        q = None if plan.syntax is None else parse_query(plan.syntax, self._parser)
+        if plan.syntax is None:
+            q = None
+        else:
+            from .parser import parse_query
+
+            q = parse_query(plan.syntax, self._parser)
         spans = query_spans(text, q)
         return self._speller.suggest(text, spans) if suggest else self._speller.correct(text, spans)
 
@@ -509,14 +531,15 @@ class FilmSearch:
         lexical: list[tuple[str, float]],
         cosines: Any,
         ids: list[str],
-    ) -> _Fusion:
+    ) -> Fusion:
         """What explaining a hybrid or semantic score needs (see ``semantic.rank``)."""
+        from .fusion import Fusion
         from .semantic import query_words
 
         depth = max(ranker.params.depth, len(lexical))
         bm25 = dict(reversed(lexical[:depth]))  # the best score of an id, as the fusion takes
         row_of = ranker.store.row_of
-        return _Fusion(
+        return Fusion(
             mode=mode,
             bm25=bm25,
             top=max(bm25.values(), default=0.0),
@@ -662,6 +685,8 @@ class FilmSearch:
         return self._retrying(lambda searcher: self._stats(searcher.reader(), manifest))
 
     def _stats(self, reader: Any, manifest: dict[str, Any]) -> IndexStats:
+        from .stats import IndexStats
+
         size = sum(
             os.path.getsize(os.path.join(self.index_dir, name))
             for name in os.listdir(self.index_dir)
@@ -682,23 +707,12 @@ class FilmSearch:
         )
 
 
-@dataclasses.dataclass(frozen=True)
-class _Fusion:
-    """A hybrid or semantic ranking's inputs, for explanations: the lexical scores of the
-    lexical candidates, the best of them, each film's cosine, and the semantic weight."""
-
-    mode: str
-    bm25: dict[str, float]
-    top: float
-    cosine: Callable[[str], float]
-    weight: float
-    ids: list[str]
-
-
 def _explanation(
-    searcher: Any, q: wq.Query, docnum: int, score: float, fusion: _Fusion | None
+    searcher: Any, q: wq.Query, docnum: int, score: float, fusion: Fusion | None
 ) -> Part | None:
     """The hit's score taken apart (None if the time ran out meanwhile)."""
+    from .explain import explain_fused, explain_lexical  # here: only --explain needs it
+
     try:
         if fusion is None:
             return explain_lexical(q, searcher, docnum, score)

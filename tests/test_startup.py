@@ -94,6 +94,19 @@ NOT_FOR_A_SEARCH = (
     "filmsearch.search.server",
     "whoosh.lang.snowball.danish",
     "whoosh.lang.snowball.russian",
+    # the builder, and what only it uses
+    "filmsearch.index.writer",
+    "filmsearch.index.formats",
+    "filmsearch.index.tabular",
+    "filmsearch.index.locking",
+    "multiprocessing",
+    "whoosh.multiproc",
+    # the query parser (plain words need none), explanations, statistics, hybrid ranking
+    "whoosh.qparser",
+    "filmsearch.search.parser",
+    "filmsearch.search.explain",
+    "filmsearch.search.stats",
+    "filmsearch.search.fusion",
 )
 
 
@@ -106,6 +119,24 @@ def test_a_lexical_search_from_the_command_line_loads_only_what_it_uses(
     )  # fmt: skip
     assert "whoosh.lang.snowball.english" in modules  # it did stem
     assert modules.isdisjoint(NOT_FOR_A_SEARCH)
+
+
+def test_a_search_with_query_syntax_loads_the_parser(seed_index: Path) -> None:
+    modules = loaded_modules(
+        "from filmsearch.search.cli import main\nmain()",
+        "search", "director:audiard year:2010..2015", "--index", str(seed_index),
+    )  # fmt: skip
+    assert {"whoosh.qparser", "filmsearch.search.parser"} <= modules
+
+
+def test_the_parser_s_names_are_still_importable_from_query() -> None:
+    from filmsearch.search import parser, query
+    from filmsearch.search.query import make_parser, parse_query
+
+    assert make_parser is parser.make_parser and parse_query is parser.parse_query
+    assert query.ValidationPlugin is parser.ValidationPlugin
+    with pytest.raises(AttributeError, match="no_such_name"):
+        _ = query.no_such_name
 
 
 def test_the_snowball_stemmers_of_other_languages_load_when_asked_for() -> None:
