@@ -85,8 +85,9 @@ MAX_CONTENDERS = 100
 #: Searches by relevance after which a FilmSearch reads every film's id (for ties) once,
 #: rather than the first page's each time.
 IDS_AFTER = 16
-#: Films whose stored fields a FilmSearch keeps (``_stored``).
-STORED_KEPT = 256
+#: Films whose stored fields a FilmSearch keeps (``_stored``): on the dev requests, half
+#: of a first page's films were on an earlier query's first page (about 10 MB).
+STORED_KEPT = 4096
 #: Seconds a search may take by default (``FilmSearch.search``'s ``time_limit``). Parsing,
 #: building the hits and their snippets come on top: about a second at most.
 DEFAULT_TIME_LIMIT = 2.0
@@ -218,12 +219,13 @@ class FilmSearch:
         old_index.close()
         self._use_schema(self._searcher.schema)  # a rebuild may change the stemmer
 
-    def _retrying(self, work: Callable[[Any], T]) -> T:
+    def _retrying(self, work: Callable[[Any], T], fresh: bool = True) -> T:
         """``work(searcher)`` on the newest generation, tried again on a newer one if a
-        concurrent rebuild removed files it was reading."""
+        concurrent rebuild removed files it was reading. Without ``fresh``, on the
+        generation of the search's first step (one look at the folder a search)."""
         for attempt in range(1, OPEN_ATTEMPTS + 1):
             try:
-                searcher = self._current()
+                searcher = self._current() if fresh or attempt > 1 else self._searcher
                 with self._reading(), arrays_enabled(self.arrays):
                     return work(searcher)
             except IndexDamagedError as error:
@@ -322,9 +324,11 @@ class FilmSearch:
         if mode is not None and mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
         typed = text
+        looked = False  # whether this search has looked for a newer generation
         if not exact and not baseline and text.strip():
             corrected = self._retrying(lambda searcher: self._spell(searcher, text, plain, None))
             text = corrected if isinstance(corrected, str) else text
+            looked = True
         # Parsing is bounded by the query's length (query.MAX_QUERY_CHARS, MAX_WORD_CHARS);
         # the budget is for reading the index.
         plan = understand(text, plain=plain or baseline)
@@ -426,7 +430,7 @@ class FilmSearch:
                     corrected=text if text != typed else None,
                 )
 
-            results = self._retrying(run)
+            results = self._retrying(run, fresh=not looked)
         if results.total < SUGGEST_BELOW and not baseline and typed.strip():
 
             def suggest(searcher: Any) -> list[str]:
@@ -440,7 +444,8 @@ class FilmSearch:
                         found.append(suggestion)
                 return found
 
-            results = dataclasses.replace(results, suggestions=self._retrying(suggest))
+            suggestions = self._retrying(suggest, fresh=False)
+            results = dataclasses.replace(results, suggestions=suggestions)
         return results
 
     def _finds_films(
