@@ -89,13 +89,29 @@ def doc_frequencies(reader: Any, keys: Sequence[tuple[str, str]]) -> dict[tuple[
 
 def _places(table: FieldPostings, words: list[bytes]) -> list[tuple[int, int]]:
     """Where each word's postings are in one field of a segment: (first posting,
-    postings), (0, 0) where the field lacks the word; one sorted search for all."""
+    postings), (0, 0) where the field lacks the word; one sorted search for all, and
+    the words' entries read as arrays (``FieldPostings.find`` reads one at a time)."""
+    filed = len(table.hashes)
+    if not filed or not words:
+        return [(0, 0)] * len(words)
     hashes = np.fromiter(map(word_hash, words), dtype=np.uint64, count=len(words))
-    places = table.hashes.searchsorted(hashes).tolist()
-    return [
-        table.find_at(word, hashed, place) or (0, 0)
-        for word, hashed, place in zip(words, hashes.tolist(), places, strict=True)
-    ]
+    at = table.hashes.searchsorted(hashes)
+    inside = np.minimum(at, filed - 1)
+    same = (table.hashes[inside] == hashes).tolist()
+    ends = table.word_ends[inside].tolist()
+    begins = np.where(inside > 0, table.word_ends[inside - 1], 0).tolist()
+    starts, counts = table.starts[inside].tolist(), table.counts[inside].tolist()
+    buffer, first = table.buffer, table.words_at
+    places = []
+    for number, word in enumerate(words):
+        if not same[number]:
+            places.append((0, 0))
+        elif buffer[first + begins[number] : first + ends[number]] == word:
+            places.append((starts[number], counts[number]))
+        else:  # another word with the same hash first: look further
+            found = table.find_at(word, int(hashes[number]), int(at[number]))
+            places.append(found or (0, 0))
+    return places
 
 
 def segment_words(reader: Any, field: str) -> list[bytes] | None:

@@ -261,3 +261,35 @@ def test_a_query_of_no_words_lists_every_live_film_by_id(updated_index: Path, ar
     assert results.total == films == 69 - 6 + 3
     assert [hit.id for hit in results.hits] == sorted(hit.id for hit in results.hits)
     assert len({hit.score for hit in results.hits}) == 1
+
+
+def test_words_sharing_a_hash_are_told_apart(
+    seeds_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Words are filed under a 64-bit hash and compared byte for byte: with a hash that
+    collides all the time (a word's length), every word is still found as itself, and
+    searches rank as the Python scorer does."""
+
+    def weak(word: bytes) -> int:
+        return len(word)
+
+    monkeypatch.setattr(postings, "word_hash", weak)
+    monkeypatch.setattr(array_scores, "word_hash", weak)
+    index = tmp_path / "index"
+    build_index([seeds_dir], index)
+    for reader, _ in segment_readers(index):
+        folder = whoosh_compat.segment_folder(reader)
+        assert folder is not None
+        found = postings.open_postings(
+            folder, reader.segment().segment_id(), reader.doc_count_all()
+        )
+        assert found is not None
+        words = [*reader.lexicon("synopsis"), b"notawordanywhere", b"zz"]
+        places = array_scores._places(found.fields["synopsis"], words)
+        for word, (first, count) in zip(words, places, strict=True):
+            expected = found.fields["synopsis"].find(word)
+            assert (first, count) == (expected or (0, 0))
+            assert count == reader.doc_frequency("synopsis", word)
+    with FilmSearch(index, arrays=True) as fast, FilmSearch(index, arrays=False) as slow:
+        for text in ("whale trainer accident", "a killer on an island", "marion cotillard"):
+            assert_same(fast.search(text, snippets=False), slow.search(text, snippets=False))
