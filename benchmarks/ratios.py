@@ -70,12 +70,13 @@ def run(index: Path, anchors_dir: Path, texts: dict[str, list[str]]) -> dict[str
         anchor = ANCHORS[name]()
         anchor.open(anchors_dir / name)  # type: ignore[attr-defined]  # the anchors have open
         engines[name] = anchor.search
-    arrays, python = FilmSearch(index), FilmSearch(index, arrays=False)
+    # One FilmSearch each: each sees every request for the first time, as a user's would
+    # (a shared one would let whichever ran second reuse the first one's work).
+    arrays, snippets, exact = FilmSearch(index), FilmSearch(index), FilmSearch(index)
+    python = FilmSearch(index, arrays=False)
     engines["filmsearch"] = lambda t: arrays.search(t, plain=True, snippets=False)
-    engines["filmsearch, snippets"] = lambda t: arrays.search(t, plain=True)
-    engines["filmsearch, exact"] = lambda t: arrays.search(
-        t, plain=True, exact=True, snippets=False
-    )
+    engines["filmsearch, snippets"] = lambda t: snippets.search(t, plain=True)
+    engines["filmsearch, exact"] = lambda t: exact.search(t, plain=True, exact=True, snippets=False)
     engines["filmsearch, Python scorer"] = lambda t: python.search(t, plain=True, snippets=False)
     figures: dict[str, Any] = {}
     for form, requests in texts.items():
@@ -90,8 +91,8 @@ def run(index: Path, anchors_dir: Path, texts: dict[str, list[str]]) -> dict[str
                 engines[name](text)
                 times[name].append((time.perf_counter() - start) * 1000)
         figures[form] = {name: percentiles(values) for name, values in times.items()}
-    arrays.close()
-    python.close()
+    for opened in (arrays, snippets, exact, python):
+        opened.close()
     return figures
 
 
