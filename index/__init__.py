@@ -18,9 +18,6 @@ from .lazy_init import defer_unused_whoosh_modules
 defer_unused_whoosh_modules()  # first: whoosh.analysis, imported next, imports two of them
 
 from . import safe_pickle  # noqa: E402, F401  # imported to restrict every unpickling Whoosh does
-from .whoosh_deferred import defer_morph_en  # noqa: E402
-
-defer_morph_en()
 
 if TYPE_CHECKING:
     from .analysis import DEFAULT_STEMMER, STEMMERS

@@ -154,7 +154,7 @@ def test_the_snowball_stemmers_of_other_languages_load_when_asked_for() -> None:
     assert "whoosh.lang.snowball.french" in loaded_modules(code)
 
 
-def test_whoosh_s_porter_stemmer_and_double_metaphone_run_when_first_called() -> None:
+def test_whoosh_s_porter_stemmer_double_metaphone_and_morph_en_run_when_first_called() -> None:
     code = (
         "import pickle, sys\n"
         "import filmsearch.index\n"
@@ -167,6 +167,11 @@ def test_whoosh_s_porter_stemmer_and_double_metaphone_run_when_first_called() ->
         "assert pickle.loads(pickle.dumps(whoosh.analysis.StemFilter())).stemfn is stem\n"
         "from whoosh.lang.dmetaphone import double_metaphone\n"
         "assert double_metaphone('Thompson') == ('TMPSN', None)\n"
+        "import whoosh.query\n"
+        "morph = sys.modules['whoosh.lang.morph_en']\n"
+        "assert '__getattr__' in vars(morph)  # imported by whoosh.query.terms, not run\n"
+        "from whoosh.lang.morph_en import variations\n"
+        "assert 'runner' in variations('run') and '__getattr__' not in vars(morph)\n"
     )
     loaded_modules(code)
 
