@@ -103,6 +103,10 @@
   form.addEventListener("input", later);
   // Empty filters and the default order stay out of the address when the form is submitted.
   form.addEventListener("submit", function () {
+    // No search as you type may end after this: its history.replaceState would cancel
+    // the page's navigation to the submitted search (Enter pressed right after typing).
+    clearTimeout(timer);
+    if (searching) searching.abort();
     Array.from(form.elements).forEach(function (field) {
       var value = (field.value || "").trim();
       if (field.name && field.name !== "q" && (value === "" || (field.name === "sort" && value === "relevance"))) field.disabled = true;
