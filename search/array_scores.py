@@ -18,6 +18,7 @@ only when one of these is needed.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import weakref
 from collections.abc import Callable, Sequence
@@ -89,12 +90,31 @@ def doc_frequencies(reader: Any, keys: Sequence[tuple[str, str]]) -> dict[tuple[
 
 def _places(table: FieldPostings, words: list[bytes]) -> list[tuple[int, int]]:
     """Where each word's postings are in one field of a segment: (first posting,
-    postings), (0, 0) where the field lacks the word; one sorted search for all, and
-    the words' entries read as arrays (``FieldPostings.find`` reads one at a time)."""
+    postings), (0, 0) where the field lacks the word; remembered per table (a new
+    word's document frequencies and its scores ask for the same places), and the
+    words not seen before found with one sorted search."""
+    known = _PLACES.get(table)
+    if known is None:
+        known = _PLACES.setdefault(table, {})
+    # read once: another thread may clear the cache in between
+    places = {word: known.get(word) for word in words}
+    missing = [word for word, place in places.items() if place is None]
+    if missing:
+        found = dict(zip(missing, _found_places(table, missing), strict=True))
+        if len(known) + len(found) > PLACES_KEPT:
+            known.clear()
+        known.update(found)
+        places.update(found)
+    return [places[word] for word in words]  # type: ignore[misc]  # none left None
+
+
+def _found_places(table: FieldPostings, words: list[bytes]) -> list[tuple[int, int]]:
+    """``_places`` read from the table: one sorted search for all the words, and their
+    entries read as arrays (``FieldPostings.find`` reads one at a time)."""
     filed = len(table.hashes)
     if not filed or not words:
         return [(0, 0)] * len(words)
-    hashes = np.fromiter(map(word_hash, words), dtype=np.uint64, count=len(words))
+    hashes = np.fromiter(map(_hash, words), dtype=np.uint64, count=len(words))
     at = table.hashes.searchsorted(hashes)
     inside = np.minimum(at, filed - 1)
     same = (table.hashes[inside] == hashes).tolist()
@@ -112,6 +132,15 @@ def _places(table: FieldPostings, words: list[bytes]) -> list[tuple[int, int]]:
             found = table.find_at(word, int(hashes[number]), int(at[number]))
             places.append(found or (0, 0))
     return places
+
+
+#: A word's hash, remembered (a query's words are looked up in every field and segment).
+_hash = functools.lru_cache(maxsize=1 << 16)(word_hash)
+#: field table of a segment -> {word: its place}, for ``_places``
+_PLACES: weakref.WeakKeyDictionary[FieldPostings, dict[bytes, tuple[int, int]]]
+_PLACES = weakref.WeakKeyDictionary()
+#: Most places remembered per table (then it starts again).
+PLACES_KEPT = 100_000
 
 
 def segment_words(reader: Any, field: str) -> list[bytes] | None:
@@ -171,7 +200,9 @@ def words_scores(searcher: Any, clauses: Sequence[Clause]) -> list[Scores | None
     found: list[Scores | None] = [cache.get(key) for key in keys]
     missing = [number for number, scores in enumerate(found) if scores is None]
     if missing:
-        computed = _batch_scores(searcher, postings, [clauses[number] for number in missing])
+        computed = _batch_scores(
+            searcher, [Piece(reader, postings, 0)], [clauses[number] for number in missing]
+        )
         for number, scores in zip(missing, computed, strict=True):
             found[number] = scores
             if scores is not None:
@@ -179,45 +210,65 @@ def words_scores(searcher: Any, clauses: Sequence[Clause]) -> list[Scores | None
     return found
 
 
+class Piece(NamedTuple):
+    """A segment scored in a batch: its reader, its postings arrays, and the number its
+    first document has in the batch's scores (segments laid end to end)."""
+
+    reader: Any
+    postings: SegmentPostings
+    offset: int
+
+
 def _batch_scores(
-    searcher: Any, postings: SegmentPostings, clauses: Sequence[Clause]
+    searcher: Any, pieces: Sequence[Piece], clauses: Sequence[Clause]
 ) -> list[Scores | None]:
-    """BM25F of each word (``ranking``) over one segment: each word's postings in each of
-    its fields add ``frequency * field factor`` to its row of a scratch array (words x
-    films), a field at a time in the word's field order, as ``term_scores`` adds them;
-    then every row is saturated and scaled by the word's idf and boost at once."""
-    reader = searcher.reader()
-    parent = searcher.get_parent()
-    size = reader.doc_count_all()
-    located = _located(searcher, postings, clauses)
+    """BM25F of each word (``ranking``) over the segments ``pieces`` (``searcher``: a
+    searcher of their index): each word's postings in each of its fields add
+    ``frequency * field factor`` to its row of a scratch array (words x films), a field
+    at a time in the word's field order, as ``term_scores`` adds them; then every row is
+    saturated and scaled by the word's idf and boost at once. None for a word some
+    segment has no arrays for (then ``term_scores`` scores it)."""
+    size = sum(piece.reader.doc_count_all() for piece in pieces)
+    located = [_located(searcher, piece.postings, clauses) for piece in pieces]
     results: list[Scores | None] = [EMPTY] * len(clauses)
     rows: list[tuple[int, float, list[Part]]] = []
     for number, (terms, boost, _) in enumerate(clauses):
-        parts = []  # the word's fields that have it, in its field order
-        for position, term in enumerate(terms):
-            if term.fieldname in located:
-                where = located[term.fieldname].get(term.text)
-                if where is None:
-                    break
-                if where[1]:
-                    parts.append(Part(position, term.fieldname, term.boost, *where))
-        else:
-            idf_value = term_scores.word_idf(searcher, terms)
-            if idf_value is not None and parts:
-                rows.append((number, idf_value * boost, parts))  # ranking.bm25f, times boost
+        parts = _parts(terms, located)
+        if parts is None:
+            results[number] = None
             continue
-        results[number] = None  # a field without arrays: term_scores scores the word
+        idf_value = term_scores.word_idf(searcher, terms)
+        if idf_value is not None and parts:
+            rows.append((number, idf_value * boost, parts))  # ranking.bm25f, times boost
     per_chunk = max(1, BATCH_CELLS // max(size, 1))
+    parent = searcher.get_parent()
     for first in range(0, len(rows), per_chunk):
         term_scores.check_time()
         chunk = rows[first : first + per_chunk]
         for number, scores in zip(
             [number for number, _, _ in chunk],
-            _scored_rows(reader, parent, postings, size, chunk),
+            _scored_rows(parent, pieces, size, chunk),
             strict=True,
         ):
             results[number] = scores
     return results
+
+
+def _parts(
+    terms: Sequence[wq.Term], located: list[dict[str, dict[str, tuple[int, int] | None]]]
+) -> list[Part] | None:
+    """A word's postings in each segment and field that has them, in its field order;
+    None if some segment has no arrays for one of its fields."""
+    parts = []
+    for piece, fields in enumerate(located):
+        for position, term in enumerate(terms):
+            if term.fieldname in fields:
+                where = fields[term.fieldname].get(term.text)
+                if where is None:
+                    return None
+                if where[1]:
+                    parts.append(Part(position, term.fieldname, term.boost, *where, piece))
+    return parts
 
 
 def _located(
@@ -259,14 +310,11 @@ class Part(NamedTuple):
     weight: float
     first: int  # its first posting
     size: int  # its number of postings
+    piece: int  # the segment's number among the batch's ``Piece``s
 
 
 def _scored_rows(
-    reader: Any,
-    parent: Any,
-    postings: SegmentPostings,
-    size: int,
-    rows: list[tuple[int, float, list[Part]]],
+    parent: Any, pieces: Sequence[Piece], size: int, rows: list[tuple[int, float, list[Part]]]
 ) -> list[Scores]:
     scratch: Any = np.zeros(len(rows) * size)
     cells = []
@@ -276,16 +324,24 @@ def _scored_rows(
             groups.setdefault((part.position, part.field, part.weight), []).append((row, part))
     # each word's fields in its own field order (the same order for every word of a query)
     for (_, field, weight), found in sorted(groups.items(), key=lambda item: item[0][0]):
-        docs = np.concatenate([postings.docs[p.first : p.first + p.size] for _, p in found])
-        freqs = np.concatenate([postings.freqs[p.first : p.first + p.size] for _, p in found])
-        at = np.repeat(
-            np.array([row * size for row, _ in found], dtype=np.int64),
-            [part.size for _, part in found],
-        )
-        at += docs
-        per_doc = factors(reader, field, weight, ranking.field_b(field), _avg_length(parent, field))
-        scratch[at] += freqs * per_doc[docs]  # one posting per film and field: no repeats
-        cells.append(at)
+        at, added = [], []
+        for number, piece in enumerate(pieces):
+            here = [(row, part) for row, part in found if part.piece == number]
+            if not here:
+                continue
+            postings = piece.postings
+            docs = np.concatenate([postings.docs[p.first : p.first + p.size] for _, p in here])
+            freqs = np.concatenate([postings.freqs[p.first : p.first + p.size] for _, p in here])
+            per_doc = factors(
+                piece.reader, field, weight, ranking.field_b(field), _avg_length(parent, field)
+            )
+            added.append(freqs * per_doc[docs])
+            starts = [row * size + piece.offset for row, _ in here]
+            at.append(np.repeat(np.array(starts, dtype=np.int64), [p.size for _, p in here]))
+            at[-1] += docs
+        cell = np.concatenate(at) if len(at) > 1 else at[0]
+        scratch[cell] += np.concatenate(added) if len(added) > 1 else added[0]  # no repeats
+        cells.append(cell)
     if sum(len(at) for at in cells) * DENSE_SHARE > len(scratch):  # many: one pass, no sort
         hit = np.flatnonzero(scratch)
     else:
@@ -343,17 +399,20 @@ class WordArrays:
         found: list[Scores | None] = [self._cache.get(key) for key in keys]
         missing = [number for number, scores in enumerate(found) if scores is None]
         if missing:
-            parts = [
-                (offset, words_scores(leaf, [clauses[number] for number in missing]))
+            pieces = [
+                Piece(leaf.reader(), postings, offset)
                 for leaf, offset in self.leaves
+                if (postings := segment_postings(leaf.reader())) is not None
             ]
-            for row, number in enumerate(missing):
-                pieces = [(offset, scored[row]) for offset, scored in parts]
-                if all(piece is not None for _, piece in pieces):
-                    found[number] = joined = _joined(
-                        [(piece[0] + offset, piece[1]) for offset, piece in pieces if piece]
-                    )
-                    self._cache.put(keys[number], joined, len(joined[0]))
+            if len(pieces) < len(self.leaves):  # a segment without arrays: term_scores
+                return found
+            computed = _batch_scores(
+                self.leaves[0][0], pieces, [clauses[number] for number in missing]
+            )
+            for number, scores in zip(missing, computed, strict=True):
+                found[number] = scores
+                if scores is not None:
+                    self._cache.put(keys[number], scores, len(scores[0]))
         return found
 
     def from_clause(self, scores: Callable[[Any], dict[int, float]]) -> Scores:

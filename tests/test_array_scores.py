@@ -275,6 +275,7 @@ def test_words_sharing_a_hash_are_told_apart(
 
     monkeypatch.setattr(postings, "word_hash", weak)
     monkeypatch.setattr(array_scores, "word_hash", weak)
+    monkeypatch.setattr(array_scores, "_hash", weak)  # its remembered hashes
     index = tmp_path / "index"
     build_index([seeds_dir], index)
     for reader, _ in segment_readers(index):
