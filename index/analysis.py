@@ -327,6 +327,19 @@ class FusedAnalyzer(CompositeAnalyzer):
     def fused(self, plan: _Plan, value: str, no_morph: bool, **kwargs: Any) -> Iterator[Token]:
         raise NotImplementedError
 
+    def texts(self, value: str) -> tuple[str, ...] | None:
+        """The texts of the tokens of ``self(value)`` (any mode), without making tokens:
+        a query's words are analysed one by one, where a Token a call cost more than
+        the word; None where the chain is not the recognised one."""
+        plan = self._plan()
+        if plan is None or not isinstance(value, str):
+            return None
+        return tuple(word for part in self.parts(value) for word in _kept_texts(plan, part))
+
+    def parts(self, value: str) -> list[str]:
+        """The pieces of ``value`` the chain tokenizes one after the other."""
+        return [value]
+
     def word_positions(self, value: str) -> dict[str, list[int]] | None:
         """Each word's positions in ``value``, as ``Positions.word_values`` groups the
         tokens of ``self(value, positions=True, mode="index")``; None where the chain
@@ -367,6 +380,12 @@ def _kept(plan: _Plan, words: list[str], fold: bool, no_morph: bool) -> Iterator
         if stem is not None and word not in ignore:
             word = stem(word)
         yield index, word
+
+
+def _kept_texts(plan: _Plan, value: str) -> Iterator[str]:
+    """The final text of each word of ``value`` the StopFilter keeps."""
+    words, _, fold = _words(plan, value, False)
+    return (word for _, word in _kept(plan, words, fold, False))
 
 
 #: Words whose outcome each plan remembers (per kind), a few tens of MB at most.
@@ -464,6 +483,9 @@ class NameAnalyzer(FusedAnalyzer):
         if type(words) is not RegexTokenizer or words.gaps:
             return None
         return _Plan(words, items[2], items[3], None)
+
+    def parts(self, value: str) -> list[str]:
+        return value.split(NAME_SEPARATOR)
 
     def fused(self, plan: _Plan, value: str, no_morph: bool, **kwargs: Any) -> Iterator[Token]:
         positions = kwargs.pop("positions", False)

@@ -104,7 +104,11 @@ def analysed(analyzer: Any, word: str) -> tuple[str, ...]:
         if len(_ANALYSED) >= ANALYSED_KEPT:
             _ANALYSED.clear()
             _ANALYZERS.clear()
-        tokens = _ANALYSED[key] = tuple(token.text for token in analyzer(word, mode="query"))
+        texts = getattr(analyzer, "texts", None)  # analysis.FusedAnalyzer's, without tokens
+        tokens = texts(word) if texts is not None else None
+        if tokens is None:
+            tokens = tuple(token.text for token in analyzer(word, mode="query"))
+        _ANALYSED[key] = tokens
         _ANALYZERS[id(analyzer)] = analyzer  # after: a clear in between leaves no orphan
     return tokens
 

@@ -78,6 +78,18 @@ def test_fused_name_tokens_equal_the_filter_chain(names: list[str], call: dict[s
     assert tokens(analyzer, value, call, True) == tokens(analyzer, value, call, False)
 
 
+@settings(max_examples=300, deadline=None)
+@given(parts=st.lists(TEXTS, min_size=1, max_size=3))
+def test_texts_are_the_texts_of_the_filter_chains_tokens(parts: list[str]) -> None:
+    """``texts`` (a query word's tokens, no Token made) gives what the chain of filters
+    gives in every mode, names split at the separator."""
+    value = NAME_SEPARATOR.join(parts)
+    for analyzer in ANALYZERS:
+        for mode in ("query", "index"):
+            chain = CompositeAnalyzer.__call__(analyzer, value, mode=mode)
+            assert analyzer.texts(value) == tuple(token.text for token in chain)
+
+
 @pytest.mark.parametrize(
     "call",
     [{"tokenize": False}, {"keeporiginal": True}, {"removestops": False, "positions": True}],
@@ -113,6 +125,7 @@ def test_a_changed_chain_runs_its_filters() -> None:
     assert [t.text for t in analyzer("Running dogs")] == ["running", "dogs"]
     analyzer.items.pop()  # no stop filter: not recognised, run one by one
     assert [t.text for t in analyzer("the Running dogs")] == ["the", "running", "dogs"]
+    assert analyzer.texts("the Running dogs") is None  # callers then run the chain
 
 
 def test_the_schema_analyzers_are_fused_and_load_from_an_index() -> None:
