@@ -176,12 +176,17 @@ def _looked_up(q: wq.Query, reader: Any) -> Iterator[tuple[str, str]]:
     of a keyword clause only the first time it is fitted to this index)."""
     known = memo.in_index(reader)
     for clause in q.subqueries if isinstance(q, Keywords) else [q]:
-        if not isinstance(clause, FieldedWord) or known.first("looked up", clause):
+        if not isinstance(clause, FieldedWord):
             yield from clause.iter_all_terms()
+        elif known.first("looked up", clause):
+            if clause.only_terms():  # its terms, without Whoosh's walk of the tree
+                yield from ((term.fieldname, term.text) for term in clause.subqueries)  # type: ignore[attr-defined]
+            else:
+                yield from clause.iter_all_terms()
     words = getattr(q, "words", ())
     if words:
         analyzer = reader.schema["cast"].analyzer
-        for word in words:
+        for word in dict.fromkeys(words):
             if known.first(("name", word), analyzer):  # a word of a possible whole name
                 for token in analysed(analyzer, word)[:1]:
                     for field in NAME_FIELDS:
