@@ -1,6 +1,6 @@
 """Retrieve: the second stage of a search, from a ``QueryPlan`` to the matching films.
 
-``plan_query(plan, parser)`` builds the Whoosh query of a plan: its words as
+``plan_query(plan, schema, parser)`` builds the Whoosh query of a plan: its words as
 BM25F keyword clauses (``bm25f.Keywords`` of ``FieldedWord``), its syntax, if
 the user meant any, through the query parser (``search.query``); then weights
 it for what it is (a description or keywords, filler words, year and genre
@@ -17,7 +17,7 @@ from __future__ import annotations
 import copy
 import heapq
 import itertools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -44,18 +44,15 @@ NAME_EVIDENCE = 2.0
 COLLECT_GRACE = 0.25
 
 
-def plan_query(plan: QueryPlan, parser: QueryParser) -> wq.Query:
-    """The query of ``plan`` (not yet bounded or filtered); QueryError for bad syntax."""
+def plan_query(plan: QueryPlan, schema: Any, parser: Callable[[], QueryParser]) -> wq.Query:
+    """The query of ``plan`` (not yet bounded or filtered); QueryError for bad syntax.
+    ``parser()`` gives the query parser, asked for only when the plan has syntax: a
+    search of plain words neither makes one nor loads Whoosh's parser."""
     if plan.syntax is None:
-        return plan_words(plan, parser.schema)
+        return _weighted(words_query(plan.words, schema), plan)
     from .parser import parse_query  # here: Whoosh's query parser loads for syntax only
 
-    return _weighted(parse_query(plan.syntax, parser), plan)
-
-
-def plan_words(plan: QueryPlan, schema: Any) -> wq.Query:
-    """``plan_query`` of a plan without syntax (``plan.syntax`` None), which needs no parser."""
-    return _weighted(words_query(plan.words, schema), plan)
+    return _weighted(parse_query(plan.syntax, parser()), plan)
 
 
 def words_query(words: tuple[str, ...] | list[str], schema: Any) -> wq.Query:

@@ -56,7 +56,7 @@ from .query import (
     filter_query,
 )
 from .results import SNIPPET_FIELDS, Hit, Results
-from .retrieve import filtered, fit_to_index, plan_query, plan_words, terms_by_field
+from .retrieve import filtered, fit_to_index, plan_query, terms_by_field
 from .similar import FilmNotFoundError, similar_query
 from .spelling import MAX_SUGGESTIONS, SUGGEST_BELOW, Speller, Vocabulary, query_spans
 from .term_scores import (
@@ -184,10 +184,8 @@ class FilmSearch:
         return self._made_parser
 
     def _plan_query(self, plan: QueryPlan) -> wq.Query:
-        """``retrieve.plan_query`` of ``plan``, with the parser made for syntax only."""
-        if plan.syntax is None:
-            return plan_words(plan, self._schema)
-        return plan_query(plan, self._parser)
+        """``retrieve.plan_query`` of ``plan`` in this index's schema."""
+        return plan_query(plan, self._schema, lambda: self._parser)
 
     def _reading(self) -> AbstractContextManager[None]:
         """Turn what Whoosh raises on missing or corrupt files into IndexDamagedError."""

@@ -36,7 +36,7 @@ def test_pasted_text_is_read_as_words_not_refused(text: str, words: str) -> None
     plan = understand(text)
     assert plan.syntax is None  # nothing of it is syntax: the fast path of words only
     assert words in " ".join(plan.words)
-    assert plan_query(plan, PARSER) is not None
+    assert plan_query(plan, PARSER.schema, lambda: PARSER) is not None
 
 
 @pytest.mark.parametrize(
@@ -82,7 +82,7 @@ def test_a_field_clause_holds_in_prose_and_the_rest_is_words() -> None:
     assert plan.fields == (("director", "burton"),)
     assert "burton" not in plan.words and "NOT" not in (plan.syntax or "")
     assert "operator" in plan.ignored and "group" in plan.ignored
-    assert plan_query(plan, PARSER) is not None
+    assert plan_query(plan, PARSER.schema, lambda: PARSER) is not None
 
 
 def test_a_question_mark_ending_a_word_is_punctuation() -> None:
@@ -104,7 +104,7 @@ def test_syntax_clearly_meant_and_wrong_is_refused_with_the_position(
     text: str, message: str, position: int
 ) -> None:
     with pytest.raises(QueryError) as caught:
-        plan_query(understand(text), PARSER)
+        plan_query(understand(text), PARSER.schema, lambda: PARSER)
     assert message in caught.value.message
     assert caught.value.position == position
 
@@ -128,7 +128,7 @@ def test_any_text_is_understood_and_keeps_its_positions(text: str) -> None:
     if plan.syntax is not None:
         assert len(plan.syntax) == len(text)
         try:
-            plan_query(plan, PARSER)
+            plan_query(plan, PARSER.schema, lambda: PARSER)
         except QueryError as error:  # refused only where syntax was meant, with a position
             assert plan.meant
             assert error.position is None or 0 <= error.position <= len(text)
@@ -148,7 +148,7 @@ def test_no_dev_request_is_refused(form: str, stress: bool) -> None:
     for line in lines if stress else lines[::4]:
         text = json.loads(line)[form]
         try:
-            plan_query(understand(text), PARSER)
+            plan_query(understand(text), PARSER.schema, lambda: PARSER)
         except QueryError as error:
             refused.append((text[:80], str(error)))
     assert refused == []
