@@ -90,9 +90,17 @@ def doc_frequencies(reader: Any, keys: Sequence[tuple[str, str]]) -> dict[tuple[
 
 def _places(table: FieldPostings, words: list[bytes]) -> list[tuple[int, int]]:
     """Where each word's postings are in one field of a segment: (first posting,
-    postings), (0, 0) where the field lacks the word; remembered per table (a new
-    word's document frequencies and its scores ask for the same places), and the
-    words not seen before found with one sorted search."""
+    postings), (0, 0) where the field lacks the word. A table of at most
+    ``WHOLE_TABLE_WORDS`` words is read into a dict at its first look-up (a query's
+    new words then cost a dict look-up each, not a sorted search per field and
+    segment); a larger one remembers the places it was asked for (a new word's
+    document frequencies and its scores ask for the same), and finds the words not
+    seen before with one sorted search."""
+    whole = _WHOLE_TABLES.get(table)
+    if whole is None and len(table.hashes) <= WHOLE_TABLE_WORDS and _room_for(table):
+        whole = _WHOLE_TABLES.setdefault(table, _whole_table(table))
+    if whole is not None:
+        return [whole.get(word, _ABSENT) for word in words]
     known = _PLACES.get(table)
     if known is None:
         known = _PLACES.setdefault(table, {})
@@ -106,6 +114,21 @@ def _places(table: FieldPostings, words: list[bytes]) -> list[tuple[int, int]]:
         known.update(found)
         places.update(found)
     return [places[word] for word in words]  # type: ignore[misc]  # none left None
+
+
+def _room_for(table: FieldPostings) -> bool:
+    """Whether the tables read whole, with this one, stay within WHOLE_TABLES_WORDS."""
+    held = sum(len(places) for places in list(_WHOLE_TABLES.values()))
+    return held + len(table.hashes) <= WHOLE_TABLES_WORDS
+
+
+def _whole_table(table: FieldPostings) -> dict[bytes, tuple[int, int]]:
+    """Every word of a table, with its place."""
+    ends = table.word_ends.tolist()
+    blob = bytes(table.buffer[table.words_at : table.words_at + (ends[-1] if ends else 0)])
+    words = (blob[start:end] for start, end in zip([0, *ends[:-1]], ends, strict=True))
+    places = zip(table.starts.tolist(), table.counts.tolist(), strict=True)
+    return dict(zip(words, places, strict=True))
 
 
 def _found_places(table: FieldPostings, words: list[bytes]) -> list[tuple[int, int]]:
@@ -141,6 +164,14 @@ _PLACES: weakref.WeakKeyDictionary[FieldPostings, dict[bytes, tuple[int, int]]]
 _PLACES = weakref.WeakKeyDictionary()
 #: Most places remembered per table (then it starts again).
 PLACES_KEPT = 100_000
+#: field table of a segment -> all its words' places, for tables of at most
+#: WHOLE_TABLE_WORDS words (a few MB for the 6,802 films; larger tables are searched)
+_WHOLE_TABLES: weakref.WeakKeyDictionary[FieldPostings, dict[bytes, tuple[int, int]]]
+_WHOLE_TABLES = weakref.WeakKeyDictionary()
+WHOLE_TABLE_WORDS = 1 << 16
+#: Most words of all the tables read whole (about 150 bytes each).
+WHOLE_TABLES_WORDS = 1 << 19
+_ABSENT = (0, 0)
 
 
 def segment_words(reader: Any, field: str) -> list[bytes] | None:

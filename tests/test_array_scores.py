@@ -263,16 +263,19 @@ def test_a_query_of_no_words_lists_every_live_film_by_id(updated_index: Path, ar
     assert len({hit.score for hit in results.hits}) == 1
 
 
+@pytest.mark.parametrize("whole_table_words", [0, array_scores.WHOLE_TABLE_WORDS])
 def test_words_sharing_a_hash_are_told_apart(
-    seeds_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    seeds_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, whole_table_words: int
 ) -> None:
     """Words are filed under a 64-bit hash and compared byte for byte: with a hash that
     collides all the time (a word's length), every word is still found as itself, and
-    searches rank as the Python scorer does."""
+    searches rank as the Python scorer does; whether tables are searched (0) or read
+    whole into a dict."""
 
     def weak(word: bytes) -> int:
         return len(word)
 
+    monkeypatch.setattr(array_scores, "WHOLE_TABLE_WORDS", whole_table_words)
     monkeypatch.setattr(postings, "word_hash", weak)
     monkeypatch.setattr(array_scores, "word_hash", weak)
     monkeypatch.setattr(array_scores, "_hash", weak)  # its remembered hashes
