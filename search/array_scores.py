@@ -343,46 +343,72 @@ class Part(NamedTuple):
     size: int  # its number of postings
     piece: int  # the segment's number among the batch's ``Piece``s
 
+    @property
+    def slice(self) -> slice:
+        """Its postings in the segment's arrays."""
+        return slice(self.first, self.first + self.size)
+
 
 def _scored_rows(
     parent: Any, pieces: Sequence[Piece], size: int, rows: list[tuple[int, float, list[Part]]]
 ) -> list[Scores]:
+    """Each row's (films, scores): ``_batch_scores`` of a chunk of words, (row, scale, parts)."""
     scratch: Any = np.zeros(len(rows) * size)
+    marked = np.zeros(len(rows) * size, dtype=bool) if len(scratch) <= MARKED_CELLS else None
     cells = []
     groups: dict[tuple[int, str, float], list[tuple[int, Part]]] = {}
     for row, (_, _, parts) in enumerate(rows):
         for part in parts:
             groups.setdefault((part.position, part.field, part.weight), []).append((row, part))
-    # each word's fields in its own field order (the same order for every word of a query)
+    # each word's fields in its own field order (the same order for every word of a query);
+    # a field's postings of every word and segment at once
     for (_, field, weight), found in sorted(groups.items(), key=lambda item: item[0][0]):
-        at, added = [], []
-        for number, piece in enumerate(pieces):
-            here = [(row, part) for row, part in found if part.piece == number]
-            if not here:
-                continue
-            postings = piece.postings
-            docs = np.concatenate([postings.docs[p.first : p.first + p.size] for _, p in here])
-            freqs = np.concatenate([postings.freqs[p.first : p.first + p.size] for _, p in here])
-            per_doc = factors(
-                piece.reader, field, weight, ranking.field_b(field), _avg_length(parent, field)
+        docs = _joined_arrays([pieces[p.piece].postings.docs[p.slice] for _, p in found])
+        freqs = _joined_arrays([pieces[p.piece].postings.freqs[p.slice] for _, p in found])
+        sizes = [p.size for _, p in found]
+        if len(pieces) > 1:  # the documents' numbers in the batch, segments end to end
+            docs = docs + np.repeat(
+                np.array([pieces[p.piece].offset for _, p in found], dtype=np.int64), sizes
             )
-            added.append(freqs * per_doc[docs])
-            starts = [row * size + piece.offset for row, _ in here]
-            at.append(np.repeat(np.array(starts, dtype=np.int64), [p.size for _, p in here]))
-            at[-1] += docs
-        cell = np.concatenate(at) if len(at) > 1 else at[0]
-        scratch[cell] += np.concatenate(added) if len(added) > 1 else added[0]  # no repeats
-        cells.append(cell)
-    if sum(len(at) for at in cells) * DENSE_SHARE > len(scratch):  # many: one pass, no sort
-        hit = np.flatnonzero(scratch)
+        cell = np.repeat(np.array([row * size for row, _ in found], dtype=np.int64), sizes)
+        cell += docs
+        scratch[cell] += freqs * _batch_factors(parent, pieces, field, weight)[docs]  # no repeats
+        if marked is not None:
+            marked[cell] = True
+        else:
+            cells.append(cell)
+    if marked is not None:
+        hit = np.flatnonzero(marked)
     else:
-        hit = np.unique(np.concatenate(cells))
+        hit = np.concatenate(cells)
+        hit.sort()
+        hit = hit[np.concatenate(([True], hit[1:] != hit[:-1]))]
     tf = scratch[hit]
     bounds = np.searchsorted(hit, np.arange(len(rows) + 1) * size).tolist()
     counts = np.diff(bounds)
     scores = np.repeat([scale for _, scale, _ in rows], counts) * ranking.saturate(tf, ranking.K1)
     docs = hit - np.repeat(np.arange(len(rows)) * size, counts)
     return [(docs[a:b], scores[a:b]) for a, b in itertools.pairwise(bounds)]
+
+
+def _joined_arrays(arrays: list[Any]) -> Any:
+    return arrays[0] if len(arrays) == 1 else np.concatenate(arrays)
+
+
+def _batch_factors(parent: Any, pieces: Sequence[Piece], field: str, weight: float) -> Any:
+    """``factors`` of every document of the batch's segments, laid end to end (kept for the
+    whole index when the batch is all its segments)."""
+    b, average = ranking.field_b(field), _avg_length(parent, field)
+    if len(pieces) == 1:
+        return factors(pieces[0].reader, field, weight, b, average)
+    cache = _PER_DOCUMENT.setdefault(parent.reader(), {})
+    key = ("factors", tuple(id(piece.reader) for piece in pieces), field, weight, b, average)
+    found = cache.get(key)
+    if found is None:
+        found = cache[key] = np.concatenate(
+            [factors(piece.reader, field, weight, b, average) for piece in pieces]
+        )
+    return found
 
 
 def _avg_length(parent: Any, field: str) -> float:
@@ -395,9 +421,9 @@ def _avg_length(parent: Any, field: str) -> float:
     return found
 
 
-#: A batch of words whose postings number more than 1/DENSE_SHARE of the scratch array's
-#: cells finds its films by scanning the array rather than by sorting its postings.
-DENSE_SHARE = 16
+#: A batch of words whose scratch array has at most this many cells (words x films) finds
+#: its films by marking them in an array of as many booleans; a larger one sorts its postings.
+MARKED_CELLS = 1 << 18
 #: Most cells (words x films) of the scratch array of one batch of words.
 BATCH_CELLS = 1 << 21
 

@@ -126,6 +126,26 @@ def test_arrays_with_filters_hints_sorts_and_facets(
     assert a.total > 0
 
 
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(text=queries(), marked_cells=st.sampled_from([0, 1 << 30]))
+def test_films_found_by_sorting_or_by_marking_rank_alike(
+    updated_index: Path,
+    engines: tuple[FilmSearch, FilmSearch],
+    monkeypatch: pytest.MonkeyPatch,
+    text: str,
+    marked_cells: int,
+) -> None:
+    """A batch of new words finds its films by sorting their postings (0) or by marking
+    them in an array of booleans: either way, the Python scorer's ranking."""
+    monkeypatch.setattr(array_scores, "MARKED_CELLS", marked_cells)
+    _, slow = engines
+    options = {"limit": 40, "snippets": False, "exact": True}
+    with FilmSearch(updated_index, arrays=True) as fast:  # every word new to it
+        assert_same(fast.search(text, **options), slow.search(text, **options))
+
+
 def test_removed_and_replaced_films_never_score(engines: tuple[FilmSearch, FilmSearch]) -> None:
     fast, _ = engines
     results = fast.search("lighthouse keeper", limit=50, snippets=False)
