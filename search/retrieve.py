@@ -237,15 +237,22 @@ def _whole_names(words: tuple[str, ...], reader: Any) -> list[wq.Query]:
     ("james whale", "marion cotillard"), each pair once."""
     analyzer = reader.schema["cast"].analyzer
     tokens = [next(iter(analysed(analyzer, word)), None) for word in words]
+    named = {  # the name fields each typed word is in (most words are in none)
+        token: [field for field in NAME_FIELDS if doc_frequency(reader, field, token)]
+        for token in set(tokens)
+        if token is not None
+    }
     pairs = dict.fromkeys(
-        (a, b) for a, b in itertools.pairwise(tokens) if a is not None and b is not None and a != b
+        (a, b)
+        for a, b in itertools.pairwise(tokens)
+        if a is not None and b is not None and a != b and named[a] and named[b]
     )
     found: list[wq.Query] = []
-    for pair in pairs:
+    for a, b in pairs:
         phrases: list[wq.Query] = [
-            wq.Phrase(field, list(pair), boost=ranking.FIELD_WEIGHTS[field])
-            for field in NAME_FIELDS
-            if all(doc_frequency(reader, field, word) for word in pair)
+            wq.Phrase(field, [a, b], boost=ranking.FIELD_WEIGHTS[field])
+            for field in named[a]
+            if field in named[b]
         ]
         if phrases:
             found.append(NameMatch(phrases))
