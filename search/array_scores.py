@@ -251,28 +251,33 @@ class Piece(NamedTuple):
 
 
 def _batch_scores(
-    searcher: Any, pieces: Sequence[Piece], clauses: Sequence[Clause]
+    searcher: Any, pieces: Sequence[Piece], clauses: Sequence[Clause], whole: bool = False
 ) -> list[Scores | None]:
     """BM25F of each word (``ranking``) over the segments ``pieces`` (``searcher``: a
-    searcher of their index): each word's postings in each of its fields add
-    ``frequency * field factor`` to its row of a scratch array (words x films), a field
-    at a time in the word's field order, as ``term_scores`` adds them; then every row is
-    saturated and scaled by the word's idf and boost at once. None for a word some
-    segment has no arrays for (then ``term_scores`` scores it)."""
+    searcher of their index; ``whole``: they are all its segments): each word's postings
+    in each of its fields add ``frequency * field factor`` to its row of a scratch array
+    (words x films), a field at a time in the word's field order, as ``term_scores`` adds
+    them; then every row is saturated and scaled by the word's idf and boost at once.
+    None for a word some segment has no arrays for (then ``term_scores`` scores it)."""
     size = sum(piece.reader.doc_count_all() for piece in pieces)
     located = [_located(searcher, piece.postings, clauses) for piece in pieces]
+    parent = searcher.get_parent()
+    films = parent.reader().doc_count_all()
     results: list[Scores | None] = [EMPTY] * len(clauses)
     rows: list[tuple[int, float, list[Part]]] = []
     for number, (terms, boost, _) in enumerate(clauses):
-        parts = _parts(terms, located)
-        if parts is None:
+        found = _parts(terms, located)
+        if found is None:
             results[number] = None
             continue
-        idf_value = term_scores.word_idf(searcher, terms)
+        parts, doc_freq = found
+        if whole and doc_freq is not None:  # the index's count: the segments' counts added
+            idf_value = ranking.idf(doc_freq, films) if doc_freq else None
+        else:
+            idf_value = term_scores.word_idf(searcher, terms)
         if idf_value is not None and parts:
             rows.append((number, idf_value * boost, parts))  # ranking.bm25f, times boost
     per_chunk = max(1, BATCH_CELLS // max(size, 1))
-    parent = searcher.get_parent()
     for first in range(0, len(rows), per_chunk):
         term_scores.check_time()
         chunk = rows[first : first + per_chunk]
@@ -287,19 +292,26 @@ def _batch_scores(
 
 def _parts(
     terms: Sequence[wq.Term], located: list[dict[str, dict[str, tuple[int, int] | None]]]
-) -> list[Part] | None:
-    """A word's postings in each segment and field that has them, in its field order;
-    None if some segment has no arrays for one of its fields."""
+) -> tuple[list[Part], int | None] | None:
+    """A word's postings in each segment and field that has them, in its field order, and
+    its document frequency over these segments (the largest of its fields', as
+    ``term_scores.word_idf`` takes it; None if a field was not located); None if some
+    segment has no arrays for one of its fields."""
     parts = []
+    counts = [0] * len(terms)
+    complete = True
     for piece, fields in enumerate(located):
         for position, term in enumerate(terms):
-            if term.fieldname in fields:
-                where = fields[term.fieldname].get(term.text)
-                if where is None:
-                    return None
-                if where[1]:
-                    parts.append(Part(position, term.fieldname, term.boost, *where, piece))
-    return parts
+            if term.fieldname not in fields:
+                complete = False
+                continue
+            where = fields[term.fieldname].get(term.text)
+            if where is None:
+                return None
+            if where[1]:
+                parts.append(Part(position, term.fieldname, term.boost, *where, piece))
+                counts[position] += where[1]
+    return parts, (max(counts, default=0) if complete else None)
 
 
 def _located(
@@ -464,7 +476,7 @@ class WordArrays:
             if len(pieces) < len(self.leaves):  # a segment without arrays: term_scores
                 return found
             computed = _batch_scores(
-                self.leaves[0][0], pieces, [clauses[number] for number in missing]
+                self.leaves[0][0], pieces, [clauses[number] for number in missing], whole=True
             )
             for number, scores in zip(missing, computed, strict=True):
                 found[number] = scores
