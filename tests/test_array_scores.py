@@ -35,6 +35,7 @@ Released Year: {year}
 Running time: 95
 Director: Ines Marlowe
 Cast: Tomas Brand,Ada Quist,
+Genre: Drama
 Content: A lighthouse keeper on a remote island finds a wounded orca {extra}.
 Wiki info:
 {title} is a film about a keeper, the sea and a whale that will not leave the bay.
@@ -44,7 +45,8 @@ Wiki info:
 @pytest.fixture(scope="module")
 def updated_index(seeds_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The seeds, then four updates: files removed, changed and added, each update a new
-    segment (Whoosh merges the small ones)."""
+    segment (Whoosh merges the small ones). Every segment has every field (a segment
+    without a table for one of a word's fields leaves the word to the Python scorer)."""
     root = tmp_path_factory.mktemp("arrays")
     films = root / "films"
     shutil.copytree(seeds_dir, films)
