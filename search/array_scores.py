@@ -174,6 +174,24 @@ WHOLE_TABLES_WORDS = 1 << 19
 _ABSENT = (0, 0)
 
 
+def share_a_film(reader: Any, field: str, words: Sequence[str]) -> bool | None:
+    """Whether some document of a segment (deleted ones too) has every word of ``words``
+    in ``field``; None where the segment has no postings arrays for the field."""
+    postings = segment_postings(reader)
+    table = None if postings is None else postings.fields.get(field)
+    if postings is None or table is None:
+        return None
+    shared = None
+    for start, count in _places(table, [word.encode() for word in words]):
+        if not count:
+            return False
+        docs = postings.docs[start : start + count]
+        shared = docs if shared is None else np.intersect1d(shared, docs, assume_unique=True)
+        if not len(shared):
+            return False
+    return True
+
+
 def segment_words(reader: Any, field: str) -> list[bytes] | None:
     """Every word of ``field`` in a segment, sorted, from its postings file (None where
     the segment has none, or no table for the field): Whoosh's term file is walked a

@@ -348,6 +348,23 @@ class NameMatch(wq.Or):
     """Words typed in a row that are a person's name in director or cast (one phrase per
     field, each weighted as its field): a bonus, not counted in the coordination factor."""
 
+    def scores(self, searcher: Any, context: Any) -> dict[int, float]:
+        """Each film's score, from the phrases' matchers, which are not even made in a
+        segment where no film has both words in one field (most typed pairs: the
+        postings arrays tell at once)."""
+        if term_scores.arrays_on() and not self._may_match(searcher.reader()):
+            return {}
+        return term_scores.matcher_scores(self, searcher, context)
+
+    def _may_match(self, reader: Any) -> bool:
+        from . import array_scores  # imports numpy
+
+        return any(
+            not isinstance(phrase, wq.Phrase)
+            or array_scores.share_a_film(reader, phrase.fieldname, phrase.words) is not False
+            for phrase in self.subqueries
+        )
+
 
 class BaselineWord(wq.compound.CompoundQuery):
     """One word scored with plain BM25 over ``ranking.BASELINE_FIELDS`` read as one text."""
