@@ -20,7 +20,7 @@ import copy
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from functools import partial
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from whoosh import query as wq
 
@@ -30,26 +30,45 @@ from .hints import Hints
 
 class FieldedWord(wq.compound.CompoundQuery):
     """One word in several fields (each a ``Term`` whose boost is the field weight);
-    ``word`` is the word as typed, in lower case."""
+    ``word`` is the word as typed, in lower case.
+
+    What is worked out from the node alone (``only_terms``, ``word_key``, its text) is
+    kept on it: a description's sixty words are the same nodes from one query to the
+    next (``retrieve.words_query``), and nodes are never changed once built; a copy
+    (which is how every step adjusts one) starts without them."""
 
     JOINT = " | "
     word = ""
 
+    def __copy__(self) -> FieldedWord:
+        copied = type(self).__new__(type(self))
+        copied.__dict__.update(
+            (name, value) for name, value in self.__dict__.items() if name not in _DERIVED
+        )
+        return copied
+
+    def _derived(self, name: str, compute: Callable[[], T]) -> T:
+        found: T = self.__dict__.get(name, _UNSET)
+        if found is _UNSET:
+            found = self.__dict__[name] = compute()
+        return found
+
     def only_terms(self) -> bool:
         """Whether each field clause is a single term (no phrase or wildcard)."""
-        return memo.ANYWHERE.get("only terms", self, self._only_terms)
-
-    def _only_terms(self) -> bool:
-        return all(isinstance(sub, wq.Term) for sub in self.subqueries)
+        return self._derived(
+            "_only_terms", lambda: all(isinstance(sub, wq.Term) for sub in self.subqueries)
+        )
 
     def word_key(self) -> tuple[Any, ...]:
         """``term_scores.word_key`` of the word's terms and boost (only_terms)."""
         terms = cast("list[wq.Term]", self.subqueries)
-        return memo.ANYWHERE.get("word key", self, partial(term_scores.word_key, terms, self.boost))
+        return self._derived("_word_key", partial(term_scores.word_key, terms, self.boost))
 
     def __str__(self) -> str:  # a search's Results.parsed: many words, the same from query to query
-        text: str = memo.ANYWHERE.get("str", self, super().__str__)
-        return text
+        return self._derived("_text", super().__str__)
+
+    def __repr__(self) -> str:
+        return self._derived("_repr", super().__repr__)
 
     def scores(self, searcher: Any, context: Any) -> dict[int, float]:
         """BM25F score of every film of the segment that contains the word."""
@@ -73,6 +92,12 @@ class FieldedWord(wq.compound.CompoundQuery):
             if found is not None:
                 return array_scores.live_matcher(found, searcher.reader())
         return _scored_in_time(self, searcher, context)
+
+
+#: What FieldedWord keeps on itself, and a copy leaves out.
+_DERIVED = frozenset({"_only_terms", "_word_key", "_text", "_repr"})
+_UNSET: Any = object()
+T = TypeVar("T")
 
 
 class ScoredOr(wq.Or):
@@ -408,7 +433,7 @@ def prune_keywords(q: wq.Query, reader: Any, limit: int) -> wq.Query:
     """
     if isinstance(q, Keywords):
         unique = list(
-            {memo.ANYWHERE.get("repr", sub, sub.__repr__): sub for sub in q.subqueries}.values()
+            {repr(sub): sub for sub in q.subqueries}.values()  # a FieldedWord's is kept
         )
         if len(unique) > limit:
             known = memo.in_index(reader)

@@ -1,11 +1,15 @@
-"""What is worked out for a query node is kept by the node's identity (search.memo): the
+"""What is worked out for a query node is kept by the node's identity (search.memo), or on
+the node (a FieldedWord's own key and text): the
 same node gives the same result without working it out again, another node with the
 same content is worked out anew, and the memo stays within its size."""
 
 from __future__ import annotations
 
+import copy
+
 from whoosh import query as wq
 
+from filmsearch.search.bm25f import FieldedWord
 from filmsearch.search.memo import NodeMemo, in_index
 
 
@@ -49,3 +53,17 @@ def test_each_index_generation_has_its_own_memo() -> None:
     first, second = Reader(), Reader()
     assert in_index(first) is in_index(first)
     assert in_index(first) is not in_index(second)
+
+
+def test_a_copied_word_works_out_its_own_terms_key_and_text() -> None:
+    """A FieldedWord keeps what it worked out on itself; a copy, which the search steps
+    change (fewer fields, another boost), works it out anew."""
+    word = FieldedWord([wq.Term("title", "orca", boost=2.5), wq.Phrase("cast", ["ann", "lee"])])
+    assert not word.only_terms() and "ann" in str(word) and "ann" in repr(word)
+    fewer = copy.copy(word)
+    fewer.subqueries = word.subqueries[:1]
+    assert fewer.only_terms() and "ann" not in str(fewer) and "ann" not in repr(fewer)
+    lighter = copy.copy(fewer)
+    lighter.boost = 0.1
+    assert lighter.word_key() != fewer.word_key()
+    assert not word.only_terms()  # the original keeps its own
