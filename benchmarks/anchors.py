@@ -46,15 +46,21 @@ class Anchor(Protocol):
 class PlainWhoosh:
     name = "plain Whoosh"
 
-    def build(self, films: Iterable[Film], folder: Path) -> None:
-        from whoosh import fields, index
+    @staticmethod
+    def schema() -> Any:
+        """One text field of title, synopsis and wiki text, Whoosh's StemmingAnalyzer."""
+        from whoosh import fields
         from whoosh.analysis import StemmingAnalyzer
 
-        schema = fields.Schema(
+        return fields.Schema(
             id=fields.ID(stored=True, unique=True), text=fields.TEXT(analyzer=StemmingAnalyzer())
         )
+
+    def build(self, films: Iterable[Film], folder: Path) -> None:
+        from whoosh import index
+
         folder.mkdir(parents=True, exist_ok=True)
-        writer = index.create_in(str(folder), schema).writer()
+        writer = index.create_in(str(folder), self.schema()).writer()
         for film in films:
             writer.add_document(id=film.id, text=film_text(film))
         writer.commit()
@@ -63,7 +69,9 @@ class PlainWhoosh:
         from whoosh import index
         from whoosh.qparser import OrGroup, QueryParser
 
-        self.searcher = index.open_dir(str(folder)).searcher()
+        # The schema given, not unpickled from the index: filmsearch's safe unpickler (in
+        # force once filmsearch.index is imported) refuses the StemmingAnalyzer's classes.
+        self.searcher = index.open_dir(str(folder), schema=self.schema()).searcher()
         self.parser = QueryParser("text", self.searcher.schema, group=OrGroup)
 
     def search(self, text: str, k: int = 10) -> list[str]:

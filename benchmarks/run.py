@@ -353,6 +353,10 @@ def synthetic_queries(count: int, words: int, seed: int) -> list[str]:
 
 # --- the run -------------------------------------------------------------------------------
 
+#: Synthetic sizes with issue 17's targets: measured by ratios.scale, beside bm25s and
+#: tantivy (the same sizes as ratios.SCALE_TARGETS, which imports this module).
+SCALE_TARGET_SIZES = (100_000, 1_000_000)
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -411,9 +415,26 @@ def main() -> None:
                     gc.collect()
             print("pruning check …", file=sys.stderr)
             results["pruning"] = pruning_check(work / "filmsearch", requests)
+            if {"bm25s", "tantivy"} <= set(engines):
+                print("issue 17 targets, interleaved with bm25s and tantivy …", file=sys.stderr)
+                from benchmarks import ratios  # here: it imports this module
+
+                forms = {form: [r[form] for r in requests] for form in ("short", "long")}
+                results["targets"] = ratios.run(work / "filmsearch", work, forms)
         results["cli_cold_start_ms"] = cli_cold_start_ms(work / "filmsearch")
         results["synthetic"] = {}
+        results["scale_targets"] = {}
         for size in [int(s) for s in args.sizes.split(",") if s.strip()]:
+            if size in SCALE_TARGET_SIZES and {"bm25s", "tantivy"} <= set(engines):
+                print(f"{size:,} synthetic films, with bm25s and tantivy …", file=sys.stderr)
+                from benchmarks import ratios
+
+                (work / f"scale-{size}").mkdir()
+                results["scale_targets"][str(size)] = ratios.scale(
+                    size, 200, work / f"scale-{size}"
+                )
+                shutil.rmtree(work / f"scale-{size}", ignore_errors=True)
+                continue
             print(f"synthetic corpus of {size:,} films …", file=sys.stderr)
             source = work / f"synthetic-{size}.jsonl"
             write_corpus(source, size)
@@ -516,6 +537,12 @@ def report(results: dict[str, Any]) -> None:
             f"unpruned ({pruning['mrr_change_pct']:+.2f} %), p95 "
             f"{pruning['pruned']['p95_ms']:.1f} vs {pruning['unpruned']['p95_ms']:.1f} ms"
         )
+    if "targets" in results:
+        from benchmarks import ratios
+
+        print("\n".join(ratios.report(results["targets"])))
+    for lines in results.get("scale_targets", {}).values():
+        print("\n".join(lines))
     print(f"\nre-index with nothing changed: {results['reindex_unchanged_s']:.2f} s")
     print(f"CLI cold start to first result: {results['cli_cold_start_ms']:.0f} ms")
     for size, row in results.get("synthetic", {}).items():
