@@ -240,11 +240,26 @@ _DOC_FREQUENCIES = weakref.WeakKeyDictionary()
 DOC_FREQUENCIES_KEPT = 200_000
 
 
+def _frequencies_of(reader: Any) -> dict[tuple[str, Any], int]:
+    """The remembered document frequencies of ``reader``'s index (the last reader asked
+    about answered without the weak dictionary: a search asks a few hundred times)."""
+    global _LAST_FREQUENCIES
+    last = _LAST_FREQUENCIES  # one read: another thread may replace it
+    if last is not None and last[0]() is reader:
+        return last[1]
+    cache = _DOC_FREQUENCIES.setdefault(reader, {})
+    _LAST_FREQUENCIES = (weakref.ref(reader), cache)
+    return cache
+
+
+_LAST_FREQUENCIES: tuple[weakref.ref[Any], dict[tuple[str, Any], int]] | None = None
+
+
 def doc_frequency(reader: Any, field: str, text: str | bytes) -> int:
     """``reader.doc_frequency(field, text)``, remembered while the reader lives: a
     description's words are looked up when it is pruned, when names are told from
     words and when idf is computed, and each look-up walks every segment's term file."""
-    cache = _DOC_FREQUENCIES.setdefault(reader, {})
+    cache = _frequencies_of(reader)
     key = (field, text)
     found = cache.get(key)
     if found is None:
@@ -261,7 +276,7 @@ def doc_frequencies(reader: Any, keys: Iterable[tuple[str, str]]) -> None:
     instead of a walk of each segment's term file per word."""
     if not arrays_on():
         return
-    cache = _DOC_FREQUENCIES.setdefault(reader, {})
+    cache = _frequencies_of(reader)
     missing = [key for key in dict.fromkeys(keys) if key not in cache]
     if not missing:
         return
