@@ -258,10 +258,14 @@ _LAST_FREQUENCIES: tuple[weakref.ref[Any], dict[tuple[str, Any], int]] | None = 
 def doc_frequency(reader: Any, field: str, text: str | bytes) -> int:
     """``reader.doc_frequency(field, text)``, remembered while the reader lives: a
     description's words are looked up when it is pruned, when names are told from
-    words and when idf is computed, and each look-up walks every segment's term file."""
+    words and when idf is computed, and each look-up walks every segment's term file
+    (unless the postings arrays are on: then ``doc_frequencies`` finds it)."""
     cache = _frequencies_of(reader)
     key = (field, text)
     found = cache.get(key)
+    if found is None and isinstance(text, str):
+        doc_frequencies(reader, [(field, text)])
+        found = cache.get(key)
     if found is None:
         if len(cache) >= DOC_FREQUENCIES_KEPT:
             cache.clear()
