@@ -328,9 +328,9 @@ class FusedAnalyzer(CompositeAnalyzer):
         raise NotImplementedError
 
     def texts(self, value: str) -> tuple[str, ...] | None:
-        """The texts of the tokens of ``self(value)`` (any mode), without making tokens:
-        a query's words are analysed one by one, where a Token a call cost more than
-        the word; None where the chain is not the recognised one."""
+        """The texts of the tokens of ``self(value)`` (any mode), without making Token
+        objects (a query's words are analysed one by one, and making the tokens cost
+        more than analysing the word); None where the chain is not the recognised one."""
         plan = self._plan()
         if plan is None or not isinstance(value, str):
             return None
