@@ -31,6 +31,7 @@ from __future__ import annotations
 import heapq
 from array import array
 from collections.abc import Iterable
+from operator import itemgetter, sub
 from pickle import dumps
 from typing import Any
 
@@ -236,22 +237,38 @@ class FastSegmentWriter(SegmentWriter):
         schema = self.schema
         capture = self.capture
         captured = capture.fields if capture is not None else frozenset()
+        add_term = sink.add_term
+        limit, compression, deflater = sink.blocklimit, sink.compression, sink.deflater
         current = None
+        skip = capturing = False
         lengths = _NO_LENGTHS
+        fixed: int | None = None
         for field, word, docs, weights, values in self.inverter.records():
-            if field not in schema:
-                continue
             if field != current:
+                current = field
+                skip = field not in schema
+                if skip:
+                    continue
                 fieldobj = schema[field]
                 sink.start_field(field, fieldobj)
-                current = field
+                capturing = field in captured
                 fixed = fieldobj.format.fixed_value_size()
                 lengths = _NO_LENGTHS
                 if fieldobj.scorable:  # doc -> length byte, 0 for none (as the column reads)
                     lengths = bytes(self._lengths.get(field, b""))
                     lengths += bytes(max(self.docnum - len(lengths), 0) + 1)
-            sink.add_term(word, _term_bytes(sink, docs, weights, values, lengths, fixed))
-            if field in captured:
+            elif skip:
+                continue
+            if len(docs) == 1:
+                encoded = _posting_bytes(
+                    docs[0], weights[0], values[0], lengths, fixed, compression, deflater
+                )
+            else:
+                encoded = _term_bytes(
+                    docs, weights, values, lengths, fixed, limit, compression, deflater
+                )
+            add_term(word, encoded)
+            if capturing:
                 capture.add_word(field, word, docs, weights)
         sink.close()
 
@@ -262,76 +279,54 @@ class FastSegmentWriter(SegmentWriter):
 
 
 def _term_bytes(
-    sink: whoosh_compat.TermSink,
-    docs: array[int],
-    weights: array[float],
+    docs: list[int],
+    weights: list[float],
     values: list[bytes],
     lengths: bytes,
     fixed: int | None,
+    limit: int,
+    compression: int,
+    deflater: Any,
 ) -> tuple[bytes, tuple[Any, ...]]:
     """A word's postings as ``W3PostingsWriter`` writes them (the header, then each block:
     its length, its info pickle, its data pickle) and its ``W3TermInfo`` fields without
     the extent: (weight, documents, min length byte, max length byte, max weight, first
-    document, last document)."""
-    limit = sink.blocklimit
-    compression = sink.compression
+    document, last document). ``limit`` postings a block, compressed at level
+    ``compression`` (a copy of ``deflater`` for each block) from ``COMPRESS_FROM`` bytes."""
+    count = len(docs)
+    if count <= limit:
+        block, weight, low, high, block_max = _block(
+            docs, weights, values, lengths, fixed, compression, deflater, True
+        )
+        return WHOOSH3_HEADER_MAGIC + block, (
+            weight,
+            count,
+            low,
+            high,
+            block_max,
+            docs[0],
+            docs[-1],
+        )
     parts = [WHOOSH3_HEADER_MAGIC]
     total_weight: Any = 0
     minbyte = 0  # W3TermInfo's min length, as a byte (0: None)
     maxbyte = 0
     maxweight: Any = 0
-    count = len(docs)
     for start in range(0, count, limit):
-        end = min(start + limit, count)
-        if count <= limit:
-            ids, raw, block_values = docs, weights, values
-        else:
-            ids, raw, block_values = docs[start:end], weights[start:end], values[start:end]
-        block_weights = array("f", raw)
-        # W3PostingsWriter.add_posting keeps the maxima of the weights as given, the
-        # lengths as the lengths column reads them (byte_to_length of the byte, 0: None)
-        top = max(raw)
-        block_max: Any = top if top > 0 else 0
-        if not lengths:
-            low = high = 0
-        elif end - start == 1:
-            low = high = lengths[ids[0]]
-        else:
-            codes = bytes(map(lengths.__getitem__, ids))
-            high = max(codes)
-            present = codes.replace(b"\0", b"")
-            low = min(present) if present else 0
-        if end - start == 1:
-            mini_ids: Any = (ids[0],)
-        else:
-            previous = ids[:-1]
-            previous.insert(0, 0)
-            mini_ids = tuple(map(int.__sub__, ids, previous))
-        same = block_weights.count(block_weights[0]) == len(block_weights)
-        if same and block_weights[0] == 1.0:
-            mini_weights: Any = None
-        elif same:
-            mini_weights = block_weights[0]
-        else:
-            mini_weights = tuple(block_weights)
-        if fixed is None or fixed < 0:
-            mini_values: Any = tuple(filter(None, block_values))
-        elif fixed == 0:
-            mini_values = None
-        else:
-            mini_values = b"".join(block_values)
-        data = dumps((mini_ids, mini_weights, mini_values), PROTOCOL)
-        level = compression if len(data) >= COMPRESS_FROM else 0
-        if level:
-            deflate = sink.deflater.copy()
-            data = deflate.compress(data) + deflate.flush()
-        info = dumps((end - start, ids[-1], block_max, level, low, high), PROTOCOL)
-        size = len(info) + len(data)
-        parts.append(pack_int(-size if end == count else size))
-        parts.append(info)
-        parts.append(data)
+        end = start + limit
+        block, weight, low, high, block_max = _block(
+            docs[start:end],
+            weights[start:end],
+            values[start:end],
+            lengths,
+            fixed,
+            compression,
+            deflater,
+            end >= count,
+        )
+        parts.append(block)
         # W3TermInfo.add_block
-        total_weight += sum(block_weights)
+        total_weight += weight
         if not minbyte:
             minbyte = low
         elif low:
@@ -339,3 +334,97 @@ def _term_bytes(
         maxbyte = max(maxbyte, high)
         maxweight = max(maxweight, block_max)
     return b"".join(parts), (total_weight, count, minbyte, maxbyte, maxweight, docs[0], docs[-1])
+
+
+def _block(
+    ids: list[int],
+    raw: list[float],
+    values: list[bytes],
+    lengths: bytes,
+    fixed: int | None,
+    compression: int,
+    deflater: Any,
+    last: bool,
+) -> tuple[bytes, Any, int, int, Any]:
+    """One block of postings as ``W3PostingsWriter._write_block`` writes it (its length,
+    negative for the ``last``, then its info and data pickles), with the sum of its weights
+    (as 32-bit floats), its min and max length bytes and its max weight."""
+    size = len(ids)
+    # W3PostingsWriter.add_posting keeps the maxima of the weights as given, the lengths
+    # as the lengths column reads them (byte_to_length of the byte, 0: None)
+    if raw.count(1.0) == size:  # most blocks: every weight 1
+        mini_weights: Any = None
+        block_max: Any = 1.0
+        weight: Any = float(size)
+    else:
+        block_weights = array("f", raw)
+        top = max(raw)
+        block_max = top if top > 0 else 0
+        weight = sum(block_weights)
+        if block_weights.count(block_weights[0]) != size:
+            mini_weights = tuple(block_weights)
+        elif block_weights[0] == 1.0:
+            mini_weights = None
+        else:
+            mini_weights = block_weights[0]
+    if not lengths:
+        low = high = 0
+    elif size == 1:
+        low = high = lengths[ids[0]]
+    else:
+        codes = bytes(itemgetter(*ids)(lengths))
+        high = max(codes)
+        low = min(codes)
+        if not low:
+            present = codes.replace(b"\0", b"")
+            low = min(present) if present else 0
+    mini_ids = tuple(map(sub, ids, [0, *ids]))  # the first, then the gaps
+    if fixed is None or fixed < 0:
+        mini_values: Any = tuple(filter(None, values))
+    elif fixed == 0:
+        mini_values = None
+    else:
+        mini_values = b"".join(values)
+    data = dumps((mini_ids, mini_weights, mini_values), PROTOCOL)
+    level = compression if len(data) >= COMPRESS_FROM else 0
+    if level:
+        deflate = deflater.copy()
+        data = deflate.compress(data) + deflate.flush()
+    info = dumps((size, ids[-1], block_max, level, low, high), PROTOCOL)
+    length = len(info) + len(data)
+    return pack_int(-length if last else length) + info + data, weight, low, high, block_max
+
+
+def _posting_bytes(
+    doc: int,
+    weight: float,
+    value: bytes,
+    lengths: bytes,
+    fixed: int | None,
+    compression: int,
+    deflater: Any,
+) -> tuple[bytes, tuple[Any, ...]]:
+    """``_term_bytes`` of a word in one document (most words of a segment)."""
+    if weight == 1.0:
+        mini_weights: Any = None
+        block_max: Any = 1.0
+        weight32 = 1.0
+    else:
+        weight32 = array("f", (weight,))[0]
+        mini_weights = None if weight32 == 1.0 else weight32
+        block_max = weight if weight > 0 else 0
+    low = lengths[doc] if lengths else 0
+    if fixed is None or fixed < 0:
+        mini_values: Any = (value,) if value else ()
+    elif fixed == 0:
+        mini_values = None
+    else:
+        mini_values = value
+    data = dumps(((doc,), mini_weights, mini_values), PROTOCOL)
+    level = compression if len(data) >= COMPRESS_FROM else 0
+    if level:
+        deflate = deflater.copy()
+        data = deflate.compress(data) + deflate.flush()
+    info = dumps((1, doc, block_max, level, low, low), PROTOCOL)
+    blocks = b"".join((WHOOSH3_HEADER_MAGIC, pack_int(-len(info) - len(data)), info, data))
+    return blocks, (0 + weight32, 1, low, low, block_max, doc, doc)

@@ -12,7 +12,7 @@ order), so the merge costs per word and run, not per posting.
 
 A run is pickles (protocol 5, read back through ``safe_pickle``: bytes, strings,
 tuples and lists only) of records ``(field, word bytes, document numbers as
-uint32 bytes, weights as float64 bytes, values tuple)``.
+int32 bytes, weights as float64 bytes, values tuple)``.
 """
 
 from __future__ import annotations
@@ -33,10 +33,9 @@ RUN_RECORDS = 2048
 POSTING_BYTES = 40
 WORD_BYTES = 200
 
-#: (document numbers, weights exactly as given, encoded values) of one word.
-Postings = tuple["array[int]", "array[float]", list[bytes]]
-#: A field, a word, and its postings.
-Record = tuple[str, bytes, "array[int]", "array[float]", list[bytes]]
+#: A field, a word, and its postings: document numbers, weights exactly as given,
+#: encoded values.
+Record = tuple[str, bytes, list[int], list[float], list[bytes]]
 
 
 class Inverter:
@@ -97,7 +96,8 @@ class Inverter:
         try:
             chunk: list[Any] = []
             for field, word, docs, weights, values in self._memory_records():
-                chunk.append((field, word, docs.tobytes(), weights.tobytes(), tuple(values)))
+                doc_bytes = array("i", docs).tobytes()
+                chunk.append((field, word, doc_bytes, array("d", weights).tobytes(), tuple(values)))
                 if len(chunk) >= RUN_RECORDS:
                     pickle.dump(chunk, handle, 5)
                     chunk = []
@@ -116,7 +116,7 @@ class Inverter:
             for word in sorted(words):
                 flat = words[word]
                 encoded = word.encode("utf-8") if text else word
-                yield field, encoded, array("I", flat[0::3]), array("d", flat[1::3]), flat[2::3]
+                yield field, encoded, flat[0::3], flat[1::3], flat[2::3]
 
     def _run_records(self, name: str) -> Iterator[Record]:
         handle = self.tempstorage.open_file(name).raw_file()
@@ -127,10 +127,10 @@ class Inverter:
                 except EOFError:
                     break
                 for field, word, doc_bytes, weight_bytes, values in chunk:
-                    docs, weights = array("I"), array("d")
+                    docs, weights = array("i"), array("d")
                     docs.frombytes(doc_bytes)
                     weights.frombytes(weight_bytes)
-                    yield field, word, docs, weights, list(values)
+                    yield field, word, docs.tolist(), weights.tolist(), list(values)
         finally:
             handle.close()
         self.tempstorage.delete_file(name)

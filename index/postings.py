@@ -111,9 +111,9 @@ class PostingsCapture:
                     self._flush()
             yield item
 
-    def add_word(self, field: str, word: bytes, docs: array[int], weights: array[float]) -> None:
-        """Record a word's postings at once (its documents, 4-byte integers, and weights, in
-        document order); words must come as ``tee`` sees them: by field, then word bytes."""
+    def add_word(self, field: str, word: bytes, docs: list[int], weights: list[float]) -> None:
+        """Record a word's postings at once (its documents and weights, in document order);
+        words must come as ``tee`` sees them: by field, then word bytes."""
         if field not in self.fields or not len(docs):
             return
         words = self.by_field.get(field)
@@ -124,8 +124,8 @@ class PostingsCapture:
         words.words.append(word)
         words.starts.append(self.total)
         words.counts.append(len(docs))
-        self._docs.frombytes(docs.tobytes())  # numbers < 2**31: the same bytes as int32
-        self._freqs.extend(array("f", weights))
+        self._docs.extend(docs)
+        self._freqs.extend(weights)
         self.total += len(docs)
         if len(self._docs) >= BUFFERED_POSTINGS:
             self._flush()

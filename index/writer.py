@@ -12,6 +12,7 @@ One writer at a time holds the lock in ``locking``.
 from __future__ import annotations
 
 import contextlib
+import gc
 import itertools
 import json
 import os
@@ -597,16 +598,17 @@ def _index_sources(
     """Add, replace or skip the films of every source; report progress after each film."""
     sizes = [_size(path) for path in sources]
     state = BuildProgress("reading", 0, 0, len(sources), 0, sum(sizes))
+    films = 0  # read so far (the state is made only for a callback: 5 µs a film)
 
     def film_read() -> None:
-        nonlocal state
-        state = replace(state, films=state.films + 1)
+        nonlocal films
+        films += 1
         if progress:
-            progress(state)
+            progress(replace(state, films=films))
 
     for done, (path, size) in enumerate(zip(sources, sizes, strict=True), start=1):
         _index_source(writer, path, known, report, problem, source_format, film_read)
-        state = replace(state, files_done=done, bytes_done=state.bytes_done + size)
+        state = replace(state, films=films, files_done=done, bytes_done=state.bytes_done + size)
         if progress:
             progress(state)
     return state
@@ -742,7 +744,14 @@ class _Worker(SubWriterTask):
             raise SystemExit(1) from None  # ends the process quietly
 
     def _write_segment(self) -> None:
-        """Index the job files until told to finish; send back the finished segment."""
+        """Index the job files until told to finish; send back the finished segment.
+
+        Without the cyclic garbage collector: the worker's heap is its segment's postings,
+        millions of long-lived objects that each full collection walks again (3 to 4 % of
+        a build's time), and indexing makes no reference cycles to collect (the process
+        ends with its segment).
+        """
+        gc.disable()
         ix = self.storage.open_index(self.indexname)
         self.writer = writer = SEGMENT_WRITER(ix, _lk=False, **self.kwargs)
         _capture_postings(writer)
@@ -811,7 +820,7 @@ class _FilmMpWriter(MpWriter):
         whoosh: Any = self  # Whoosh's methods are untyped
         with whoosh.temp_storage().create_file(filename).raw_file() as handle:
             for item in self.docbuffer:
-                pickle.dump(item, handle, 2)
+                pickle.dump(item, handle, 5)  # twice as fast to load as Whoosh's protocol 2
         if len(self.tasks) < self.procs:
             self._new_task()
         self._put((filename, len(self.docbuffer)))

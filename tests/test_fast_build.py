@@ -6,6 +6,7 @@ as any other."""
 from __future__ import annotations
 
 import json
+import zlib
 from contextlib import closing
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from whoosh.codec.whoosh3 import W3LeafMatcher
 from whoosh.writing import SegmentWriter
 
 from benchmarks.synthetic import generate_films
-from filmsearch.index import build_index, writer
+from filmsearch.index import build_index, fast_writer, writer
 from filmsearch.index.documents import Film
 from filmsearch.index.fast_writer import FastSegmentWriter
 from filmsearch.index.postings import open_postings
@@ -323,3 +324,51 @@ def test_a_document_that_fails_leaves_no_postings_behind(tmp_path: Path) -> None
         for name in ("refused", "clean")
     )
     assert refused == clean
+
+
+def test_boosted_fields_and_long_posting_lists_are_written_as_whoosh_writes_them(
+    tmp_path: Path,
+) -> None:
+    """Weights other than 1 in every block shape: a field boost (every weight 1.5, or a
+    multiple of it), words twice in a film, and posting lists of several blocks."""
+    schema = build_schema()
+    schema["synopsis"].format.field_boost = 1.5
+    schema["wiki"].format.field_boost = 0.3
+    corpus = [_film(film, number) for number, film in enumerate(generate_films(300, seed=12))]
+    corpus += [Film(id=f"rep{n}", title="ka ka lo", synopsis="mi mi " * (n + 1)) for n in range(3)]
+    for kind in (FastSegmentWriter, SegmentWriter):
+        folder = tmp_path / kind.__name__
+        folder.mkdir()
+        ix = whoosh_index.create_in(str(folder), schema)
+        with closing(ix):
+            segment_writer = kind(ix)
+            _capture_postings(segment_writer)
+            for film in corpus:
+                segment_writer.add_document(**film_to_document(film, "digest"))
+            segment_writer.commit()
+        (folder / writer.MANIFEST).write_text("{}")
+    fast = snapshot(tmp_path / "FastSegmentWriter", queries=False)
+    assert fast == snapshot(tmp_path / "SegmentWriter", queries=False)
+    synopsis = [value for key, value in fast.items() if key.startswith("0@0:synopsis:")]
+    assert any(len(value[-1]) > 1 for value in synopsis)  # several blocks
+    weights = {weight for value in synopsis for block in value[-1] for weight in block[6]}
+    assert {1.5, 3.0} <= weights
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    doc=st.integers(0, 40),
+    weight=st.sampled_from([1.0, 2.0, 0.0, -1.0, 1.5, 1.0000001, 1e-50, 3.4e39]),
+    value=st.sampled_from([b"", b"x", b"\x00\x00\x00\x01" + bytes(600)]),
+    fixed=st.sampled_from([None, -1, 0, 1]),
+    lengths=st.sampled_from([b"", bytes(range(42)), bytes(42)]),
+)
+def test_a_word_in_one_film_is_written_as_any_other(
+    doc: int, weight: float, value: bytes, fixed: int | None, lengths: bytes
+) -> None:
+    """``_posting_bytes``, the shortcut for a word in a single film, writes what
+    ``_term_bytes`` writes for it (which the tests above compare with Whoosh's writer)."""
+    deflater = zlib.compressobj(1, zlib.DEFLATED, 12, 4)  # as whoosh_compat.TermSink's
+    shortcut = fast_writer._posting_bytes(doc, weight, value, lengths, fixed, 1, deflater)
+    general = fast_writer._term_bytes([doc], [weight], [value], lengths, fixed, 128, 1, deflater)
+    assert shortcut == general
