@@ -33,7 +33,7 @@ from array import array
 from collections.abc import Iterable
 from operator import itemgetter, sub
 from pickle import dumps
-from typing import Any
+from typing import Any, NamedTuple
 
 from whoosh import formats
 from whoosh.codec.whoosh3 import COMPRESSION_MIN_SIZE, WHOOSH3_HEADER_MAGIC
@@ -59,6 +59,20 @@ PROTOCOL = 5
 #: postings file.
 COMPRESS_FROM = max(512, COMPRESSION_MIN_SIZE)
 _NO_LENGTHS = b""
+_UNPLANNED: Any = object()
+
+
+class _Step(NamedTuple):
+    """What ``FastSegmentWriter.add_document`` does with one field of a document."""
+
+    name: str
+    field: Any
+    indexed: bool
+    positions: bool  # filed by _index_positions when the value is a str
+    stored_key: str | None  # the key of the value to store instead (``_stored_<name>``)
+    stored: bool
+    lengths: bytearray | None  # the field's length bytes, if it is scorable
+    column: Any
 
 
 class FastSegmentWriter(SegmentWriter):
@@ -73,7 +87,8 @@ class FastSegmentWriter(SegmentWriter):
         self._lengths: dict[str, bytearray] = {}  # length byte of each scorable field, by doc
         self._values: dict[Any, bytes] = {}
         self._numbers: dict[tuple[str, int], list[Any]] = {}
-        self._plans: dict[str, Any] = {}
+        self._plans: dict[str, Any] = {}  # fields filed by _index_positions
+        self._steps: dict[tuple[str, ...], tuple[_Step, ...] | None] = {}  # by document keys
         schema = self.schema
         self._whoosh_only = any(
             schema[name].separate_spelling() or schema[name].vector for name in schema.names()
@@ -92,49 +107,44 @@ class FastSegmentWriter(SegmentWriter):
 
     def add_document(self, **fields: Any) -> None:
         whoosh: Any = self  # Whoosh's methods are untyped
-        if self._whoosh_only or any(name.endswith("_boost") for name in fields):
+        whoosh._check_state()
+        steps = self._steps.get(tuple(fields), _UNPLANNED)
+        if steps is _UNPLANNED:
+            steps = self._plan_document(fields)
+        if steps is None:
             base: Any = super()
             base.add_document(**fields)
             return
-        whoosh._check_state()
-        schema = self.schema
         perdoc = self.perdocwriter
         docnum = self.docnum
-        names = sorted(name for name in fields if not name.startswith("_"))
-        whoosh._check_fields(schema, names)
         inverter = self.inverter
-        indexed: list[str] = []
+        filed: list[str] = []  # fields whose postings the inverter holds for this document
         postings = words = 0
         perdoc.start_doc(docnum)
         try:
-            for name in names:
+            for name, field, indexed, positions, stored_key, stored, lengths, column in steps:
                 value = fields[name]
                 if value is None:
                     continue
-                field = schema[name]
                 length = 0
-                if field.indexed:
-                    indexed.append(name)
-                    if name in self._plans and isinstance(value, str):
+                if indexed:
+                    filed.append(name)
+                    if positions and isinstance(value, str):
                         counts = self._index_positions(name, field, value, docnum)
                     else:
                         counts = self._index_whoosh(name, field, value, docnum)
                     length, added, new = counts
                     postings += added
                     words += new
-                customval = fields.get(f"_stored_{name}", value)
-                perdoc.add_field(name, field, customval if field.stored else None, length)
-                if field.scorable:
-                    lengths = self._lengths.get(name)
-                    if lengths is None:
-                        lengths = self._lengths[name] = bytearray()
+                customval = fields[stored_key] if stored_key else value
+                perdoc.add_field(name, field, customval if stored else None, length)
+                if lengths is not None:
                     lengths.extend(bytes(docnum + 1 - len(lengths)))
                     lengths[docnum] = length_to_byte(length) if length else 0
-                column = field.column_type
                 if column and customval is not None:
                     perdoc.add_column_value(name, column, field.to_column_value(customval))
         except BaseException as error:
-            inverter.forget(indexed, docnum)
+            inverter.forget(filed, docnum)
             if isinstance(error, ValueError):
                 perdoc.cancel_doc()
             raise
@@ -142,6 +152,38 @@ class FastSegmentWriter(SegmentWriter):
         self._added = True
         self.docnum += 1
         inverter.added(postings, words)
+
+    def _plan_document(self, fields: dict[str, Any]) -> tuple[_Step, ...] | None:
+        """What ``add_document`` does with each field of a document with these keys (in
+        the order of their names, as Whoosh adds them), remembered for the next documents
+        with the same keys; None: the document goes through Whoosh's ``add_document``
+        (boosts, or a schema this writer does not handle). Raises Whoosh's error for a
+        field the schema lacks."""
+        whoosh: Any = self  # Whoosh's methods are untyped
+        schema = self.schema
+        names = sorted(name for name in fields if not name.startswith("_"))
+        whoosh._check_fields(schema, names)
+        steps: tuple[_Step, ...] | None = None
+        if not self._whoosh_only and not any(name.endswith("_boost") for name in fields):
+            steps = tuple(self._step(name, schema[name], fields) for name in names)
+        self._steps[tuple(fields)] = steps
+        return steps
+
+    def _step(self, name: str, field: Any, fields: dict[str, Any]) -> _Step:
+        lengths = None
+        if field.scorable:  # length byte of each document, 0 for none
+            lengths = self._lengths.setdefault(name, bytearray())
+        stored_key = f"_stored_{name}"
+        return _Step(
+            name=name,
+            field=field,
+            indexed=bool(field.indexed),
+            positions=name in self._plans,
+            stored_key=stored_key if stored_key in fields else None,
+            stored=bool(field.stored),
+            lengths=lengths,
+            column=field.column_type,
+        )
 
     def _index_positions(
         self, name: str, field: Any, value: str, docnum: int
