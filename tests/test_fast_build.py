@@ -278,20 +278,29 @@ films = st.lists(
 )
 @given(films=films)
 def test_any_films_index_as_whoosh_indexes_them(tmp_path: Path, films: list[Film]) -> None:
-    schema = build_schema()
+    fast, whoosh = snapshots_of_both_writers(tmp_path / str(id(films)), build_schema(), films)
+    assert fast == whoosh
+
+
+def snapshots_of_both_writers(
+    folder: Path, schema: Any, films: list[Film]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``films`` written into one segment by the fast writer and by Whoosh's, each in a
+    folder under ``folder``: the two segments' snapshots."""
+    found = []
     for kind in (FastSegmentWriter, SegmentWriter):
-        folder = tmp_path / f"{kind.__name__}-{id(films)}"
-        folder.mkdir()
-        ix = whoosh_index.create_in(str(folder), schema)
+        target = folder / kind.__name__
+        target.mkdir(parents=True)
+        ix = whoosh_index.create_in(str(target), schema)
         with closing(ix):
             segment_writer = kind(ix)
             _capture_postings(segment_writer)
             for film in films:
                 segment_writer.add_document(**film_to_document(film, "digest"))
             segment_writer.commit()
-        (folder / writer.MANIFEST).write_text("{}")
-    fast = snapshot(tmp_path / f"FastSegmentWriter-{id(films)}", queries=False)
-    assert fast == snapshot(tmp_path / f"SegmentWriter-{id(films)}", queries=False)
+        (target / writer.MANIFEST).write_text("{}")
+        found.append(snapshot(target, queries=False))
+    return found[0], found[1]
 
 
 def test_a_document_that_fails_leaves_no_postings_behind(tmp_path: Path) -> None:
@@ -336,19 +345,8 @@ def test_boosted_fields_and_long_posting_lists_are_written_as_whoosh_writes_them
     schema["wiki"].format.field_boost = 0.3
     corpus = [_film(film, number) for number, film in enumerate(generate_films(300, seed=12))]
     corpus += [Film(id=f"rep{n}", title="ka ka lo", synopsis="mi mi " * (n + 1)) for n in range(3)]
-    for kind in (FastSegmentWriter, SegmentWriter):
-        folder = tmp_path / kind.__name__
-        folder.mkdir()
-        ix = whoosh_index.create_in(str(folder), schema)
-        with closing(ix):
-            segment_writer = kind(ix)
-            _capture_postings(segment_writer)
-            for film in corpus:
-                segment_writer.add_document(**film_to_document(film, "digest"))
-            segment_writer.commit()
-        (folder / writer.MANIFEST).write_text("{}")
-    fast = snapshot(tmp_path / "FastSegmentWriter", queries=False)
-    assert fast == snapshot(tmp_path / "SegmentWriter", queries=False)
+    fast, whoosh = snapshots_of_both_writers(tmp_path, schema, corpus)
+    assert fast == whoosh
     synopsis = [value for key, value in fast.items() if key.startswith("0@0:synopsis:")]
     assert any(len(value[-1]) > 1 for value in synopsis)  # several blocks
     weights = {weight for value in synopsis for block in value[-1] for weight in block[6]}
