@@ -3,7 +3,8 @@
 A description's sixty words are the same Whoosh query nodes from one query to
 the next (``retrieve.words_query`` keeps each word's node), so what is worked
 out for a node (its weighted form, whether it is a name in this index, its
-largest document frequency, its text) is kept. Query nodes are never changed
+largest document frequency) is kept; what a ``bm25f.FieldedWord`` works out from
+itself alone (its key, its text) it keeps on itself. Query nodes are never changed
 once built: every step that adjusts one works on a copy (``copy.copy``), so a
 node's identity stands for its content. Each entry holds its node, so that the
 identity is not given to another object while the entry lives.
