@@ -386,6 +386,7 @@ def _scored_rows(
     scratch: Any = np.zeros(len(rows) * size)
     marked = np.zeros(len(rows) * size, dtype=bool) if len(scratch) <= MARKED_CELLS else None
     cells = []
+    postings = 0
     groups: dict[tuple[int, str, float], list[tuple[int, Part]]] = {}
     for row, (_, _, parts) in enumerate(rows):
         for part in parts:
@@ -403,12 +404,15 @@ def _scored_rows(
         cell = np.repeat(np.array([row * size for row, _ in found], dtype=np.int64), sizes)
         cell += docs
         scratch[cell] += freqs * _batch_factors(parent, pieces, field, weight)[docs]  # no repeats
+        postings += len(cell)
         if marked is not None:
             marked[cell] = True
         else:
             cells.append(cell)
     if marked is not None:
         hit = np.flatnonzero(marked)
+    elif postings * DENSE_SHARE > len(scratch):  # many postings: one pass, no sort
+        hit = np.flatnonzero(scratch)
     else:
         hit = np.concatenate(cells)
         hit.sort()
@@ -452,8 +456,10 @@ def _avg_length(parent: Any, field: str) -> float:
 
 
 #: A batch of words whose scratch array has at most this many cells (words x films) finds
-#: its films by marking them in an array of as many booleans; a larger one sorts its postings.
+#: its films by marking them in an array of as many booleans; a larger one by scanning the
+#: array when its postings number more than 1/DENSE_SHARE of the cells, else by sorting them.
 MARKED_CELLS = 1 << 18
+DENSE_SHARE = 16
 #: Most cells (words x films) of the scratch array of one batch of words.
 BATCH_CELLS = 1 << 21
 
