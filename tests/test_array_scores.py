@@ -131,17 +131,19 @@ def test_arrays_with_filters_hints_sorts_and_facets(
 @settings(
     max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(text=queries(), marked_cells=st.sampled_from([0, 1 << 30]))
-def test_films_found_by_sorting_or_by_marking_rank_alike(
+@given(text=queries(), way=st.sampled_from(["mark", "scan", "sort"]))
+def test_films_found_by_marking_scanning_or_sorting_rank_alike(
     updated_index: Path,
     engines: tuple[FilmSearch, FilmSearch],
     monkeypatch: pytest.MonkeyPatch,
     text: str,
-    marked_cells: int,
+    way: str,
 ) -> None:
-    """A batch of new words finds its films by sorting their postings (0) or by marking
-    them in an array of booleans: either way, the Python scorer's ranking."""
-    monkeypatch.setattr(array_scores, "MARKED_CELLS", marked_cells)
+    """A batch of new words finds its films by marking them in an array of booleans, by
+    scanning its scratch array, or by sorting their postings: each way, the Python
+    scorer's ranking."""
+    monkeypatch.setattr(array_scores, "MARKED_CELLS", 1 << 30 if way == "mark" else 0)
+    monkeypatch.setattr(array_scores, "DENSE_SHARE", 1 << 30 if way == "scan" else 0)
     _, slow = engines
     options = {"limit": 40, "snippets": False, "exact": True}
     with FilmSearch(updated_index, arrays=True) as fast:  # every word new to it
