@@ -427,14 +427,36 @@ def _block(
         mini_values = None
     else:
         mini_values = b"".join(values)
-    data = dumps((mini_ids, mini_weights, mini_values), PROTOCOL)
-    level = compression if len(data) >= COMPRESS_FROM else 0
+    block = _framed(
+        (mini_ids, mini_weights, mini_values),
+        (size, ids[-1], block_max, low, high),
+        compression,
+        deflater,
+        last,
+    )
+    return block, weight, low, high, block_max
+
+
+def _framed(
+    data: tuple[Any, ...],
+    info: tuple[Any, ...],
+    compression: int,
+    deflater: Any,
+    last: bool,
+) -> bytes:
+    """A block's bytes: its length (negative for the ``last``), its info pickle (``info``
+    is (postings, last document, max weight, min and max length bytes); the compression
+    level goes in as its fourth item), then its ``data`` pickle, compressed at level
+    ``compression`` (a copy of ``deflater``) from ``COMPRESS_FROM`` bytes."""
+    pickled = dumps(data, PROTOCOL)
+    level = compression if len(pickled) >= COMPRESS_FROM else 0
     if level:
         deflate = deflater.copy()
-        data = deflate.compress(data) + deflate.flush()
-    info = dumps((size, ids[-1], block_max, level, low, high), PROTOCOL)
-    length = len(info) + len(data)
-    return pack_int(-length if last else length) + info + data, weight, low, high, block_max
+        pickled = deflate.compress(pickled) + deflate.flush()
+    size, last_doc, block_max, low, high = info
+    header = dumps((size, last_doc, block_max, level, low, high), PROTOCOL)
+    length = len(header) + len(pickled)
+    return pack_int(-length if last else length) + header + pickled
 
 
 def _posting_bytes(
@@ -462,11 +484,11 @@ def _posting_bytes(
         mini_values = None
     else:
         mini_values = value
-    data = dumps(((doc,), mini_weights, mini_values), PROTOCOL)
-    level = compression if len(data) >= COMPRESS_FROM else 0
-    if level:
-        deflate = deflater.copy()
-        data = deflate.compress(data) + deflate.flush()
-    info = dumps((1, doc, block_max, level, low, low), PROTOCOL)
-    blocks = b"".join((WHOOSH3_HEADER_MAGIC, pack_int(-len(info) - len(data)), info, data))
-    return blocks, (0 + weight32, 1, low, low, block_max, doc, doc)
+    block = _framed(
+        ((doc,), mini_weights, mini_values),
+        (1, doc, block_max, low, low),
+        compression,
+        deflater,
+        True,
+    )
+    return WHOOSH3_HEADER_MAGIC + block, (0 + weight32, 1, low, low, block_max, doc, doc)
