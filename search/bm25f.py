@@ -100,6 +100,24 @@ _UNSET: Any = object()
 T = TypeVar("T")
 
 
+def all_terms(q: wq.Query) -> list[tuple[str, Any]]:
+    """``list(q.iter_all_terms())``: the (field, word) of every term of the query tree,
+    phrases' words too, with a FieldedWord's terms read from it directly (Whoosh walks
+    the tree with a generator per node and level, about 0.3 ms for a description)."""
+    found: list[tuple[str, Any]] = []
+    pending = [q]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, FieldedWord) and node.only_terms():
+            found += [(term.fieldname, term.text) for term in node.subqueries]  # type: ignore[attr-defined]  # Terms
+        elif node.is_leaf():
+            if node.has_terms():
+                found += node.terms(phrases=True)
+        else:
+            pending += reversed(list(node.children()))  # (popped in the tree's order)
+    return found
+
+
 class ScoredOr(wq.Or):
     """OR whose score is the sum of its clauses' scores, computed a clause at a time.
 
@@ -460,6 +478,6 @@ def prune_keywords(q: wq.Query, reader: Any, limit: int) -> wq.Query:
 def _doc_frequency(q: wq.Query, reader: Any) -> int:
     """The largest number of films any of the query's terms occurs in."""
     return max(
-        (term_scores.doc_frequency(reader, field, text) for field, text in q.iter_all_terms()),
+        (term_scores.doc_frequency(reader, field, text) for field, text in all_terms(q)),
         default=0,
     )

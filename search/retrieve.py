@@ -25,7 +25,7 @@ from whoosh import collectors
 from whoosh import query as wq
 
 from . import memo, ranking, term_scores
-from .bm25f import FieldedWord, Keywords, NameMatch, ScoredOr, prune_keywords
+from .bm25f import FieldedWord, Keywords, NameMatch, ScoredOr, all_terms, prune_keywords
 from .ordering import sort_key
 from .query import bound_query
 from .term_scores import Budget, SearchTimeout, doc_frequency, scored_matches
@@ -173,13 +173,8 @@ def _looked_up(q: wq.Query, reader: Any) -> Iterator[tuple[str, str]]:
     of a keyword clause only the first time it is fitted to this index)."""
     known = memo.in_index(reader)
     for clause in q.subqueries if isinstance(q, Keywords) else [q]:
-        if not isinstance(clause, FieldedWord):
-            yield from clause.iter_all_terms()
-        elif known.first("looked up", clause):
-            if clause.only_terms():  # its terms, without Whoosh's walk of the tree
-                yield from ((term.fieldname, term.text) for term in clause.subqueries)  # type: ignore[attr-defined]
-            else:
-                yield from clause.iter_all_terms()
+        if not isinstance(clause, FieldedWord) or known.first("looked up", clause):
+            yield from all_terms(clause)
     words = getattr(q, "words", ())
     if words:
         analyzer = reader.schema["cast"].analyzer
@@ -417,7 +412,7 @@ def terms_by_field(q: wq.Query, fields: tuple[str, ...]) -> dict[str, frozenset[
     """The query's words in each of ``fields``, in their analyzed (stemmed) form (for
     highlighting)."""
     found: dict[str, set[str]] = {}
-    for field, text in q.iter_all_terms():
+    for field, text in all_terms(q):
         if field in fields:
             word: str | bytes = text  # whoosh declares str, but gives bytes for some queries
             found.setdefault(field, set()).add(

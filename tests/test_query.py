@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from whoosh import query as wq
 
 from filmsearch.index.schema import build_schema
+from filmsearch.search.bm25f import all_terms
 from filmsearch.search.query import QueryError, filter_query, make_parser, parse_query, parse_range
+from filmsearch.search.retrieve import plan_query
+from filmsearch.search.understand import understand
 
 SCHEMA = build_schema()
 PARSER = make_parser(SCHEMA)
@@ -120,3 +125,21 @@ def test_a_bug_in_filmsearch_code_while_parsing_is_not_called_a_bad_query(
         parse_query("whale", make_parser(SCHEMA))
     with pytest.raises(QueryError, match="cannot understand"):  # whoosh's own failures still are
         parse(">>")
+
+
+#: Words and syntax that make every kind of node of a planned query.
+QUERY_PIECES = ["whale", "orca", "trainer", "the", "director:audiard", 'cast:"marion cotillard"',
+                "title:rust", "year:2012", '"rust and bone"', "AND", "OR", "NOT", "(", ")",
+                "whal*", "genre:drama", "wiki:legs", "-sea"]  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.lists(st.sampled_from(QUERY_PIECES), min_size=1, max_size=12).map(" ".join))
+def test_all_terms_are_whooshs_terms_of_the_query_tree(text: str) -> None:
+    """``bm25f.all_terms`` reads FieldedWords directly: the same terms, in the same order,
+    as Whoosh's walk of the whole tree."""
+    try:
+        q = plan_query(understand(text), SCHEMA, lambda: PARSER)
+    except QueryError:
+        return
+    assert all_terms(q) == list(q.iter_all_terms())
