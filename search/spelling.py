@@ -28,8 +28,10 @@ search imports this module, and a dataclass takes ten times as long to define.)
 
 from __future__ import annotations
 
+import functools
+import itertools
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, NamedTuple
 
 from whoosh import query as wq
@@ -79,23 +81,20 @@ def max_distance(word: str) -> int:
 
 def edit_distance(a: str, b: str, limit: int) -> int:
     """Damerau-Levenshtein distance (optimal string alignment) of ``a`` and ``b``, or
-    ``limit + 1`` as soon as it must exceed ``limit``."""
-    if abs(len(a) - len(b)) > limit:
-        return limit + 1
-    previous2: list[int] = []
-    previous = list(range(len(b) + 1))
-    for i, ca in enumerate(a, start=1):
-        current = [i] + [0] * len(b)
-        for j, cb in enumerate(b, start=1):
-            cost = 0 if ca == cb else 1
-            best = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
-            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
-                best = min(best, previous2[j - 2] + 1)
-            current[j] = best
-        if min(current) > limit:
-            return limit + 1
-        previous2, previous = previous, current
-    return previous[-1]
+    ``limit + 1`` when it exceeds ``limit`` (rapidfuzz's, in C: a typed word is compared
+    with a hundred words or more, which took milliseconds in Python)."""
+    distance: int = _osa_distance()(a, b, score_cutoff=limit)
+    return distance
+
+
+@functools.cache
+def _osa_distance() -> Callable[..., int]:
+    """rapidfuzz's OSA distance, imported when first needed (a search whose words are all
+    known never compares words)."""
+    from rapidfuzz.distance import OSA
+
+    distance: Callable[..., int] = OSA.distance
+    return distance
 
 
 #: Bits of a letter-pair key that hold the word's length (longer words: this many ones).
@@ -147,27 +146,24 @@ class NearWords:
         """
         import numpy as np
 
-        if not len(self._keys):
+        keys = self._keys
+        if not len(keys):
             return []
-        pairs, _ = _pair_keys([word])
-        pairs = pairs >> _LENGTH_BITS << _LENGTH_BITS
+        marked = f"^{word}$"
+        pairs = {(ord(a) << 21 | ord(b)) << _LENGTH_BITS for a, b in itertools.pairwise(marked)}
         needed = max(len(pairs) - 3 * limit, 1)
-        candidates: list[tuple[int, int]] = []  # (letter pairs shared, word number)
-        for size in range(max(len(word) - limit, 1), len(word) + limit + 1):
-            wanted = pairs | size
-            at = np.searchsorted(self._keys, wanted)
-            at = at[
-                (at < len(self._keys)) & (self._keys[np.minimum(at, len(self._keys) - 1)] == wanted)
-            ]
-            if not len(at):
-                continue
-            shared = np.bincount(
-                np.concatenate(
-                    [self._numbers[self._bounds[i] : self._bounds[i + 1]] for i in at.tolist()]
-                )
-            )
-            alike = np.flatnonzero(shared >= needed)
-            candidates += zip(shared[alike].tolist(), alike.tolist(), strict=True)
+        sizes = range(max(len(word) - limit, 1), len(word) + limit + 1)
+        wanted = np.array([pair | size for size in sizes for pair in pairs], dtype=np.int64)
+        at = np.searchsorted(keys, wanted)  # the (pair, size) keys of the vocabulary's words
+        at = at[(at < len(keys)) & (keys[np.minimum(at, len(keys) - 1)] == wanted)]
+        firsts, lengths = self._bounds[at], self._bounds[at + 1] - self._bounds[at]
+        ends = np.cumsum(lengths)
+        if not len(ends) or not ends[-1]:
+            return []
+        rows = np.repeat(firsts - ends + lengths, lengths) + np.arange(ends[-1])
+        shared = np.bincount(self._numbers[rows])  # each word's pairs shared (one size each)
+        alike = np.flatnonzero(shared >= needed)
+        candidates = list(zip(shared[alike].tolist(), alike.tolist(), strict=True))
         if len(candidates) > MAX_NEAR_CHECKS:  # the most alike first; ties by word order
             candidates = sorted(candidates, key=lambda item: (-item[0], item[1]))
             candidates = candidates[:MAX_NEAR_CHECKS]
@@ -392,12 +388,14 @@ def query_spans(text: str, q: wq.Query | None) -> list[Span]:
     """The words of a parsed query that could be corrected, where they are searched.
 
     ``q`` is ``parse_query(text, …)``'s query (None: ``text`` is plain words, each
-    a free keyword). Wildcards, prefixes, ranges and numbers are left out.
+    a free keyword, of which the first MAX_QUERY_WORDS + 1 are enough: a description
+    is left as typed). Wildcards, prefixes, ranges and numbers are left out.
     """
     text = text[:MAX_QUERY_CHARS]
     if q is None:
+        letters = (m for m in _WORD.finditer(text) if m.group().isalpha())
         return [
-            Span(m.start(), m.end(), "free") for m in _WORD.finditer(text) if m.group().isalpha()
+            Span(m.start(), m.end(), "free") for m in itertools.islice(letters, MAX_QUERY_WORDS + 1)
         ]
     fields: dict[tuple[int, int], set[str]] = {}
     for leaf in _leaves(q):

@@ -92,6 +92,32 @@ def test_edit_distance_counts_a_swap_as_one_edit() -> None:
     assert near.near("scorcese", 2) == [("scorsese", 1)]
 
 
+def optimal_string_alignment(a: str, b: str) -> int:
+    """The textbook dynamic programme: insertions, deletions, substitutions and swaps of
+    two neighbours, each one edit, no letter edited twice."""
+    rows = [[i + j if not i * j else 0 for j in range(len(b) + 1)] for i in range(len(a) + 1)]
+    for i in range(1, len(a) + 1):
+        for j in range(1, len(b) + 1):
+            rows[i][j] = min(
+                rows[i - 1][j] + 1, rows[i][j - 1] + 1, rows[i - 1][j - 1] + (a[i - 1] != b[j - 1])
+            )
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                rows[i][j] = min(rows[i][j], rows[i - 2][j - 2] + 1)
+    return rows[-1][-1]
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    a=st.text("abcé\U0001f600", max_size=9),
+    b=st.text("abcé\U0001f600", max_size=9),
+    limit=st.integers(0, 3),
+)
+def test_edit_distance_is_the_optimal_string_alignment_within_the_limit(
+    a: str, b: str, limit: int
+) -> None:
+    assert edit_distance(a, b, limit) == min(optimal_string_alignment(a, b), limit + 1)
+
+
 def test_hybrid_ranking_searches_the_correction(
     seed_search: FilmSearch, monkeypatch: pytest.MonkeyPatch
 ) -> None:
