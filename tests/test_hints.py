@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from unittest import mock
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from filmsearch.index import build_index
-from filmsearch.search import FilmSearch
+from filmsearch.search import FilmSearch, hints
 from filmsearch.search.hints import read_hints
 from tests.conftest import seed_text
 
@@ -24,6 +28,25 @@ from tests.conftest import seed_text
 )
 def test_year_and_decade_hints_are_read(text: str, years: tuple) -> None:
     assert read_hints(text).years == years
+
+
+#: Pieces of text around what hints are made of (digits of other scripts, a long s that
+#: matches "s" without regard to case, apostrophes, dashes).
+HINT_PIECES = [
+    "early", "Mid", "late", "90s", "1990S", "'90s", "90's", "2000s", "1995", "2012", "0", "s",
+    "\u017f", "'", "-", " ", "\n", "19", "20", "\u0663\u0660", "horror", "x7",
+]  # fmt: skip
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(HINT_PIECES), max_size=12).map("".join))
+def test_the_quick_tests_before_the_expressions_never_change_the_hints(text: str) -> None:
+    """``read_hints`` skips its expressions for texts without digits or without a decade's
+    ending: the same hints as running them on every text."""
+    quick = read_hints(text)
+    always = re.compile("")  # (finds a match in any text)
+    with mock.patch.multiple(hints, _DIGIT=always, _DECADE_END=always):
+        assert read_hints(text) == quick
 
 
 def test_genre_hints_are_read() -> None:
