@@ -412,7 +412,7 @@ def _scored_rows(
     if marked is not None:
         hit = np.flatnonzero(marked)
     elif postings * DENSE_SHARE > len(scratch):  # many postings: one pass, no sort
-        hit = np.flatnonzero(scratch)
+        hit = np.flatnonzero(scratch != 0)  # a few times faster than over the floats
     else:
         hit = np.concatenate(cells)
         hit.sort()
