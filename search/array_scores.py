@@ -417,12 +417,13 @@ def _scored_rows(
         hit = np.concatenate(cells)
         hit.sort()
         hit = hit[np.concatenate(([True], hit[1:] != hit[:-1]))]
-    tf = scratch[hit]
+    scores: Any = ranking.saturate(scratch[hit], ranking.K1)
     bounds = np.searchsorted(hit, np.arange(len(rows) + 1) * size).tolist()
-    counts = np.diff(bounds)
-    scores = np.repeat([scale for _, scale, _ in rows], counts) * ranking.saturate(tf, ranking.K1)
-    docs = hit - np.repeat(np.arange(len(rows)) * size, counts)
-    return [(docs[a:b], scores[a:b]) for a, b in itertools.pairwise(bounds)]
+    spans = list(itertools.pairwise(bounds))
+    for row, ((_, scale, _), (a, b)) in enumerate(zip(rows, spans, strict=True)):
+        scores[a:b] *= scale  # in place: no array of every cell's scale
+        hit[a:b] -= row * size  # the cells' films
+    return [(hit[a:b], scores[a:b]) for a, b in spans]
 
 
 def _joined_arrays(arrays: list[Any]) -> Any:
