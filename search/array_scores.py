@@ -385,36 +385,35 @@ def _scored_rows(
     """Each row's (films, scores): ``_batch_scores`` of a chunk of words, (row, scale, parts)."""
     scratch: Any = np.zeros(len(rows) * size)
     marked = np.zeros(len(rows) * size, dtype=bool) if len(scratch) <= MARKED_CELLS else None
-    cells = []
+    cells: list[tuple[int, Any]] = []  # the cells added to: (first cell, cells from it)
     postings = 0
     groups: dict[tuple[int, str, float], list[tuple[int, Part]]] = {}
     for row, (_, _, parts) in enumerate(rows):
         for part in parts:
             groups.setdefault((part.position, part.field, part.weight), []).append((row, part))
     # each word's fields in its own field order (the same order for every word of a query);
-    # a field's postings of every word and segment at once
+    # a field's postings of every word and segment at once, but long ones each alone
     for (_, field, weight), found in sorted(groups.items(), key=lambda item: item[0][0]):
-        docs = _joined_arrays([pieces[p.piece].postings.docs[p.slice] for _, p in found])
-        freqs = _joined_arrays([pieces[p.piece].postings.freqs[p.slice] for _, p in found])
-        sizes = [p.size for _, p in found]
-        if len(pieces) > 1:  # the documents' numbers in the batch, segments end to end
-            docs = docs + np.repeat(
-                np.array([pieces[p.piece].offset for _, p in found], dtype=np.int64), sizes
-            )
-        cell = np.repeat(np.array([row * size for row, _ in found], dtype=np.int64), sizes)
-        cell += docs
-        scratch[cell] += freqs * _batch_factors(parent, pieces, field, weight)[docs]  # no repeats
-        postings += len(cell)
-        if marked is not None:
-            marked[cell] = True
-        else:
-            cells.append(cell)
+        few = [(row, part) for row, part in found if part.size < PART_ALONE]
+        added = [
+            _add_part(parent, pieces[part.piece], field, weight, part, scratch, row * size)
+            for row, part in found
+            if part.size >= PART_ALONE
+        ]
+        if few:
+            added.append((0, _add_parts(parent, pieces, size, field, weight, few, scratch)))
+        for first, added_cells in added:
+            postings += len(added_cells)
+            if marked is not None:
+                marked[first:][added_cells] = True
+            else:
+                cells.append((first, added_cells))
     if marked is not None:
         hit = np.flatnonzero(marked)
     elif postings * DENSE_SHARE > len(scratch):  # many postings: one pass, no sort
         hit = np.flatnonzero(scratch != 0)  # a few times faster than over the floats
     else:
-        hit = np.concatenate(cells)
+        hit = np.concatenate([added_cells + first for first, added_cells in cells])
         hit.sort()
         hit = hit[np.concatenate(([True], hit[1:] != hit[:-1]))]
     scores: Any = ranking.saturate(scratch[hit], ranking.K1)
@@ -424,6 +423,44 @@ def _scored_rows(
         scores[a:b] *= scale  # in place: no array of every cell's scale
         hit[a:b] -= row * size  # the cells' films
     return [(hit[a:b], scores[a:b]) for a, b in spans]
+
+
+def _add_parts(
+    parent: Any,
+    pieces: Sequence[Piece],
+    size: int,
+    field: str,
+    weight: float,
+    found: list[tuple[int, Part]],
+    scratch: Any,
+) -> Any:
+    """Add ``frequency * field factor`` of one field's postings ``found`` (row, part), all
+    at once, to their cells of ``scratch`` (each cell once); the cells."""
+    docs = _joined_arrays([pieces[p.piece].postings.docs[p.slice] for _, p in found])
+    freqs = _joined_arrays([pieces[p.piece].postings.freqs[p.slice] for _, p in found])
+    sizes = [p.size for _, p in found]
+    if len(pieces) > 1:  # the documents' numbers in the batch, segments end to end
+        docs = docs + np.repeat(
+            np.array([pieces[p.piece].offset for _, p in found], dtype=np.int64), sizes
+        )
+    cell = np.repeat(np.array([row * size for row, _ in found], dtype=np.int64), sizes)
+    cell += docs
+    scratch[cell] += freqs * _batch_factors(parent, pieces, field, weight)[docs]  # no repeats
+    return cell
+
+
+def _add_part(
+    parent: Any, piece: Piece, field: str, weight: float, part: Part, scratch: Any, row: int
+) -> tuple[int, Any]:
+    """``_add_parts`` of one long part (a word's postings in one field of a segment), whose
+    word's row of ``scratch`` starts at cell ``row``: indexed by the segment's own document
+    numbers (as machine integers, which numpy indexes with fastest), no cell numbers made;
+    (the part's first cell, its cells from there)."""
+    docs = piece.postings.docs[part.slice].astype(np.intp)
+    freqs = piece.postings.freqs[part.slice]
+    first = row + piece.offset
+    scratch[first:][docs] += freqs * _batch_factors(parent, [piece], field, weight)[docs]
+    return first, docs
 
 
 def _joined_arrays(arrays: list[Any]) -> Any:
@@ -461,6 +498,9 @@ def _avg_length(parent: Any, field: str) -> float:
 #: array when its postings number more than 1/DENSE_SHARE of the cells, else by sorting them.
 MARKED_CELLS = 1 << 18
 DENSE_SHARE = 16
+#: A word's postings in one field of a segment are added to the scratch array on their own
+#: (``_add_part``) from this many on, not with the field's other words and segments.
+PART_ALONE = 1 << 13
 #: Most cells (words x films) of the scratch array of one batch of words.
 BATCH_CELLS = 1 << 21
 

@@ -131,17 +131,24 @@ def test_arrays_with_filters_hints_sorts_and_facets(
 @settings(
     max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(text=queries(), way=st.sampled_from(["mark", "scan", "sort"]))
+@given(
+    text=queries(),
+    way=st.sampled_from(["mark", "scan", "sort"]),
+    alone=st.sampled_from([0, 5, 1 << 30]),
+)
 def test_films_found_by_marking_scanning_or_sorting_rank_alike(
     updated_index: Path,
     engines: tuple[FilmSearch, FilmSearch],
     monkeypatch: pytest.MonkeyPatch,
     text: str,
     way: str,
+    alone: int,
 ) -> None:
     """A batch of new words finds its films by marking them in an array of booleans, by
-    scanning its scratch array, or by sorting their postings: each way, the Python
-    scorer's ranking."""
+    scanning its scratch array, or by sorting their postings, with each word's postings in
+    a field and segment added on their own (every part, those of 5 postings or more, or
+    none): each way, the Python scorer's ranking."""
+    monkeypatch.setattr(array_scores, "PART_ALONE", alone)
     monkeypatch.setattr(array_scores, "MARKED_CELLS", 1 << 30 if way == "mark" else 0)
     monkeypatch.setattr(array_scores, "DENSE_SHARE", 1 << 30 if way == "scan" else 0)
     _, slow = engines
