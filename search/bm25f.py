@@ -176,7 +176,7 @@ class ScoredOr(wq.Or):
 
         leaves = words.leaves
         size = sum(leaf.reader().doc_count_all() for leaf, _ in leaves)
-        docs, scores, shares, lengths = [], [], [], []
+        docs, scores, shares = [], [], []
         try:
             for first in range(0, len(subs), CLAUSES_AT_ONCE):  # out of time: those scored
                 group = subs[first : first + CLAUSES_AT_ONCE]
@@ -200,20 +200,24 @@ class ScoredOr(wq.Or):
                     docs.append(found[0])
                     scores.append(found[1])
                     shares.append(clause_share(sub))
-                    lengths.append(len(found[0]))
         except term_scores.SearchTimeout:
             pass
-        every = np.concatenate(docs or [np.zeros(0, dtype=np.int64)])
-        # each film's clause scores added up in clause order, as _matcher does
-        totals = np.bincount(every, np.concatenate(scores or [np.zeros(0)]), minlength=size)
-        totals = totals.astype(float, copy=False)
+        # each film's clause scores added up in clause order, as _matcher does (np.add.at a
+        # clause at a time: no joined arrays, and faster than bincount over them)
+        totals = np.zeros(size)
+        for found_docs, found_scores in zip(docs, scores, strict=True):
+            np.add.at(totals, found_docs, found_scores)
         clauses = None  # each film's matched clauses, bit i for clause i (few clauses only)
         if len(subs) <= ranking.COORDINATION_MAX_CLAUSES:
-            bits = np.repeat(2 ** np.arange(len(lengths), dtype=np.int64), lengths)
-            clauses = np.bincount(every, bits, minlength=size).astype(np.int64)
+            kind = np.min_scalar_type(2 ** len(docs) - 1)
+            clauses = np.zeros(size, dtype=kind)
+            for number, found_docs in enumerate(docs):  # each film once per clause
+                np.add.at(clauses, found_docs, kind.type(1 << number))
             hit = clauses > 0
         else:
-            hit = np.bincount(every, minlength=size) > 0
+            hit = np.zeros(size, dtype=bool)
+            for found_docs in docs:
+                hit[found_docs] = True
         hinted = self._hinted_arrays(leaves, context)
         self.combine_arrays(totals, hit, clauses, shares, subs, hinted)
         return totals, hit
