@@ -416,7 +416,8 @@ def _scored_rows(
         hit = np.concatenate([added_cells + first for first, added_cells in cells])
         hit.sort()
         hit = hit[np.concatenate(([True], hit[1:] != hit[:-1]))]
-    scores: Any = ranking.saturate(scratch[hit], ranking.K1)
+    tf: Any = np.take(scratch, hit)  # as scratch[hit], but faster
+    scores: Any = ranking.saturate(tf, ranking.K1)
     bounds = np.searchsorted(hit, np.arange(len(rows) + 1) * size).tolist()
     spans = list(itertools.pairwise(bounds))
     for row, ((_, scale, _), (a, b)) in enumerate(zip(rows, spans, strict=True)):
@@ -445,7 +446,8 @@ def _add_parts(
         )
     cell = np.repeat(np.array([row * size for row, _ in found], dtype=np.int64), sizes)
     cell += docs
-    scratch[cell] += freqs * _batch_factors(parent, pieces, field, weight)[docs]  # no repeats
+    added = freqs * np.take(_batch_factors(parent, pieces, field, weight), docs)
+    np.add.at(scratch, cell, added)  # each cell once: as +=, but faster (so is np.take)
     return cell
 
 
@@ -459,7 +461,8 @@ def _add_part(
     docs = piece.postings.docs[part.slice].astype(np.intp)
     freqs = piece.postings.freqs[part.slice]
     first = row + piece.offset
-    scratch[first:][docs] += freqs * _batch_factors(parent, [piece], field, weight)[docs]
+    added = freqs * np.take(_batch_factors(parent, [piece], field, weight), docs)
+    np.add.at(scratch[first:], docs, added)
     return first, docs
 
 
