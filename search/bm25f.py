@@ -202,11 +202,19 @@ class ScoredOr(wq.Or):
                     shares.append(clause_share(sub))
         except term_scores.SearchTimeout:
             pass
-        # each film's clause scores added up in clause order, as _matcher does (np.add.at a
-        # clause at a time: no joined arrays, and faster than bincount over them)
-        totals = np.zeros(size)
-        for found_docs, found_scores in zip(docs, scores, strict=True):
-            np.add.at(totals, found_docs, found_scores)
+        # each film's clause scores added up in clause order, as _matcher does: long clauses
+        # a clause at a time (np.add.at: no joined arrays, faster than bincount over them),
+        # many short ones all at once (np.add.at's cost per call would dominate)
+        postings = sum(len(found_docs) for found_docs in docs)
+        parts = docs  # the documents of the clauses, or all of them joined
+        if postings >= CLAUSE_POSTINGS_ALONE * len(docs):
+            totals = np.zeros(size)
+            for found_docs, found_scores in zip(docs, scores, strict=True):
+                np.add.at(totals, found_docs, found_scores)
+        else:
+            parts = [np.concatenate(docs or [np.zeros(0, dtype=np.int64)])]
+            totals = np.bincount(parts[0], np.concatenate(scores or [np.zeros(0)]), minlength=size)
+            totals = totals.astype(float, copy=False)
         clauses = None  # each film's matched clauses, bit i for clause i (few clauses only)
         if len(subs) <= ranking.COORDINATION_MAX_CLAUSES:
             kind = np.min_scalar_type(2 ** len(docs) - 1)
@@ -216,7 +224,7 @@ class ScoredOr(wq.Or):
             hit = clauses > 0
         else:
             hit = np.zeros(size, dtype=bool)
-            for found_docs in docs:
+            for found_docs in parts:
                 hit[found_docs] = True
         hinted = self._hinted_arrays(leaves, context)
         self.combine_arrays(totals, hit, clauses, shares, subs, hinted)
@@ -360,6 +368,9 @@ class Keywords(ScoredOr):
 #: Clauses whose words are scored together (``array_scores.WordArrays``); a search that
 #: runs out of time keeps the groups scored before.
 CLAUSES_AT_ONCE = 32
+#: A query's clauses' scores are added to the totals a clause at a time when they have this
+#: many postings each on average, else all at once.
+CLAUSE_POSTINGS_ALONE = 1 << 13
 
 
 def _share_sum(shares: list[float], bits: int) -> float:

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from filmsearch import FilmSearch
 from filmsearch.index import build_index, postings, whoosh_compat
 from filmsearch.index.writer import INDEX_NAME
-from filmsearch.search import array_scores
+from filmsearch.search import array_scores, bm25f
 
 #: Words the random queries draw from: in many films, in few, in names, in none.
 WORDS = [
@@ -135,6 +135,7 @@ def test_arrays_with_filters_hints_sorts_and_facets(
     text=queries(),
     way=st.sampled_from(["mark", "scan", "sort"]),
     alone=st.sampled_from([0, 5, 1 << 30]),
+    clauses_alone=st.sampled_from([0, 1 << 30]),
 )
 def test_films_found_by_marking_scanning_or_sorting_rank_alike(
     updated_index: Path,
@@ -143,12 +144,15 @@ def test_films_found_by_marking_scanning_or_sorting_rank_alike(
     text: str,
     way: str,
     alone: int,
+    clauses_alone: int,
 ) -> None:
     """A batch of new words finds its films by marking them in an array of booleans, by
     scanning its scratch array, or by sorting their postings, with each word's postings in
     a field and segment added on their own (every part, those of 5 postings or more, or
-    none): each way, the Python scorer's ranking."""
+    none), and the query's totals are added a clause at a time or all at once: each way,
+    the Python scorer's ranking."""
     monkeypatch.setattr(array_scores, "PART_ALONE", alone)
+    monkeypatch.setattr(bm25f, "CLAUSE_POSTINGS_ALONE", clauses_alone)
     monkeypatch.setattr(array_scores, "MARKED_CELLS", 1 << 30 if way == "mark" else 0)
     monkeypatch.setattr(array_scores, "DENSE_SHARE", 1 << 30 if way == "scan" else 0)
     _, slow = engines
