@@ -137,6 +137,25 @@ def build_in_child(engine: str, out: Path, sources: list[Path]) -> dict[str, flo
     return figures
 
 
+def targets_in_child(index: Path, queries: int, work: Path) -> dict[str, Any]:
+    """Issue 17's latency table (``benchmarks/ratios.py`` on ``index``: filmsearch, bm25s
+    and tantivy interleaved) measured in a process of its own, so that what the earlier
+    measurements of this run left in memory (plain Whoosh's searchers, bm25s's arrays,
+    filmsearch's caches, garbage for the collector to walk) weighs on none of them."""
+    out = work / "targets.json"
+    command = [sys.executable, str(ROOT / "benchmarks" / "ratios.py"), "--queries", str(queries)]
+    done = subprocess.run(
+        [*command, "--index", str(index), "--json", str(out)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"ratios.py failed: {done.stderr.strip()[-500:]}")
+    figures: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
+    return figures
+
+
 def _tree_rss_mb() -> float:
     """Resident size of this process and all its descendants now (Linux /proc; else 0)."""
     parents: dict[int, int] = {}
@@ -417,10 +436,7 @@ def main() -> None:
             results["pruning"] = pruning_check(work / "filmsearch", requests)
             if {"bm25s", "tantivy"} <= set(engines):
                 print("issue 17 targets, interleaved with bm25s and tantivy …", file=sys.stderr)
-                from benchmarks import ratios  # here: it imports this module
-
-                forms = {form: [r[form] for r in requests] for form in ("short", "long")}
-                results["targets"] = ratios.run(work / "filmsearch", work, forms)
+                results["targets"] = targets_in_child(work / "filmsearch", args.queries, work)
         results["cli_cold_start_ms"] = cli_cold_start_ms(work / "filmsearch")
         results["synthetic"] = {}
         results["scale_targets"] = {}
